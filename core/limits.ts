@@ -1,0 +1,55 @@
+/**
+ * Every limit of edgelog in one place, units last in the name. The public ones
+ * are fixed by shared/API.md; the internal ones keep each object bounded.
+ */
+
+/** Default gateway request-body limit (API.md); `EDGELOG_MAX_REQUEST_BYTES` overrides it. */
+export const REQUEST_BODY_BYTES_DEFAULT = 1024 * 1024;
+/** Upper bound for the configurable body limit: Workers refuse larger bodies on most plans anyway. */
+export const REQUEST_BODY_BYTES_MAX = 32 * 1024 * 1024;
+
+/** Records in one produce request (API.md). */
+export const PRODUCE_RECORDS_MAX = 10_000;
+
+export const PARTITIONS_MIN = 1;
+export const PARTITIONS_MAX = 1024;
+export const REPLICATION_FACTOR_MIN = 1;
+export const REPLICATION_FACTOR_MAX = 5;
+
+/** Kafka's topic-name rule: legal characters and at most 249 of them. */
+export const TOPIC_NAME_LENGTH_MAX = 249;
+/** Topics one registry holds: bounds every listing and fan-out. */
+export const TOPICS_MAX = 10_000;
+
+export const FETCH_MAX_RECORDS_DEFAULT = 500;
+export const FETCH_MAX_RECORDS_MAX = 10_000;
+export const FETCH_MAX_BYTES_DEFAULT = 1024 * 1024;
+export const FETCH_MAX_BYTES_MAX = 16 * 1024 * 1024;
+export const FETCH_WAIT_MS_MAX = 30_000;
+/** Long-polling fetches parked on one partition; past it a fetch answers at once (empty). */
+export const FETCH_WAITERS_MAX = 1_000;
+
+export const SESSION_TIMEOUT_MS_MIN = 1_000;
+export const SESSION_TIMEOUT_MS_MAX = 300_000;
+export const SESSION_TIMEOUT_MS_DEFAULT = 30_000;
+
+/** Headers on one record, and the length of one header key. */
+export const RECORD_HEADERS_MAX = 64;
+export const RECORD_HEADER_KEY_LENGTH_MAX = 256;
+/** Nesting of a record's JSON value; SQLite's JSON functions refuse depth > 1000. */
+export const RECORD_VALUE_DEPTH_MAX = 64;
+/** Largest timestamp accepted: the largest JavaScript Date (year 275760). */
+export const TIMESTAMP_MAX = 8_640_000_000_000_000;
+/** Largest offset a request may name: offsets are JSON numbers, exact up to 2^53. */
+export const OFFSET_MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Bytes of records in one stored chunk: one SQLite bound parameter may not exceed
+ * ~2 MB on Durable Objects, so a large batch is inserted as several chunks (one transaction).
+ */
+export const APPEND_CHUNK_BYTES_MAX = 1024 * 1024;
+
+/** How long the gateway trusts its cached copy of a topic's metadata. */
+export const TOPIC_METADATA_TTL_MS = 2_000;
+/** Partitions `/metrics` and describe fan out to, in parallel, at once. */
+export const FAN_OUT_CONCURRENCY_MAX = 64;

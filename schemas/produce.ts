@@ -1,0 +1,145 @@
+import { EdgelogError } from "../core/errors";
+import {
+  PRODUCE_RECORDS_MAX,
+  RECORD_HEADER_KEY_LENGTH_MAX,
+  RECORD_HEADERS_MAX,
+  RECORD_VALUE_DEPTH_MAX,
+  TIMESTAMP_MAX,
+} from "../core/limits";
+import { expectInt, expectObject, invalid, rejectUnknownFields, typeName, utf8Length } from "./input";
+
+/** One validated record of a produce request, with its value already serialised for storage. */
+export type ProduceRecord = {
+  key: string | null;
+  /** Explicit partition, if the client named one. */
+  partition: number | undefined;
+  timestamp: number | undefined;
+  /** The value as JSON text ("null" when the record carries bytes). */
+  valueJson: string;
+  valueBase64: string | null;
+  /** The headers as a JSON object text ("{}" when none). */
+  headersJson: string;
+  /** Bytes the record occupies: key + value text (JSON or base64) + headers JSON, UTF-8. */
+  sizeBytes: number;
+};
+
+export type ProduceRequest = { records: ProduceRecord[] };
+
+const REQUEST_FIELDS = ["records", "producer"] as const;
+const RECORD_FIELDS = ["key", "value", "valueBase64", "headers", "partition", "timestamp"] as const;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** True when `value` nests arrays/objects deeper than `depthMax` (SQLite's JSON refuses > 1000). */
+function nestsDeeperThan(value: unknown, depthMax: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (depthMax === 0) return true;
+  for (const key in value) {
+    if (nestsDeeperThan((value as Record<string, unknown>)[key], depthMax - 1)) return true;
+  }
+  return false;
+}
+
+function parseHeaders(value: unknown, path: string): { json: string; bytes: number } {
+  const headers = expectObject(value, path);
+  let count = 0;
+  for (const name in headers) {
+    count++;
+    if (count > RECORD_HEADERS_MAX) invalid(`${path} has more than ${RECORD_HEADERS_MAX} headers`);
+    if (name.length === 0 || name.length > RECORD_HEADER_KEY_LENGTH_MAX)
+      invalid(`${path} header names must be 1 to ${RECORD_HEADER_KEY_LENGTH_MAX} characters long`);
+    const headerValue = headers[name];
+    if (typeof headerValue !== "string")
+      invalid(`${path}.${name} must be a string, got ${typeName(headerValue)}`);
+  }
+  if (count === 0) return { json: "{}", bytes: 2 };
+  const json = JSON.stringify(headers);
+  return { json, bytes: utf8Length(json) };
+}
+
+function parseRecord(
+  input: unknown,
+  index: number,
+  partitions: number,
+  maxMessageBytes: number,
+): ProduceRecord {
+  const path = `records[${index}]`;
+  const record = expectObject(input, path);
+  rejectUnknownFields(record, RECORD_FIELDS, path);
+
+  let key: string | null = null;
+  if (record.key !== undefined && record.key !== null) {
+    if (typeof record.key !== "string")
+      invalid(`${path}.key must be a string or null, got ${typeName(record.key)}`);
+    key = record.key;
+  }
+
+  let partition: number | undefined;
+  if (record.partition !== undefined) {
+    partition = expectInt(record.partition, `${path}.partition`, 0, Number.MAX_SAFE_INTEGER);
+    if (partition >= partitions)
+      throw new EdgelogError(
+        "UNKNOWN_TOPIC_OR_PARTITION",
+        `${path}.partition is ${partition} but the topic has partitions 0 to ${partitions - 1}`,
+      );
+  }
+
+  const timestamp =
+    record.timestamp === undefined
+      ? undefined
+      : expectInt(record.timestamp, `${path}.timestamp`, 0, TIMESTAMP_MAX);
+
+  const hasValue = "value" in record;
+  const hasBytes = record.valueBase64 !== undefined;
+  if (hasValue === hasBytes) invalid(`${path} must have exactly one of 'value' (any JSON) or 'valueBase64'`);
+  let valueJson = "null";
+  let valueBase64: string | null = null;
+  let valueBytes: number;
+  if (hasBytes) {
+    if (typeof record.valueBase64 !== "string" || !BASE64.test(record.valueBase64))
+      invalid(`${path}.valueBase64 must be a standard base64 string (RFC 4648, padded)`);
+    valueBase64 = record.valueBase64;
+    valueBytes = valueBase64.length;
+  } else {
+    if (record.value === undefined) invalid(`${path}.value must be a JSON value`);
+    if (nestsDeeperThan(record.value, RECORD_VALUE_DEPTH_MAX))
+      invalid(`${path}.value nests deeper than ${RECORD_VALUE_DEPTH_MAX} levels`);
+    valueJson = JSON.stringify(record.value);
+    valueBytes = utf8Length(valueJson);
+  }
+
+  const headers =
+    record.headers === undefined ? { json: "{}", bytes: 2 } : parseHeaders(record.headers, `${path}.headers`);
+  const sizeBytes = (key === null ? 0 : utf8Length(key)) + valueBytes + headers.bytes;
+  if (sizeBytes > maxMessageBytes)
+    throw new EdgelogError(
+      "RECORD_TOO_LARGE",
+      `${path} is ${sizeBytes} bytes; the topic's max.message.bytes is ${maxMessageBytes}`,
+    );
+  return { key, partition, timestamp, valueJson, valueBase64, headersJson: headers.json, sizeBytes };
+}
+
+/**
+ * Checks a whole produce body before anything is appended (a bad request changes
+ * nothing): shape, types, limits, partitions against the topic, record sizes.
+ */
+export function parseProduceRequest(
+  body: unknown,
+  topic: { partitions: number; maxMessageBytes: number },
+): ProduceRequest {
+  const request = expectObject(body, "body");
+  rejectUnknownFields(request, REQUEST_FIELDS, "body");
+  if (request.producer !== undefined)
+    invalid("idempotent producers ('producer') are not supported yet; send the request without it");
+  const records = request.records;
+  if (!Array.isArray(records)) invalid(`body.records must be an array of records, got ${typeName(records)}`);
+  if (records.length === 0) invalid("body.records must hold at least one record");
+  if (records.length > PRODUCE_RECORDS_MAX)
+    invalid(
+      `body.records holds ${records.length} records; at most ${PRODUCE_RECORDS_MAX} are allowed a request`,
+    );
+  const parsed = new Array<ProduceRecord>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    parsed[i] = parseRecord(records[i], i, topic.partitions, topic.maxMessageBytes);
+  }
+  return { records: parsed };
+}

@@ -1,0 +1,43 @@
+import { invalid } from "./input";
+
+/**
+ * Strict query-string reading: unknown or repeated parameters are refused, and
+ * numbers must be plain decimal integers (no signs, exponents or fractions).
+ */
+export function readQuery(url: string, allowed: readonly string[]): Map<string, string> {
+  const params = new URL(url).searchParams;
+  const query = new Map<string, string>();
+  for (const [name, value] of params) {
+    if (!allowed.includes(name))
+      invalid(`unknown query parameter '${name}'; allowed: ${allowed.join(", ") || "none"}`);
+    if (query.has(name)) invalid(`query parameter '${name}' is given more than once`);
+    query.set(name, value);
+  }
+  return query;
+}
+
+const DECIMAL = /^[0-9]{1,16}$/;
+
+/** A non-negative decimal integer in [min, max], or the default when absent. */
+export function queryInt(
+  query: Map<string, string>,
+  name: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number | undefined {
+  const text = query.get(name);
+  if (text === undefined) return fallback;
+  const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    invalid(`query parameter '${name}' must be an integer from ${min} to ${max}, got '${text}'`);
+  return value;
+}
+
+/** A path segment that must be a non-negative integer (a partition number). */
+export function pathInt(text: string, name: string, max: number): number {
+  const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value > max)
+    invalid(`${name} must be an integer from 0 to ${max}, got '${text}'`);
+  return value;
+}

@@ -1,0 +1,17 @@
+import { Hono } from "hono";
+import type { Env } from "../durable-objects/env";
+import { notFound, onError } from "./middleware/errors";
+import { operationRoutes } from "./routes/operations";
+import { recordRoutes } from "./routes/records";
+import { topicRoutes } from "./routes/topics";
+
+/** Builds the gateway: every route of shared/API.md, one error envelope. */
+export function createApp(): Hono<{ Bindings: Env }> {
+  const app = new Hono<{ Bindings: Env }>();
+  app.route("/v1/topics", topicRoutes);
+  app.route("/v1/topics", recordRoutes);
+  app.route("/", operationRoutes);
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,63 @@
+import { EdgelogError } from "../core/errors";
+import { invalid } from "../schemas/input";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+/**
+ * Reads a JSON request body within `limitBytes`: refuses a wrong content type,
+ * a declared or actual size over the limit (413 MESSAGE_TOO_LARGE, without
+ * buffering more than the limit), and malformed JSON. An empty body is
+ * `undefined` (for POSTs that take no parameters).
+ */
+export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limitBytes) tooLarge(Number(declared), limitBytes);
+  if (request.body === null) return undefined;
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > limitBytes) {
+      await reader.cancel();
+      tooLarge(bytes, limitBytes);
+    }
+    parts.push(value);
+  }
+  if (bytes === 0) return undefined;
+  const type = request.headers.get("content-type");
+  if (type === null || !JSON_TYPE.test(type))
+    invalid(`content-type must be application/json, got ${type === null ? "none" : `'${type}'`}`);
+  let text: string;
+  try {
+    text = utf8.decode(concat(parts, bytes));
+  } catch {
+    invalid("body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    invalid(`body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function tooLarge(bytes: number, limitBytes: number): never {
+  throw new EdgelogError(
+    "MESSAGE_TOO_LARGE",
+    `request body is ${bytes} bytes or more; the gateway accepts at most ${limitBytes} bytes`,
+  );
+}
+
+function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const all = new Uint8Array(bytes);
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.byteLength;
+  }
+  return all;
+}

@@ -1,0 +1,6 @@
+import { createApp } from "./app";
+
+export { PartitionLeader } from "../durable-objects/partition-leader";
+export { TopicRegistry } from "../durable-objects/topic-registry";
+
+export default createApp();

@@ -1,0 +1,106 @@
+import { type ErrorInfo, errorInfo, type Result } from "../core/errors";
+import { partitionForKey, StickyPartitioner } from "../core/partitioner";
+import { encodeAppendChunks } from "../core/record-batch";
+import { type Env, partitionLeader } from "../durable-objects/env";
+import type { AppendInfo } from "../durable-objects/partition-leader";
+import type { TopicMetadata } from "../durable-objects/topic-registry";
+import type { ProduceRecord } from "../schemas/produce";
+
+const sticky = new StickyPartitioner();
+
+/** The records of one request that go to one partition, in request order. */
+type PartitionBatch = {
+  partition: number;
+  indices: number[];
+  records: ProduceRecord[];
+  timestamps: number[];
+};
+
+/** Chooses every record's partition (API.md): explicit, else murmur2 of the key, else sticky. */
+export function groupByPartition(topic: TopicMetadata, records: readonly ProduceRecord[], now: number) {
+  const batches = new Map<number, PartitionBatch>();
+  const partitionOf = new Array<number>(records.length);
+  let stickyPartition = -1;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    let partition = record.partition;
+    if (partition === undefined) {
+      if (record.key !== null) partition = partitionForKey(record.key, topic.partitions);
+      else {
+        if (stickyPartition < 0) stickyPartition = sticky.partitionFor(topic.name, topic.partitions);
+        partition = stickyPartition;
+      }
+    }
+    partitionOf[i] = partition;
+    let batch = batches.get(partition);
+    if (!batch) {
+      batch = { partition, indices: [], records: [], timestamps: [] };
+      batches.set(partition, batch);
+    }
+    batch.indices.push(i);
+    batch.records.push(record);
+    batch.timestamps.push(record.timestamp ?? now);
+  }
+  return { batches: [...batches.values()], partitionOf };
+}
+
+/** One RPC to a partition's leader; a thrown RPC failure becomes LEADER_NOT_AVAILABLE. */
+export async function appendToLeader(
+  env: Env,
+  topic: TopicMetadata,
+  batch: PartitionBatch,
+): Promise<Result<AppendInfo>> {
+  try {
+    let maxTimestamp = 0;
+    for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
+    const chunks = encodeAppendChunks(batch.records, batch.timestamps);
+    return await partitionLeader(env, topic.name, batch.partition).append({
+      topicId: topic.topicId,
+      chunks,
+      maxTimestamp,
+    });
+  } catch (error) {
+    console.error(`append to ${topic.name}/${batch.partition} failed`, error);
+    return {
+      ok: false,
+      error: errorInfo(
+        "LEADER_NOT_AVAILABLE",
+        `the leader of partition ${batch.partition} did not answer; retry`,
+      ),
+    };
+  }
+}
+
+export type ProduceResult =
+  | { partition: number; offset: number; timestamp: number }
+  | { partition: number; error: ErrorInfo };
+
+/** Per-record results in request order; `firstError` is the first failed record's error, if any. */
+export function produceResults(
+  recordCount: number,
+  batches: readonly PartitionBatch[],
+  answers: readonly Result<AppendInfo>[],
+): { results: ProduceResult[]; firstError: ErrorInfo | null } {
+  const results = new Array<ProduceResult>(recordCount);
+  let firstError: ErrorInfo | null = null;
+  let firstErrorIndex = recordCount;
+  batches.forEach((batch, b) => {
+    const answer = answers[b]!;
+    batch.indices.forEach((index, position) => {
+      if (answer.ok) {
+        results[index] = {
+          partition: batch.partition,
+          offset: answer.value.baseOffset + position,
+          timestamp: batch.timestamps[position]!,
+        };
+      } else {
+        results[index] = { partition: batch.partition, error: answer.error };
+        if (index < firstErrorIndex) {
+          firstErrorIndex = index;
+          firstError = answer.error;
+        }
+      }
+    });
+  });
+  return { results, firstError };
+}

@@ -1,0 +1,114 @@
+import { Hono } from "hono";
+import { mapConcurrent } from "../../core/concurrency";
+import { labelValue } from "../../core/histogram";
+import { FAN_OUT_CONCURRENCY_MAX } from "../../core/limits";
+import { type Env, partitionLeader, topicRegistry } from "../../durable-objects/env";
+import type { PartitionMetrics } from "../../durable-objects/partition-leader";
+import { readQuery } from "../../schemas/query";
+import { gatewayMetrics } from "../gateway-metrics";
+
+/** Health and Prometheus metrics (API.md "Operations"). */
+export const operationRoutes = new Hono<{ Bindings: Env }>();
+
+operationRoutes.get("/healthz", (c) => {
+  readQuery(c.req.url, []);
+  return c.json({ status: "ok" });
+});
+
+type Series = {
+  name: string;
+  type: "gauge" | "counter";
+  help: string;
+  value: (m: PartitionMetrics) => number;
+};
+
+const PARTITION_SERIES: Series[] = [
+  {
+    name: "edgelog_partition_log_start_offset",
+    type: "gauge",
+    help: "First offset still in the log.",
+    value: (m) => m.logStartOffset,
+  },
+  {
+    name: "edgelog_partition_log_end_offset",
+    type: "gauge",
+    help: "Offset the next appended record gets.",
+    value: (m) => m.logEndOffset,
+  },
+  {
+    name: "edgelog_partition_high_watermark",
+    type: "gauge",
+    help: "Offset below which records are readable.",
+    value: (m) => m.highWatermark,
+  },
+  {
+    name: "edgelog_partition_produce_requests_total",
+    type: "counter",
+    help: "Appends handled by the leader since it started.",
+    value: (m) => m.produceRequests,
+  },
+  {
+    name: "edgelog_partition_produce_records_total",
+    type: "counter",
+    help: "Records appended by the leader since it started.",
+    value: (m) => m.produceRecords,
+  },
+  {
+    name: "edgelog_partition_fetch_requests_total",
+    type: "counter",
+    help: "Fetches served by the leader since it started.",
+    value: (m) => m.fetchRequests,
+  },
+  {
+    name: "edgelog_partition_fetch_records_total",
+    type: "counter",
+    help: "Records returned by the leader since it started.",
+    value: (m) => m.fetchRecords,
+  },
+];
+
+operationRoutes.get("/metrics", async (c) => {
+  readQuery(c.req.url, []);
+  const topics = await topicRegistry(c.env).listTopics();
+  const partitions = topics.flatMap((topic) =>
+    Array.from({ length: topic.partitions }, (_, p) => ({ topic, p })),
+  );
+  const metrics = await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, ({ topic, p }) =>
+    partitionLeader(c.env, topic.name, p).metrics(topic.topicId),
+  );
+  let out = "";
+  const labels = partitions.map(({ topic, p }) => `topic="${labelValue(topic.name)}",partition="${p}"`);
+  for (const series of PARTITION_SERIES) {
+    out += `# HELP ${series.name} ${series.help}\n# TYPE ${series.name} ${series.type}\n`;
+    metrics.forEach((m, i) => {
+      if (m) out += `${series.name}{${labels[i]}} ${series.value(m)}\n`;
+    });
+  }
+  // Replication lands in issue 3: until then only the leader is in sync.
+  out += "# HELP edgelog_partition_isr_size Replicas in sync with the leader, leader included.\n";
+  out += "# TYPE edgelog_partition_isr_size gauge\n";
+  metrics.forEach((m, i) => {
+    if (m) out += `edgelog_partition_isr_size{${labels[i]}} 1\n`;
+  });
+  out += "# HELP edgelog_partition_under_replicated 1 when the ISR is smaller than the replication factor.\n";
+  out += "# TYPE edgelog_partition_under_replicated gauge\n";
+  metrics.forEach((m, i) => {
+    if (m)
+      out += `edgelog_partition_under_replicated{${labels[i]}} ${partitions[i]!.topic.replicationFactor > 1 ? 1 : 0}\n`;
+  });
+  out +=
+    "# HELP edgelog_gateway_requests_total Produce and fetch answers of this gateway isolate, by status class.\n";
+  out += "# TYPE edgelog_gateway_requests_total counter\n";
+  for (const [key, count] of gatewayMetrics.requests) {
+    const [api, status] = key.split(" ");
+    out += `edgelog_gateway_requests_total{api="${api}",status="${status}"} ${count}\n`;
+  }
+  out += "# HELP edgelog_produce_latency_ms Produce request latency in this gateway isolate.\n";
+  out += "# TYPE edgelog_produce_latency_ms histogram\n";
+  out += gatewayMetrics.produceLatencyMs.render("edgelog_produce_latency_ms");
+  out +=
+    "# HELP edgelog_fetch_latency_ms Fetch request latency in this gateway isolate (long-polls included).\n";
+  out += "# TYPE edgelog_fetch_latency_ms histogram\n";
+  out += gatewayMetrics.fetchLatencyMs.render("edgelog_fetch_latency_ms");
+  return c.body(out, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+});

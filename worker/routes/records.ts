@@ -1,0 +1,95 @@
+import { Hono } from "hono";
+import { EdgelogError, statusOf, unwrap } from "../../core/errors";
+import type { FetchPosition } from "../../core/fetch-position";
+import {
+  FETCH_MAX_BYTES_DEFAULT,
+  FETCH_MAX_BYTES_MAX,
+  FETCH_MAX_RECORDS_DEFAULT,
+  FETCH_MAX_RECORDS_MAX,
+  FETCH_WAIT_MS_MAX,
+  OFFSET_MAX,
+  PARTITIONS_MAX,
+  TIMESTAMP_MAX,
+} from "../../core/limits";
+import { type Env, partitionLeader } from "../../durable-objects/env";
+import { invalid } from "../../schemas/input";
+import { parseProduceRequest } from "../../schemas/produce";
+import { pathInt, queryInt, readQuery } from "../../schemas/query";
+import { readJsonBody } from "../body";
+import { maxRequestBytes } from "../config";
+import { requestMetrics } from "../middleware/request-metrics";
+import { appendToLeader, groupByPartition, produceResults } from "../produce";
+import { getTopic } from "../topic-cache";
+
+/** Produce and fetch (API.md "Produce" and "Fetch"). */
+export const recordRoutes = new Hono<{ Bindings: Env }>();
+
+const ACKS = new Map([
+  ["all", "all"],
+  ["-1", "all"],
+  ["1", "1"],
+  ["0", "0"],
+]);
+
+recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
+  const query = readQuery(c.req.url, ["acks"]);
+  const acks = ACKS.get(query.get("acks") ?? "all");
+  if (acks === undefined)
+    invalid(`query parameter 'acks' must be 'all', '1' or '0', got '${query.get("acks")}'`);
+  const topic = await getTopic(c.env, c.req.param("topic"));
+  const body = await readJsonBody(c.req.raw, maxRequestBytes(c.env));
+  const { records } = parseProduceRequest(body, {
+    partitions: topic.partitions,
+    maxMessageBytes: topic.configs["max.message.bytes"],
+  });
+  const { batches } = groupByPartition(topic, records, Date.now());
+  const appends = batches.map((batch) => appendToLeader(c.env, topic, batch));
+  if (acks === "0") {
+    // Nothing is promised for acks=0: answer now, append in the background.
+    c.executionCtx.waitUntil(Promise.all(appends));
+    return c.json({ accepted: records.length }, 202);
+  }
+  // acks=all behaves as acks=1 until replication lands (README, issue 3).
+  const { results, firstError } = produceResults(records.length, batches, await Promise.all(appends));
+  const status = firstError ? statusOf(firstError.code) : 200;
+  return c.json({ topic: topic.name, results }, status as 200);
+});
+
+const FETCH_PARAMS = ["offset", "timestamp", "maxRecords", "maxBytes", "waitMs"] as const;
+
+function fetchPosition(query: Map<string, string>): FetchPosition {
+  const offset = query.get("offset");
+  if (offset !== undefined && query.has("timestamp"))
+    invalid("give either 'offset' or 'timestamp', not both");
+  if (query.has("timestamp"))
+    return { kind: "timestamp", timestamp: queryInt(query, "timestamp", 0, TIMESTAMP_MAX)! };
+  if (offset === undefined)
+    invalid("query parameter 'offset' (a number, 'earliest' or 'latest') or 'timestamp' is required");
+  if (offset === "earliest" || offset === "latest") return { kind: offset };
+  return { kind: "offset", offset: queryInt(query, "offset", 0, OFFSET_MAX)! };
+}
+
+recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"), async (c) => {
+  const query = readQuery(c.req.url, FETCH_PARAMS);
+  const position = fetchPosition(query);
+  const maxRecords = queryInt(query, "maxRecords", 1, FETCH_MAX_RECORDS_MAX, FETCH_MAX_RECORDS_DEFAULT)!;
+  const maxBytes = queryInt(query, "maxBytes", 1, FETCH_MAX_BYTES_MAX, FETCH_MAX_BYTES_DEFAULT)!;
+  const waitMs = queryInt(query, "waitMs", 0, FETCH_WAIT_MS_MAX, 0)!;
+  const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
+  const topic = await getTopic(c.env, c.req.param("topic"));
+  if (partition >= topic.partitions || partition >= PARTITIONS_MAX)
+    throw new EdgelogError(
+      "UNKNOWN_TOPIC_OR_PARTITION",
+      `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
+    );
+  const body = unwrap(
+    await partitionLeader(c.env, topic.name, partition).read({
+      topicId: topic.topicId,
+      position,
+      maxRecords,
+      maxBytes,
+      waitMs,
+    }),
+  );
+  return c.body(body, 200, { "content-type": "application/json" });
+});
