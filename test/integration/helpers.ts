@@ -1,0 +1,63 @@
+import { SELF } from "cloudflare:test";
+
+/** Calls the gateway Worker inside workerd, as a client would over HTTP. */
+export async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = { "content-type": "application/json" },
+): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+  const init: RequestInit = { method, headers };
+  if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
+  const response = await SELF.fetch(`http://edgelog.test${path}`, init);
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, body: parsed, text, headers: response.headers };
+}
+
+let counter = 0;
+/** A topic name unique to this test run, so tests never share state. */
+export function uniqueTopic(prefix = "t"): string {
+  counter++;
+  return `${prefix}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export async function createTopic(config: Record<string, unknown> = {}): Promise<string> {
+  const name = (config.name as string | undefined) ?? uniqueTopic();
+  const res = await api("POST", "/v1/topics", { replicationFactor: 1, ...config, name });
+  if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${res.text}`);
+  return name;
+}
+
+export async function produce(topic: string, records: unknown[], acks = "1") {
+  return api("POST", `/v1/topics/${topic}/records?acks=${acks}`, { records });
+}
+
+export async function fetchRecords(topic: string, partition: number, query: string) {
+  return api("GET", `/v1/topics/${topic}/partitions/${partition}/records?${query}`);
+}
+
+/** Every record of a partition from offset 0 up to the high watermark. */
+export async function readAll(topic: string, partition: number): Promise<any[]> {
+  const records: any[] = [];
+  let offset = 0;
+  for (let i = 0; i < 1000; i++) {
+    const res = await fetchRecords(topic, partition, `offset=${offset}&maxRecords=10000&maxBytes=16777216`);
+    if (res.status !== 200) throw new Error(`fetch: ${res.status} ${res.text}`);
+    records.push(...res.body.records);
+    if (res.body.nextOffset >= res.body.highWatermark) return records;
+    offset = res.body.nextOffset;
+  }
+  throw new Error("readAll did not reach the high watermark");
+}
+
+/** logEndOffset of each partition, from describe-topic. */
+export async function logEndOffsets(topic: string): Promise<number[]> {
+  const res = await api("GET", `/v1/topics/${topic}`);
+  return res.body.partitionInfo.map((p: { logEndOffset: number }) => p.logEndOffset);
+}
