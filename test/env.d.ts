@@ -1,4 +1,8 @@
 // Types `env` from "cloudflare:test" as the gateway's bindings.
-declare namespace Cloudflare {
-  interface Env extends import("../durable-objects/env").Env {}
+import type { Env as EdgelogEnv } from "../durable-objects/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends EdgelogEnv {}
+  }
 }

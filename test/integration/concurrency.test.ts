@@ -19,7 +19,11 @@ describe("concurrent producers on one partition", () => {
         res.body.results.forEach((result: any, i: number) => {
           expect(result.partition).toBe(0);
           expect(acknowledged.has(result.offset)).toBe(false); // never handed out twice
-          acknowledged.set(result.offset, { key: records[i]!.key, value: records[i]!.value, headers: records[i]!.headers });
+          acknowledged.set(result.offset, {
+            key: records[i]!.key,
+            value: records[i]!.value,
+            headers: records[i]!.headers,
+          });
         });
         // One request's records are contiguous and in order.
         const offsets = res.body.results.map((r: any) => r.offset);
@@ -34,11 +38,17 @@ describe("concurrent producers on one partition", () => {
     expect(log).toHaveLength(acknowledged.size);
     for (const record of log) {
       const { key, value, headers } = acknowledged.get(record.offset)!;
-      expect({ key: record.key, value: record.value, headers: record.headers }).toEqual({ key, value, headers });
+      expect({ key: record.key, value: record.value, headers: record.headers }).toEqual({
+        key,
+        value,
+        headers,
+      });
     }
     // Per producer, its records appear in the order it sent them.
     for (let producer = 0; producer < 20; producer++) {
-      const mine = log.filter((r) => r.value.producer === producer).map((r) => r.value.request * 10 + r.value.i);
+      const mine = log
+        .filter((r) => r.value.producer === producer)
+        .map((r) => r.value.request * 10 + r.value.i);
       expect(mine).toEqual([...mine].sort((a, b) => a - b));
     }
     expect(await readAll(topic, 1)).toEqual([]);

@@ -24,14 +24,26 @@ describe("produce", () => {
     });
     for (let p = 0; p < 4; p++) {
       const records = await readAll(topic, p);
-      const expected = keys.flatMap((key, i) => (partitionForKey(key, 4) === p ? [{ key, value: { i }, headers: { n: String(i) } }] : []));
+      const expected = keys.flatMap((key, i) =>
+        partitionForKey(key, 4) === p ? [{ key, value: { i }, headers: { n: String(i) } }] : [],
+      );
       expect(records.map(({ key, value, headers }) => ({ key, value, headers }))).toEqual(expected);
     }
   });
 
   it("keeps explicit partitions, timestamps, any JSON value, bytes and unicode exactly", async () => {
     const topic = await createTopic({ partitions: 2 });
-    const values = [null, 0, -1.5, true, "", "é🎉\u0000\"\\", [1, [2, [3]]], { nested: { deep: ["x"] } }, 1e300];
+    const values = [
+      null,
+      0,
+      -1.5,
+      true,
+      "",
+      'é🎉\u0000"\\',
+      [1, [2, [3]]],
+      { nested: { deep: ["x"] } },
+      1e300,
+    ];
     const res = await produce(topic, [
       ...values.map((value, i) => ({ key: `κλειδί-${i}`, value, partition: 1, timestamp: 1000 + i })),
       { key: null, valueBase64: "AAECA/8=", partition: 1 },
@@ -42,7 +54,11 @@ describe("produce", () => {
     values.forEach((value, i) => {
       expect(records[i]).toEqual({ offset: i, timestamp: 1000 + i, key: `κλειδί-${i}`, value, headers: {} });
     });
-    expect(records[values.length]).toMatchObject({ offset: values.length, key: null, valueBase64: "AAECA/8=" });
+    expect(records[values.length]).toMatchObject({
+      offset: values.length,
+      key: null,
+      valueBase64: "AAECA/8=",
+    });
     expect(records[values.length].value).toBeUndefined();
     expect(await logEndOffsets(topic)).toEqual([0, values.length + 1]);
   });
@@ -82,7 +98,11 @@ describe("produce", () => {
 describe("fetch", () => {
   async function topicWith(count: number) {
     const topic = await createTopic();
-    const records = Array.from({ length: count }, (_, i) => ({ key: `k${i}`, value: "v".repeat(90), timestamp: 10_000 + i * 10 }));
+    const records = Array.from({ length: count }, (_, i) => ({
+      key: `k${i}`,
+      value: "v".repeat(90),
+      timestamp: 10_000 + i * 10,
+    }));
     expect((await produce(topic, records)).status).toBe(200);
     return topic;
   }
@@ -105,9 +125,16 @@ describe("fetch", () => {
     expect((await fetchRecords(topic, 0, "timestamp=10035")).body.records[0].offset).toBe(4);
     expect((await fetchRecords(topic, 0, "timestamp=10040")).body.records[0].offset).toBe(4);
     expect((await fetchRecords(topic, 0, "timestamp=0")).body.records[0].offset).toBe(0);
-    expect((await fetchRecords(topic, 0, "timestamp=99999")).body).toMatchObject({ records: [], nextOffset: 10 });
+    expect((await fetchRecords(topic, 0, "timestamp=99999")).body).toMatchObject({
+      records: [],
+      nextOffset: 10,
+    });
     // Out-of-order timestamps: the first record in offset order with timestamp ≥ T.
-    await produce(topic, [{ value: 1, timestamp: 5 }, { value: 2, timestamp: 20_000 }, { value: 3, timestamp: 10_001 }]);
+    await produce(topic, [
+      { value: 1, timestamp: 5 },
+      { value: 2, timestamp: 20_000 },
+      { value: 3, timestamp: 10_001 },
+    ]);
     expect((await fetchRecords(topic, 0, "timestamp=15000")).body.records[0].offset).toBe(11);
     expect((await fetchRecords(topic, 0, "timestamp=10000")).body.records[0].offset).toBe(0);
   });
@@ -128,7 +155,12 @@ describe("fetch", () => {
     const topic = await topicWith(3);
     const res = await fetchRecords(topic, 0, "offset=4");
     expect(res.status).toBe(416);
-    expect(res.body.error).toMatchObject({ code: "OFFSET_OUT_OF_RANGE", retriable: false, logStartOffset: 0, highWatermark: 3 });
+    expect(res.body.error).toMatchObject({
+      code: "OFFSET_OUT_OF_RANGE",
+      retriable: false,
+      logStartOffset: 0,
+      highWatermark: 3,
+    });
     expect(res.body).toMatchObject({ logStartOffset: 0, highWatermark: 3 });
   });
 
@@ -158,6 +190,7 @@ describe("fetch", () => {
     const waiting = Array.from({ length: 20 }, () => fetchRecords(topic, 0, "offset=0&waitMs=20000"));
     await new Promise((resolve) => setTimeout(resolve, 100));
     await produce(topic, [{ value: "all" }]);
-    for (const res of await Promise.all(waiting)) expect(res.body.records.map((r: any) => r.value)).toEqual(["all"]);
+    for (const res of await Promise.all(waiting))
+      expect(res.body.records.map((r: any) => r.value)).toEqual(["all"]);
   });
 });

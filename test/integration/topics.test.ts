@@ -21,7 +21,13 @@ describe("topic lifecycle", () => {
     });
     expect(created.body.partitionInfo).toHaveLength(3);
     for (const [p, info] of created.body.partitionInfo.entries()) {
-      expect(info).toMatchObject({ partition: p, leaderEpoch: 0, logStartOffset: 0, highWatermark: 0, logEndOffset: 0 });
+      expect(info).toMatchObject({
+        partition: p,
+        leaderEpoch: 0,
+        logStartOffset: 0,
+        highWatermark: 0,
+        logEndOffset: 0,
+      });
       expect(info.replicas).toEqual([0, 1]);
       expect(info.isr).toEqual(expect.arrayContaining([0]));
     }
@@ -30,7 +36,9 @@ describe("topic lifecycle", () => {
     expect(list.status).toBe(200);
     expect(list.body.topics).toContainEqual({ name, partitions: 3, replicationFactor: 2 });
 
-    const patched = await api("PATCH", `/v1/topics/${name}`, { configs: { "retention.bytes": 4096, "retention.ms": null } });
+    const patched = await api("PATCH", `/v1/topics/${name}`, {
+      configs: { "retention.bytes": 4096, "retention.ms": null },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.configs["retention.bytes"]).toBe(4096);
     expect(patched.body.configs["retention.ms"]).toBe(604800000);
@@ -40,14 +48,18 @@ describe("topic lifecycle", () => {
     const gone = await api("GET", `/v1/topics/${name}`);
     expect(gone.status).toBe(404);
     expect(gone.body.error).toMatchObject({ code: "UNKNOWN_TOPIC_OR_PARTITION", retriable: false });
-    expect((await api("GET", "/v1/topics")).body.topics.map((t: { name: string }) => t.name)).not.toContain(name);
+    expect((await api("GET", "/v1/topics")).body.topics.map((t: { name: string }) => t.name)).not.toContain(
+      name,
+    );
     expect((await api("DELETE", `/v1/topics/${name}`)).status).toBe(404);
   });
 
   it("refuses to create a topic twice, even concurrently, and keeps the first", async () => {
     const name = uniqueTopic("dup");
     const answers = await Promise.all(
-      [1, 2, 3, 4, 5].map((partitions) => api("POST", "/v1/topics", { name, partitions, replicationFactor: 1 })),
+      [1, 2, 3, 4, 5].map((partitions) =>
+        api("POST", "/v1/topics", { name, partitions, replicationFactor: 1 }),
+      ),
     );
     const statuses = answers.map((a) => a.status).sort();
     expect(statuses).toEqual([201, 409, 409, 409, 409]);
@@ -59,7 +71,10 @@ describe("topic lifecycle", () => {
 
   it("deleting a topic removes its data: a re-created topic starts empty at offset 0", async () => {
     const name = await createTopic({ partitions: 2 });
-    await produce(name, [{ value: "old", partition: 0 }, { value: "old", partition: 1 }]);
+    await produce(name, [
+      { value: "old", partition: 0 },
+      { value: "old", partition: 1 },
+    ]);
     expect(await logEndOffsets(name)).toEqual([1, 1]);
     expect((await api("DELETE", `/v1/topics/${name}`)).status).toBe(204);
     // Produce and fetch to the deleted topic are refused, whatever the gateway cached.

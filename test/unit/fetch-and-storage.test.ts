@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EdgelogError } from "../../core/errors";
+import type { EdgelogError } from "../../core/errors";
 import { resolveFetchOffset } from "../../core/fetch-position";
 import { Histogram } from "../../core/histogram";
 import { APPEND_CHUNK_BYTES_MAX } from "../../core/limits";
@@ -13,27 +13,51 @@ describe("resolveFetchOffset", () => {
   it("resolves earliest, latest and in-range offsets", () => {
     expect(resolveFetchOffset({ kind: "earliest" }, log, none)).toEqual({ ok: true, value: 10 });
     expect(resolveFetchOffset({ kind: "latest" }, log, none)).toEqual({ ok: true, value: 20 });
-    for (const offset of [10, 15, 20]) expect(resolveFetchOffset({ kind: "offset", offset }, log, none)).toEqual({ ok: true, value: offset });
+    for (const offset of [10, 15, 20])
+      expect(resolveFetchOffset({ kind: "offset", offset }, log, none)).toEqual({ ok: true, value: offset });
   });
 
   it("answers OFFSET_OUT_OF_RANGE below logStartOffset and above the high watermark, with both offsets", () => {
     for (const offset of [0, 9, 21, Number.MAX_SAFE_INTEGER]) {
       const result = resolveFetchOffset({ kind: "offset", offset }, log, none);
       expect(result.ok).toBe(false);
-      if (!result.ok) expect(result.error).toMatchObject({ code: "OFFSET_OUT_OF_RANGE", logStartOffset: 10, highWatermark: 20 });
+      if (!result.ok)
+        expect(result.error).toMatchObject({
+          code: "OFFSET_OUT_OF_RANGE",
+          logStartOffset: 10,
+          highWatermark: 20,
+        });
     }
   });
 
   it("starts a timestamp fetch at the found offset, clamped to the readable range, or at the high watermark", () => {
-    expect(resolveFetchOffset({ kind: "timestamp", timestamp: 1 }, log, () => 12)).toEqual({ ok: true, value: 12 });
-    expect(resolveFetchOffset({ kind: "timestamp", timestamp: 1 }, log, () => 3)).toEqual({ ok: true, value: 10 });
-    expect(resolveFetchOffset({ kind: "timestamp", timestamp: 1 }, log, () => 25)).toEqual({ ok: true, value: 20 });
-    expect(resolveFetchOffset({ kind: "timestamp", timestamp: 1 }, log, none)).toEqual({ ok: true, value: 20 });
+    expect(resolveFetchOffset({ kind: "timestamp", timestamp: 1 }, log, () => 12)).toEqual({
+      ok: true,
+      value: 12,
+    });
+    expect(resolveFetchOffset({ kind: "timestamp", timestamp: 1 }, log, () => 3)).toEqual({
+      ok: true,
+      value: 10,
+    });
+    expect(resolveFetchOffset({ kind: "timestamp", timestamp: 1 }, log, () => 25)).toEqual({
+      ok: true,
+      value: 20,
+    });
+    expect(resolveFetchOffset({ kind: "timestamp", timestamp: 1 }, log, none)).toEqual({
+      ok: true,
+      value: 20,
+    });
   });
 });
 
 describe("encodeAppendChunks", () => {
-  const record = (size: number) => ({ key: null, valueJson: `"${"x".repeat(size)}"`, valueBase64: null, headersJson: "{}", sizeBytes: size + 4 });
+  const record = (size: number) => ({
+    key: null,
+    valueJson: `"${"x".repeat(size)}"`,
+    valueBase64: null,
+    headersJson: "{}",
+    sizeBytes: size + 4,
+  });
 
   it("encodes tuples that parse back to the records, in order", () => {
     const records = [
@@ -50,12 +74,16 @@ describe("encodeAppendChunks", () => {
 
   it("splits a large batch into bounded chunks without losing or reordering records", () => {
     const records = Array.from({ length: 50 }, () => record(100_000));
-    const chunks = encodeAppendChunks(records, records.map((_, i) => i));
+    const chunks = encodeAppendChunks(
+      records,
+      records.map((_, i) => i),
+    );
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.reduce((n, c) => n + c.count, 0)).toBe(50);
     const timestamps = chunks.flatMap((c) => (JSON.parse(c.records) as number[][]).map((t) => t[0]));
     expect(timestamps).toEqual(records.map((_, i) => i));
-    for (const chunk of chunks) expect(chunk.records.length).toBeLessThanOrEqual(APPEND_CHUNK_BYTES_MAX + 200);
+    for (const chunk of chunks)
+      expect(chunk.records.length).toBeLessThanOrEqual(APPEND_CHUNK_BYTES_MAX + 200);
   });
 
   it("sends a record larger than a chunk on its own", () => {

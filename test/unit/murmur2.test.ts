@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { murmur2, toPositive } from "../../core/murmur2";
-import { StickyPartitioner, partitionForKey } from "../../core/partitioner";
+import { partitionForKey, StickyPartitioner } from "../../core/partitioner";
 
 const utf8 = new TextEncoder();
 

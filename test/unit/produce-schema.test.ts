@@ -55,17 +55,33 @@ describe("produce body", () => {
     [{ records: [{ value: 1, key: 5 }] }, "INVALID_REQUEST", "records[0].key must be a string or null"],
     [{ records: [{ value: 1, partition: -1 }] }, "INVALID_REQUEST", "records[0].partition"],
     [{ records: [{ value: 1, partition: 1.5 }] }, "INVALID_REQUEST", "records[0].partition"],
-    [{ records: [{ value: 1, partition: "0" }] }, "INVALID_REQUEST", "records[0].partition must be an integer"],
+    [
+      { records: [{ value: 1, partition: "0" }] },
+      "INVALID_REQUEST",
+      "records[0].partition must be an integer",
+    ],
     [{ records: [{ value: 1, partition: 3 }] }, "UNKNOWN_TOPIC_OR_PARTITION", "partitions 0 to 2"],
     [{ records: [{ value: 1, partition: 2 ** 60 }] }, "INVALID_REQUEST", "records[0].partition"],
     [{ records: [{ value: 1, timestamp: -5 }] }, "INVALID_REQUEST", "records[0].timestamp"],
     [{ records: [{ value: 1, timestamp: "now" }] }, "INVALID_REQUEST", "records[0].timestamp"],
-    [{ records: [{ value: 1, headers: { h: 1 } }] }, "INVALID_REQUEST", "records[0].headers.h must be a string"],
-    [{ records: [{ value: 1, headers: ["x"] }] }, "INVALID_REQUEST", "records[0].headers must be a JSON object"],
+    [
+      { records: [{ value: 1, headers: { h: 1 } }] },
+      "INVALID_REQUEST",
+      "records[0].headers.h must be a string",
+    ],
+    [
+      { records: [{ value: 1, headers: ["x"] }] },
+      "INVALID_REQUEST",
+      "records[0].headers must be a JSON object",
+    ],
     [{ records: [{ value: 1, headers: { "": "x" } }] }, "INVALID_REQUEST", "header names"],
     [{ records: [{ value: 1, color: "red" }] }, "INVALID_REQUEST", "unknown field 'color'"],
     [{ records: [{ value: "x".repeat(1000) }] }, "RECORD_TOO_LARGE", "max.message.bytes is 1000"],
-    [{ records: [{ value: 1 }], producer: { id: "p", epoch: 0, sequence: 0 } }, "INVALID_REQUEST", "producer"],
+    [
+      { records: [{ value: 1 }], producer: { id: "p", epoch: 0, sequence: 0 } },
+      "INVALID_REQUEST",
+      "producer",
+    ],
   ])("%j → %s", (body, code, message) => {
     const error = errorOf(body);
     expect(error.code).toBe(code);
@@ -75,14 +91,16 @@ describe("produce body", () => {
   it("limits records a request to 10,000", () => {
     const records = Array.from({ length: 10_001 }, () => ({ value: 1 }));
     expect(errorOf({ records }, { partitions: 1, maxMessageBytes: 100 }).message).toContain("at most 10000");
-    expect(() => parseProduceRequest({ records: records.slice(1) }, { partitions: 1, maxMessageBytes: 100 })).not.toThrow();
+    expect(() =>
+      parseProduceRequest({ records: records.slice(1) }, { partitions: 1, maxMessageBytes: 100 }),
+    ).not.toThrow();
   });
 
   it("limits headers a record and value nesting depth", () => {
     const headers = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`h${i}`, "v"]));
-    expect(errorOf({ records: [{ value: 1, headers }] }, { partitions: 1, maxMessageBytes: 10_000 }).message).toContain(
-      "more than 64 headers",
-    );
+    expect(
+      errorOf({ records: [{ value: 1, headers }] }, { partitions: 1, maxMessageBytes: 10_000 }).message,
+    ).toContain("more than 64 headers");
     let deep: unknown = 1;
     for (let i = 0; i < 65; i++) deep = [deep];
     expect(errorOf({ records: [{ value: deep }] }).message).toContain("deeper than 64");
@@ -98,7 +116,10 @@ describe("produce body", () => {
 });
 
 describe("utf8Length", () => {
-  it.each(["", "abc", "é", "€", "🎉", "a🎉é€", "\ud800", "x\udc00y"])("matches TextEncoder for %j", (text) => {
-    expect(utf8Length(text)).toBe(new TextEncoder().encode(text).length);
-  });
+  it.each(["", "abc", "é", "€", "🎉", "a🎉é€", "\ud800", "x\udc00y"])(
+    "matches TextEncoder for %j",
+    (text) => {
+      expect(utf8Length(text)).toBe(new TextEncoder().encode(text).length);
+    },
+  );
 });

@@ -71,7 +71,10 @@ describe("create-topic body", () => {
 
   it("accepts unlimited (-1) retention and every cleanup policy", () => {
     for (const policy of ["delete", "compact", "compact,delete", "delete,compact"]) {
-      const topic = parseCreateTopic({ name: "t", configs: { "retention.ms": -1, "cleanup.policy": policy } });
+      const topic = parseCreateTopic({
+        name: "t",
+        configs: { "retention.ms": -1, "cleanup.policy": policy },
+      });
       expect(topic.configs["cleanup.policy"]).toBe(policy);
       expect(topic.configs["retention.ms"]).toBe(-1);
     }
