@@ -1,0 +1,99 @@
+// Starts and stops a real local edgelog server (`npm start`: scripts/dev.mjs → wrangler dev →
+// workerd) on free loopback ports. Shared by the end-to-end tests and the benchmarks.
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Startup budget for wrangler dev (bundling + two workerd processes): 1–2 s seen, 60 s allowed. */
+const START_TIMEOUT_MS = 60_000;
+const READY_POLL_MS = 100;
+const DEV_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "dev.mjs");
+
+/** @returns {Promise<number>} a port that was free on 127.0.0.1 a moment ago */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempStateDir() {
+  return mkdtempSync(join(tmpdir(), "edgelog-"));
+}
+
+export class LocalServer {
+  /** @type {import("node:child_process").ChildProcess | null} */
+  child = null;
+  url = "";
+  output = "";
+
+  /**
+   * @param {string} stateDir where the server keeps its state (survives restarts)
+   * @param {Record<string, string>} env extra environment (e.g. EDGELOG_MAX_REQUEST_BYTES)
+   */
+  constructor(stateDir, env = {}) {
+    this.stateDir = stateDir;
+    this.env = env;
+  }
+
+  async start() {
+    const port = await freePort();
+    const inspector = await freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    this.output = "";
+    // Its own process group, so a crash test can kill wrangler and workerd together.
+    const child = spawn(
+      process.execPath,
+      [DEV_SCRIPT, "--inspector-port", String(inspector), "--log-level", "warn"],
+      {
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, PORT: String(port), EDGELOG_STATE_DIR: this.stateDir, ...this.env },
+      },
+    );
+    this.child = child;
+    const collect = (/** @type {Buffer} */ data) => {
+      this.output += data.toString();
+    };
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`server exited early:\n${this.output}`);
+      try {
+        const res = await fetch(`${this.url}/healthz`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+    }
+    await this.stop("SIGKILL");
+    throw new Error(`server not ready after ${START_TIMEOUT_MS} ms:\n${this.output}`);
+  }
+
+  /**
+   * Stops the whole process group: SIGTERM is a clean shutdown, SIGKILL a crash.
+   * @param {"SIGTERM" | "SIGKILL"} signal
+   */
+  async stop(signal = "SIGTERM") {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      process.kill(-(/** @type {number} */ (child.pid)), signal);
+    } catch {
+      // already gone
+    }
+    await exited;
+    this.child = null;
+  }
+}
