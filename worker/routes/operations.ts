@@ -4,6 +4,7 @@ import { labelValue } from "../../core/histogram";
 import { FAN_OUT_CONCURRENCY_MAX } from "../../core/limits";
 import { type Env, partitionLeader, topicRegistry } from "../../durable-objects/env";
 import type { PartitionMetrics } from "../../durable-objects/partition-leader";
+import type { TopicMetadata } from "../../durable-objects/topic-registry";
 import { readQuery } from "../../schemas/query";
 import { gatewayMetrics } from "../gateway-metrics";
 
@@ -19,7 +20,7 @@ type Series = {
   name: string;
   type: "gauge" | "counter";
   help: string;
-  value: (m: PartitionMetrics) => number;
+  value: (m: PartitionMetrics, topic: TopicMetadata) => number;
 };
 
 const PARTITION_SERIES: Series[] = [
@@ -40,6 +41,19 @@ const PARTITION_SERIES: Series[] = [
     type: "gauge",
     help: "Offset below which records are readable.",
     value: (m) => m.highWatermark,
+  },
+  // Replication lands in issue 3: until then only the leader is in sync.
+  {
+    name: "edgelog_partition_isr_size",
+    type: "gauge",
+    help: "Replicas in sync with the leader, leader included.",
+    value: () => 1,
+  },
+  {
+    name: "edgelog_partition_under_replicated",
+    type: "gauge",
+    help: "1 when the ISR is smaller than the replication factor.",
+    value: (_m, topic) => (topic.replicationFactor > 1 ? 1 : 0),
   },
   {
     name: "edgelog_partition_produce_requests_total",
@@ -67,6 +81,10 @@ const PARTITION_SERIES: Series[] = [
   },
 ];
 
+function header(name: string, type: string, help: string): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+}
+
 operationRoutes.get("/metrics", async (c) => {
   readQuery(c.req.url, []);
   const topics = await topicRegistry(c.env).listTopics();
@@ -76,39 +94,34 @@ operationRoutes.get("/metrics", async (c) => {
   const metrics = await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, ({ topic, p }) =>
     partitionLeader(c.env, topic.name, p).metrics(topic.topicId),
   );
-  let out = "";
   const labels = partitions.map(({ topic, p }) => `topic="${labelValue(topic.name)}",partition="${p}"`);
+  let out = "";
   for (const series of PARTITION_SERIES) {
-    out += `# HELP ${series.name} ${series.help}\n# TYPE ${series.name} ${series.type}\n`;
+    out += header(series.name, series.type, series.help);
     metrics.forEach((m, i) => {
-      if (m) out += `${series.name}{${labels[i]}} ${series.value(m)}\n`;
+      if (m) out += `${series.name}{${labels[i]}} ${series.value(m, partitions[i]!.topic)}\n`;
     });
   }
-  // Replication lands in issue 3: until then only the leader is in sync.
-  out += "# HELP edgelog_partition_isr_size Replicas in sync with the leader, leader included.\n";
-  out += "# TYPE edgelog_partition_isr_size gauge\n";
-  metrics.forEach((m, i) => {
-    if (m) out += `edgelog_partition_isr_size{${labels[i]}} 1\n`;
-  });
-  out += "# HELP edgelog_partition_under_replicated 1 when the ISR is smaller than the replication factor.\n";
-  out += "# TYPE edgelog_partition_under_replicated gauge\n";
-  metrics.forEach((m, i) => {
-    if (m)
-      out += `edgelog_partition_under_replicated{${labels[i]}} ${partitions[i]!.topic.replicationFactor > 1 ? 1 : 0}\n`;
-  });
-  out +=
-    "# HELP edgelog_gateway_requests_total Produce and fetch answers of this gateway isolate, by status class.\n";
-  out += "# TYPE edgelog_gateway_requests_total counter\n";
+  out += header(
+    "edgelog_gateway_requests_total",
+    "counter",
+    "Produce and fetch answers of this gateway isolate, by status class.",
+  );
   for (const [key, count] of gatewayMetrics.requests) {
     const [api, status] = key.split(" ");
     out += `edgelog_gateway_requests_total{api="${api}",status="${status}"} ${count}\n`;
   }
-  out += "# HELP edgelog_produce_latency_ms Produce request latency in this gateway isolate.\n";
-  out += "# TYPE edgelog_produce_latency_ms histogram\n";
+  out += header(
+    "edgelog_produce_latency_ms",
+    "histogram",
+    "Produce request latency in this gateway isolate.",
+  );
   out += gatewayMetrics.produceLatencyMs.render("edgelog_produce_latency_ms");
-  out +=
-    "# HELP edgelog_fetch_latency_ms Fetch request latency in this gateway isolate (long-polls included).\n";
-  out += "# TYPE edgelog_fetch_latency_ms histogram\n";
+  out += header(
+    "edgelog_fetch_latency_ms",
+    "histogram",
+    "Fetch request latency in this gateway isolate (long-polls included).",
+  );
   out += gatewayMetrics.fetchLatencyMs.render("edgelog_fetch_latency_ms");
   return c.body(out, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });
