@@ -94,14 +94,21 @@ export class TopicRegistry extends DurableObject<Env> {
     try {
       const topic: TopicMetadata = { ...request, topicId: crypto.randomUUID() };
       const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
-      await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (partition) =>
-        partitionLeader(this.env, topic.name, partition).init({
-          topic: topic.name,
-          partition,
-          topicId: topic.topicId,
-          configs: topic.configs,
-        }),
-      );
+      try {
+        await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (partition) =>
+          partitionLeader(this.env, topic.name, partition).init({
+            topic: topic.name,
+            partition,
+            topicId: topic.topicId,
+            configs: topic.configs,
+          }),
+        );
+      } catch (error) {
+        // Nothing is created: the row is not written, and a leader initialised with this
+        // orphan topicId is wiped by the next init of any other incarnation.
+        console.error(`create ${topic.name}: a partition leader failed`, error);
+        return fail("LEADER_NOT_AVAILABLE", `could not initialise the partitions of '${topic.name}'; retry`);
+      }
       this.ctx.storage.sql.exec(
         `INSERT INTO topics (name, topic_id, partitions, replication_factor, configs, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
@@ -146,9 +153,18 @@ export class TopicRegistry extends DurableObject<Env> {
     );
     const updated = { ...topic, configs: resolved.configs };
     const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
-    await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (partition) =>
-      partitionLeader(this.env, name, partition).updateConfigs(topic.topicId, resolved.configs),
-    );
+    try {
+      await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (partition) =>
+        partitionLeader(this.env, name, partition).updateConfigs(topic.topicId, resolved.configs),
+      );
+    } catch (error) {
+      // The configs are saved; repeating the same PATCH (idempotent) reaches the rest.
+      console.error(`alter ${name}: a partition leader failed`, error);
+      return fail(
+        "LEADER_NOT_AVAILABLE",
+        `configs of '${name}' saved but not yet applied to every partition; retry`,
+      );
+    }
     return ok(updated);
   }
 
@@ -158,9 +174,16 @@ export class TopicRegistry extends DurableObject<Env> {
     if (!row) return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
     this.ctx.storage.sql.exec("DELETE FROM topics WHERE name = ?", name);
     const partitions = Array.from({ length: row.partitions }, (_, p) => p);
-    await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (partition) =>
-      partitionLeader(this.env, name, partition).deleteLog(row.topic_id),
-    );
+    try {
+      await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (partition) =>
+        partitionLeader(this.env, name, partition).deleteLog(row.topic_id),
+      );
+    } catch (error) {
+      // The topic is gone for new lookups (gateway caches expire within TOPIC_METADATA_TTL_MS);
+      // a leader that missed the wipe keeps unreachable rows until the name is created again
+      // (init of another incarnation wipes them).
+      console.error(`delete ${name}: a partition leader failed to wipe its log`, error);
+    }
     return ok(null);
   }
 }

@@ -19,7 +19,6 @@ type PartitionBatch = {
 /** Chooses every record's partition (API.md): explicit, else murmur2 of the key, else sticky. */
 export function groupByPartition(topic: TopicMetadata, records: readonly ProduceRecord[], now: number) {
   const batches = new Map<number, PartitionBatch>();
-  const partitionOf = new Array<number>(records.length);
   let stickyPartition = -1;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
@@ -31,7 +30,6 @@ export function groupByPartition(topic: TopicMetadata, records: readonly Produce
         partition = stickyPartition;
       }
     }
-    partitionOf[i] = partition;
     let batch = batches.get(partition);
     if (!batch) {
       batch = { partition, indices: [], records: [], timestamps: [] };
@@ -41,7 +39,7 @@ export function groupByPartition(topic: TopicMetadata, records: readonly Produce
     batch.records.push(record);
     batch.timestamps.push(record.timestamp ?? now);
   }
-  return { batches: [...batches.values()], partitionOf };
+  return [...batches.values()];
 }
 
 /** One RPC to a partition's leader; a thrown RPC failure becomes LEADER_NOT_AVAILABLE. */

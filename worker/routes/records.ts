@@ -8,7 +8,6 @@ import {
   FETCH_MAX_RECORDS_MAX,
   FETCH_WAIT_MS_MAX,
   OFFSET_MAX,
-  PARTITIONS_MAX,
   TIMESTAMP_MAX,
 } from "../../core/limits";
 import { type Env, partitionLeader } from "../../durable-objects/env";
@@ -42,7 +41,7 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
     partitions: topic.partitions,
     maxMessageBytes: topic.configs["max.message.bytes"],
   });
-  const { batches } = groupByPartition(topic, records, Date.now());
+  const batches = groupByPartition(topic, records, Date.now());
   const appends = batches.map((batch) => appendToLeader(c.env, topic, batch));
   if (acks === "0") {
     // Nothing is promised for acks=0: answer now, append in the background.
@@ -77,7 +76,7 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
   const waitMs = queryInt(query, "waitMs", 0, FETCH_WAIT_MS_MAX, 0)!;
   const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
   const topic = await getTopic(c.env, c.req.param("topic"));
-  if (partition >= topic.partitions || partition >= PARTITIONS_MAX)
+  if (partition >= topic.partitions)
     throw new EdgelogError(
       "UNKNOWN_TOPIC_OR_PARTITION",
       `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
