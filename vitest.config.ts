@@ -11,6 +11,8 @@ export default defineConfig({
       },
       {
         plugins: [cloudflareTest({ main: "./worker/index.ts", wrangler: { configPath: "./wrangler.toml" } })],
+        // Tests inject faults (replica down, hung, failing after commit): compile that in here only.
+        define: { __EDGELOG_FAULTS__: "true" },
         test: { name: "integration", include: ["test/integration/**/*.test.ts"], testTimeout: 30_000 },
       },
       {

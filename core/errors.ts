@@ -36,6 +36,10 @@ export const ERRORS = {
   NOT_ENOUGH_REPLICAS: { status: 503, retriable: true },
   NOT_ENOUGH_REPLICAS_AFTER_APPEND: { status: 503, retriable: true },
   LEADER_NOT_AVAILABLE: { status: 503, retriable: true },
+  /** The object asked is not the partition's current leader (stale metadata or a fenced leader). */
+  NOT_LEADER_OR_FOLLOWER: { status: 503, retriable: true },
+  /** A replication request from a leader whose epoch is older than the replica's. */
+  FENCED_LEADER_EPOCH: { status: 409, retriable: false },
   REQUEST_TIMED_OUT: { status: 504, retriable: true },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;
 
@@ -48,6 +52,8 @@ export type ErrorInfo = {
   retriable: boolean;
   logStartOffset?: number;
   highWatermark?: number;
+  /** With FENCED_LEADER_EPOCH: the newer epoch the replica knows. */
+  leaderEpoch?: number;
 };
 
 /** Operating-error result, the only error form that crosses Durable Object RPC intact. */

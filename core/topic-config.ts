@@ -18,6 +18,10 @@ export const TOPIC_CONFIG_SPECS = {
   "retention.ms": { kind: "int", min: 1, max: Number.MAX_SAFE_INTEGER, unlimited: true, default: 7 * DAY_MS },
   "retention.bytes": { kind: "int", min: 1, max: Number.MAX_SAFE_INTEGER, unlimited: true, default: -1 },
   "max.message.bytes": { kind: "int", min: 1, max: MAX_MESSAGE_BYTES_MAX, default: 1024 * 1024 },
+  /** A follower behind the leader's log end for longer than this leaves the ISR. */
+  "replica.lag.time.max.ms": { kind: "int", min: 100, max: 600_000, default: 10_000 },
+  /** How long an acks=all produce waits for min.insync.replicas copies before answering an error. */
+  "replica.ack.timeout.ms": { kind: "int", min: 100, max: 60_000, default: 5_000 },
   "cleanup.policy": {
     kind: "enum",
     values: ["delete", "compact", "compact,delete", "delete,compact"],
@@ -32,6 +36,8 @@ export type TopicConfigs = {
   "retention.ms": number;
   "retention.bytes": number;
   "max.message.bytes": number;
+  "replica.lag.time.max.ms": number;
+  "replica.ack.timeout.ms": number;
   "cleanup.policy": string;
 };
 
@@ -41,6 +47,8 @@ function defaults(replicationFactor: number): TopicConfigs {
     "retention.ms": TOPIC_CONFIG_SPECS["retention.ms"].default,
     "retention.bytes": TOPIC_CONFIG_SPECS["retention.bytes"].default,
     "max.message.bytes": TOPIC_CONFIG_SPECS["max.message.bytes"].default,
+    "replica.lag.time.max.ms": TOPIC_CONFIG_SPECS["replica.lag.time.max.ms"].default,
+    "replica.ack.timeout.ms": TOPIC_CONFIG_SPECS["replica.ack.timeout.ms"].default,
     "cleanup.policy": TOPIC_CONFIG_SPECS["cleanup.policy"].default,
   };
 }

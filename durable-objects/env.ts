@@ -1,10 +1,13 @@
+import type { Partition } from "./partition";
 import type { PartitionLeader } from "./partition-leader";
+import type { PartitionReplica } from "./partition-replica";
 import type { TopicRegistry } from "./topic-registry";
 
 /** Bindings and variables of the gateway Worker and its objects (wrangler.toml). */
 export type Env = {
   TOPIC_REGISTRY: DurableObjectNamespace<TopicRegistry>;
   PARTITION_LEADER: DurableObjectNamespace<PartitionLeader>;
+  PARTITION_REPLICA: DurableObjectNamespace<PartitionReplica>;
   /** Gateway request-body limit in bytes; 1 MiB when unset. */
   EDGELOG_MAX_REQUEST_BYTES?: string;
 };
@@ -14,11 +17,18 @@ export function topicRegistry(env: Env): DurableObjectStub<TopicRegistry> {
   return env.TOPIC_REGISTRY.get(env.TOPIC_REGISTRY.idFromName("cluster"));
 }
 
-/** A partition's leader, named `topic/partition` so every isolate reaches it without a lookup. */
-export function partitionLeader(
+/**
+ * One replica of a partition. Names come from the topic, partition and replica
+ * index (`orders/3`, `orders/3/r1`), so every isolate reaches the same object
+ * without a lookup. Replica 0 is a PartitionLeader, the others PartitionReplicas.
+ */
+export function replicaStub(
   env: Env,
   topic: string,
   partition: number,
-): DurableObjectStub<PartitionLeader> {
-  return env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/${partition}`));
+  replica: number,
+): DurableObjectStub<Partition> {
+  if (replica === 0)
+    return env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/${partition}`));
+  return env.PARTITION_REPLICA.get(env.PARTITION_REPLICA.idFromName(`${topic}/${partition}/r${replica}`));
 }

@@ -1,14 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
-import { mapConcurrent } from "../core/concurrency";
+import { mapConcurrent, withTimeout } from "../core/concurrency";
 import { fail, ok, type Result } from "../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX, TOPICS_MAX } from "../core/limits";
+import { type Candidate, electLeader } from "../core/replication";
 import { resolveTopicConfigs, type TopicConfigs } from "../core/topic-config";
-import { type Env, partitionLeader } from "./env";
+import { type Env, replicaStub } from "./env";
 import { runMigrations } from "./sql-migrations";
 
 /**
- * The cluster's metadata: topics, their partition counts, replication factors
- * and configs. One instance ("cluster"); the gateway caches what it answers.
+ * The cluster's metadata (Kafka's controller): topics, partition counts,
+ * replication factors, configs, and per partition its leader, leader epoch and
+ * ISR. One instance ("cluster"); the gateway caches what it answers. It elects
+ * a new leader, from the ISR only, when a gateway finds a leader unreachable.
  */
 
 const MIGRATIONS = [
@@ -20,7 +23,22 @@ const MIGRATIONS = [
      configs TEXT NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  `CREATE TABLE partitions (
+     topic TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     leader INTEGER NOT NULL,
+     leader_epoch INTEGER NOT NULL,
+     isr TEXT NOT NULL,
+     PRIMARY KEY (topic, partition)
+   );
+   -- Topics made before replication had one copy, on replica 0.
+   INSERT INTO partitions (topic, partition, leader, leader_epoch, isr)
+     WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < 1023)
+     SELECT t.name, seq.n, 0, 0, '[0]' FROM topics t JOIN seq ON seq.n < t.partitions;`,
 ];
+
+/** Who leads a partition, in which epoch, and which replicas the leader last reported in sync. */
+export type PartitionLeadership = { leader: number; leaderEpoch: number; isr: number[] };
 
 /** What the registry knows of a topic. `topicId` names one incarnation of the name. */
 export type TopicMetadata = {
@@ -29,6 +47,7 @@ export type TopicMetadata = {
   partitions: number;
   replicationFactor: number;
   configs: TopicConfigs;
+  leaders: PartitionLeadership[];
 };
 
 export type CreateTopicRequest = {
@@ -45,20 +64,16 @@ type TopicRow = {
   replication_factor: number;
   configs: string;
 };
+type PartitionRow = { partition: number; leader: number; leader_epoch: number; isr: string };
 
-function toMetadata(row: TopicRow): TopicMetadata {
-  return {
-    name: row.name,
-    topicId: row.topic_id,
-    partitions: row.partitions,
-    replicationFactor: row.replication_factor,
-    configs: JSON.parse(row.configs),
-  };
-}
+/** How long an election waits for a replica's answer before counting it unreachable. */
+const ELECTION_PROBE_TIMEOUT_MS = 1_000;
 
 export class TopicRegistry extends DurableObject<Env> {
-  /** Names being created right now: the row is written only once every partition is ready. */
+  /** Names being created right now: the rows are written only once every replica is ready. */
   private readonly creating = new Set<string>();
+  /** Elections under way, one per partition, so concurrent gateways share one outcome. */
+  private readonly elections = new Map<string, Promise<Result<PartitionLeadership>>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,79 +86,113 @@ export class TopicRegistry extends DurableObject<Env> {
     });
   }
 
-  private row(name: string): TopicRow | undefined {
-    return this.ctx.storage.sql
+  private metadata(name: string): TopicMetadata | null {
+    const sql = this.ctx.storage.sql;
+    const row = sql
       .exec<TopicRow>(
         "SELECT name, topic_id, partitions, replication_factor, configs FROM topics WHERE name = ?",
         name,
       )
       .toArray()[0];
+    if (!row) return null;
+    const leaders = sql
+      .exec<PartitionRow>(
+        "SELECT partition, leader, leader_epoch, isr FROM partitions WHERE topic = ? ORDER BY partition",
+        name,
+      )
+      .toArray()
+      .map((p) => ({ leader: p.leader, leaderEpoch: p.leader_epoch, isr: JSON.parse(p.isr) as number[] }));
+    return {
+      name: row.name,
+      topicId: row.topic_id,
+      partitions: row.partitions,
+      replicationFactor: row.replication_factor,
+      configs: JSON.parse(row.configs),
+      leaders,
+    };
   }
 
   private topicCount(): number {
     return this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM topics").one().n;
   }
 
-  /** Creates a topic and initialises every partition leader before answering. */
+  private replicas(topic: { name: string; partitions: number; replicationFactor: number }) {
+    const all: { partition: number; replica: number }[] = [];
+    for (let partition = 0; partition < topic.partitions; partition++)
+      for (let replica = 0; replica < topic.replicationFactor; replica++) all.push({ partition, replica });
+    return all;
+  }
+
+  /** Creates a topic: initialises every replica of every partition, then writes the rows. */
   async createTopic(request: CreateTopicRequest): Promise<Result<TopicMetadata>> {
-    if (this.row(request.name) || this.creating.has(request.name))
+    if (this.metadata(request.name) || this.creating.has(request.name))
       return fail("TOPIC_ALREADY_EXISTS", `topic '${request.name}' already exists`);
     if (this.topicCount() + this.creating.size >= TOPICS_MAX)
       return fail("INVALID_REQUEST", `the cluster already holds the maximum of ${TOPICS_MAX} topics`);
     this.creating.add(request.name);
     try {
-      const topic: TopicMetadata = { ...request, topicId: crypto.randomUUID() };
-      const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
+      const topicId = crypto.randomUUID();
+      const isr = Array.from({ length: request.replicationFactor }, (_, r) => r);
       try {
-        await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (partition) =>
-          partitionLeader(this.env, topic.name, partition).init({
-            topic: topic.name,
+        await mapConcurrent(this.replicas(request), FAN_OUT_CONCURRENCY_MAX, ({ partition, replica }) =>
+          replicaStub(this.env, request.name, partition, replica).init({
+            topic: request.name,
             partition,
-            topicId: topic.topicId,
-            configs: topic.configs,
+            topicId,
+            configs: request.configs,
+            replica,
+            replicationFactor: request.replicationFactor,
+            leader: 0,
+            leaderEpoch: 0,
+            isr,
           }),
         );
       } catch (error) {
-        // Nothing is created: the row is not written, and a leader initialised with this
+        // Nothing is created: no row is written, and a replica initialised with this
         // orphan topicId is wiped by the next init of any other incarnation.
-        console.error(`create ${topic.name}: a partition leader failed`, error);
-        return fail("LEADER_NOT_AVAILABLE", `could not initialise the partitions of '${topic.name}'; retry`);
+        console.error(`create ${request.name}: a replica failed`, error);
+        return fail("LEADER_NOT_AVAILABLE", `could not initialise the replicas of '${request.name}'; retry`);
       }
-      this.ctx.storage.sql.exec(
+      const sql = this.ctx.storage.sql;
+      sql.exec(
         `INSERT INTO topics (name, topic_id, partitions, replication_factor, configs, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
-        topic.name,
-        topic.topicId,
-        topic.partitions,
-        topic.replicationFactor,
-        JSON.stringify(topic.configs),
+        request.name,
+        topicId,
+        request.partitions,
+        request.replicationFactor,
+        JSON.stringify(request.configs),
         Date.now(),
       );
-      return ok(topic);
+      for (let partition = 0; partition < request.partitions; partition++)
+        sql.exec(
+          "INSERT INTO partitions (topic, partition, leader, leader_epoch, isr) VALUES (?, ?, 0, 0, ?)",
+          request.name,
+          partition,
+          JSON.stringify(isr),
+        );
+      return ok(this.metadata(request.name)!);
     } finally {
       this.creating.delete(request.name);
     }
   }
 
   async listTopics(): Promise<TopicMetadata[]> {
-    return this.ctx.storage.sql
-      .exec<TopicRow>(
-        "SELECT name, topic_id, partitions, replication_factor, configs FROM topics ORDER BY name",
-      )
-      .toArray()
-      .map(toMetadata);
+    const names = this.ctx.storage.sql
+      .exec<{ name: string }>("SELECT name FROM topics ORDER BY name")
+      .toArray();
+    return names.map((n) => this.metadata(n.name)!);
   }
 
   async getTopic(name: string): Promise<Result<TopicMetadata>> {
-    const row = this.row(name);
-    return row ? ok(toMetadata(row)) : fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
+    const topic = this.metadata(name);
+    return topic ? ok(topic) : fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
   }
 
-  /** Incrementally alters configs (a null value resets one to its default) and tells every leader. */
+  /** Incrementally alters configs (a null value resets one to its default) and tells every replica. */
   async alterTopicConfigs(name: string, changes: Record<string, unknown>): Promise<Result<TopicMetadata>> {
-    const row = this.row(name);
-    if (!row) return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
-    const topic = toMetadata(row);
+    const topic = this.metadata(name);
+    if (!topic) return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
     const resolved = resolveTopicConfigs(changes, topic.replicationFactor, topic.configs);
     if (!resolved.ok) return resolved;
     this.ctx.storage.sql.exec(
@@ -151,39 +200,134 @@ export class TopicRegistry extends DurableObject<Env> {
       JSON.stringify(resolved.configs),
       name,
     );
-    const updated = { ...topic, configs: resolved.configs };
-    const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
     try {
-      await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (partition) =>
-        partitionLeader(this.env, name, partition).updateConfigs(topic.topicId, resolved.configs),
+      await mapConcurrent(this.replicas(topic), FAN_OUT_CONCURRENCY_MAX, ({ partition, replica }) =>
+        replicaStub(this.env, name, partition, replica).updateConfigs(topic.topicId, resolved.configs),
       );
     } catch (error) {
       // The configs are saved; repeating the same PATCH (idempotent) reaches the rest.
-      console.error(`alter ${name}: a partition leader failed`, error);
+      console.error(`alter ${name}: a replica failed`, error);
       return fail(
         "LEADER_NOT_AVAILABLE",
-        `configs of '${name}' saved but not yet applied to every partition; retry`,
+        `configs of '${name}' saved but not yet applied to every replica; retry`,
       );
     }
-    return ok(updated);
+    return ok({ ...topic, configs: resolved.configs });
   }
 
-  /** Deletes a topic: the row first (so no new request finds it), then every partition's data. */
+  /** Deletes a topic: the rows first (so no new request finds it), then every replica's data. */
   async deleteTopic(name: string): Promise<Result<null>> {
-    const row = this.row(name);
-    if (!row) return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
+    const topic = this.metadata(name);
+    if (!topic) return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
     this.ctx.storage.sql.exec("DELETE FROM topics WHERE name = ?", name);
-    const partitions = Array.from({ length: row.partitions }, (_, p) => p);
+    this.ctx.storage.sql.exec("DELETE FROM partitions WHERE topic = ?", name);
     try {
-      await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (partition) =>
-        partitionLeader(this.env, name, partition).deleteLog(row.topic_id),
+      await mapConcurrent(this.replicas(topic), FAN_OUT_CONCURRENCY_MAX, ({ partition, replica }) =>
+        replicaStub(this.env, name, partition, replica).deleteLog(topic.topicId),
       );
     } catch (error) {
       // The topic is gone for new lookups (gateway caches expire within TOPIC_METADATA_TTL_MS);
-      // a leader that missed the wipe keeps unreachable rows until the name is created again
+      // a replica that missed the wipe keeps unreachable rows until the name is created again
       // (init of another incarnation wipes them).
-      console.error(`delete ${name}: a partition leader failed to wipe its log`, error);
+      console.error(`delete ${name}: a replica failed to wipe its log`, error);
     }
     return ok(null);
+  }
+
+  /** A leader reports its ISR; ignored unless it leads the current epoch (a fenced leader cannot). */
+  async updateIsr(topic: string, partition: number, leaderEpoch: number, isr: number[]): Promise<void> {
+    this.ctx.storage.sql.exec(
+      "UPDATE partitions SET isr = ? WHERE topic = ? AND partition = ? AND leader_epoch = ?",
+      JSON.stringify(isr),
+      topic,
+      partition,
+      leaderEpoch,
+    );
+  }
+
+  /**
+   * Called by a gateway that found the leader of `failedEpoch` unreachable. If a
+   * newer epoch exists, answers it; if the leader answers a probe, keeps it;
+   * otherwise elects the most up-to-date reachable ISR member (no unclean
+   * election), bumps the epoch and tells the replicas. One election per partition at a time.
+   */
+  async electLeader(
+    topic: string,
+    partition: number,
+    failedEpoch: number,
+  ): Promise<Result<PartitionLeadership>> {
+    const key = `${topic}/${partition}`;
+    const running = this.elections.get(key);
+    if (running) return running;
+    const election = this.runElection(topic, partition, failedEpoch).finally(() =>
+      this.elections.delete(key),
+    );
+    this.elections.set(key, election);
+    return election;
+  }
+
+  private async runElection(
+    topic: string,
+    partition: number,
+    failedEpoch: number,
+  ): Promise<Result<PartitionLeadership>> {
+    const meta = this.metadata(topic);
+    const current = meta?.leaders[partition];
+    if (!meta || !current)
+      return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic-partition ${topic}/${partition} does not exist`);
+    if (current.leaderEpoch > failedEpoch) return ok(current);
+    const probe = (replica: number) =>
+      withTimeout(
+        replicaStub(this.env, topic, partition, replica).electionState(meta.topicId),
+        ELECTION_PROBE_TIMEOUT_MS,
+        `probe of replica ${replica}`,
+      ).catch(() => null);
+    if (await probe(current.leader)) return ok(current); // the leader answers: no election
+    const others = current.isr.filter((r) => r !== current.leader);
+    const states = await Promise.all(others.map(probe));
+    const candidates: Candidate[] = [];
+    let newestEpoch = current.leaderEpoch;
+    for (const s of states) {
+      if (!s) continue;
+      candidates.push({ replica: s.replica, lastEpoch: s.lastEpoch, logEndOffset: s.logEndOffset });
+      newestEpoch = Math.max(newestEpoch, s.leaderEpoch);
+    }
+    const best = electLeader(candidates, others);
+    if (!best)
+      return fail(
+        "LEADER_NOT_AVAILABLE",
+        `the leader of ${topic}/${partition} is unreachable and no other in-sync replica answered; no unclean election`,
+      );
+    const leaderEpoch = newestEpoch + 1;
+    const isr = others.filter((r) => candidates.some((c) => c.replica === r));
+    const made: Result<null> = await withTimeout<Result<null>>(
+      replicaStub(this.env, topic, partition, best.replica).makeLeader(meta.topicId, leaderEpoch, isr),
+      ELECTION_PROBE_TIMEOUT_MS,
+      "makeLeader",
+    ).catch((error) => fail("LEADER_NOT_AVAILABLE", `the elected replica failed to lead: ${String(error)}`));
+    if (!made.ok) return made;
+    const leadership = { leader: best.replica, leaderEpoch, isr };
+    this.ctx.storage.sql.exec(
+      "UPDATE partitions SET leader = ?, leader_epoch = ?, isr = ? WHERE topic = ? AND partition = ?",
+      best.replica,
+      leaderEpoch,
+      JSON.stringify(isr),
+      topic,
+      partition,
+    );
+    // Best effort: replicas that miss this learn the epoch from the new leader's first call.
+    for (let replica = 0; replica < meta.replicationFactor; replica++) {
+      if (replica === best.replica) continue;
+      void withTimeout<Result<null>>(
+        replicaStub(this.env, topic, partition, replica).makeFollower(
+          meta.topicId,
+          leaderEpoch,
+          best.replica,
+        ),
+        ELECTION_PROBE_TIMEOUT_MS,
+        "makeFollower",
+      ).catch(() => undefined);
+    }
+    return ok(leadership);
   }
 }

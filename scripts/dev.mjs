@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the gateway locally in workerd via wrangler dev: 127.0.0.1:${PORT:-8787}, state
 // persisted under ${EDGELOG_STATE_DIR:-.wrangler/state}, no telemetry, no update check,
-// no Cloudflare login. Extra arguments go to wrangler dev.
+// no Cloudflare login. EDGELOG_FAULTS=1 compiles in the test-only fault injection
+// routes. Extra arguments go to wrangler dev.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -15,6 +16,8 @@ const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", port, "--persist-t
 args.push("--show-interactive-dev-session=false");
 if (process.env.EDGELOG_MAX_REQUEST_BYTES)
   args.push("--var", `EDGELOG_MAX_REQUEST_BYTES:${process.env.EDGELOG_MAX_REQUEST_BYTES}`);
+// Fault injection (tests only) is compiled in only when asked for; see durable-objects/faults.ts.
+if (process.env.EDGELOG_FAULTS === "1") args.push("--define", "__EDGELOG_FAULTS__:true");
 args.push(...process.argv.slice(2));
 
 const child = spawn(process.execPath, args, {

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import type { Env } from "../durable-objects/env";
+import { FAULTS_COMPILED } from "../durable-objects/faults";
 import { notFound, onError } from "./middleware/errors";
+import { faultRoutes } from "./routes/faults";
 import { operationRoutes } from "./routes/operations";
 import { recordRoutes } from "./routes/records";
 import { topicRoutes } from "./routes/topics";
@@ -11,6 +13,8 @@ export function createApp(): Hono<{ Bindings: Env }> {
   app.route("/v1/topics", topicRoutes);
   app.route("/v1/topics", recordRoutes);
   app.route("/", operationRoutes);
+  // Never in a deployed gateway: FAULTS_COMPILED is a build-time false there.
+  if (FAULTS_COMPILED) app.route("/v1/_faults", faultRoutes);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -1,39 +1,54 @@
 import { mapConcurrent } from "../core/concurrency";
+import { ok } from "../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX } from "../core/limits";
-import { type Env, partitionLeader } from "../durable-objects/env";
-import type { PartitionInfo } from "../durable-objects/partition-leader";
+import type { Env } from "../durable-objects/env";
+import type { PartitionInfo, PartitionMetrics } from "../durable-objects/partition";
 import type { TopicMetadata } from "../durable-objects/topic-registry";
+import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 
-/** Leader of a partition among its replicas; replica 0 is the leader until failover lands (issue 3). */
-const LEADER_REPLICA = 0;
-
-/** Asks every partition leader for its offsets, in parallel (bounded). */
-export function partitionInfos(env: Env, topic: TopicMetadata): Promise<(PartitionInfo | null)[]> {
+/** Asks every partition's leader for its view (offsets, ISR), in parallel (bounded); null where none answered. */
+export function leaderViews<T extends PartitionInfo>(
+  env: Env,
+  topic: TopicMetadata,
+  ask: (leader: DurableObjectStub<import("../durable-objects/partition").Partition>) => Promise<T | null>,
+): Promise<(T | null)[]> {
   const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
-  return mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, (p) =>
-    partitionLeader(env, topic.name, p).describe(topic.topicId),
-  );
+  return mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (p) => {
+    const result = await callLeader(env, topic, p, LEADER_CALL_SLACK_MS, true, async (leader) =>
+      ok(await ask(leader)),
+    );
+    return result.ok ? result.value : null;
+  });
 }
 
-/** The describe-topic answer of API.md. */
+export function partitionMetrics(env: Env, topic: TopicMetadata): Promise<(PartitionMetrics | null)[]> {
+  return leaderViews(env, topic, (leader) => leader.metrics(topic.topicId));
+}
+
+/**
+ * The describe-topic answer of API.md. Leader, epoch and ISR come from the leader
+ * itself (freshest); where it does not answer, from the registry, with offsets -1.
+ */
 export async function describeTopic(env: Env, topic: TopicMetadata) {
-  const infos = await partitionInfos(env, topic);
+  const infos = await leaderViews(env, topic, (leader) => leader.describe(topic.topicId));
   const replicas = Array.from({ length: topic.replicationFactor }, (_, r) => r);
   return {
     name: topic.name,
     partitions: topic.partitions,
     replicationFactor: topic.replicationFactor,
     configs: topic.configs,
-    partitionInfo: infos.map((info, partition) => ({
-      partition,
-      leader: LEADER_REPLICA,
-      leaderEpoch: 0,
-      replicas,
-      // Until replication lands only the leader holds the log, so it alone is in sync.
-      isr: [LEADER_REPLICA],
-      logStartOffset: info?.logStartOffset ?? 0,
-      highWatermark: info?.highWatermark ?? 0,
-      logEndOffset: info?.logEndOffset ?? 0,
-    })),
+    partitionInfo: infos.map((info, partition) => {
+      const registry = topic.leaders[partition]!;
+      return {
+        partition,
+        leader: info?.leader ?? registry.leader,
+        leaderEpoch: info?.leaderEpoch ?? registry.leaderEpoch,
+        replicas,
+        isr: info?.isr ?? registry.isr,
+        logStartOffset: info?.logStartOffset ?? -1,
+        highWatermark: info?.highWatermark ?? -1,
+        logEndOffset: info?.logEndOffset ?? -1,
+      };
+    }),
   };
 }

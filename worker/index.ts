@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 
 export { PartitionLeader } from "../durable-objects/partition-leader";
+export { PartitionReplica } from "../durable-objects/partition-replica";
 export { TopicRegistry } from "../durable-objects/topic-registry";
 
 export default createApp();

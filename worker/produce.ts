@@ -1,10 +1,11 @@
 import { type ErrorInfo, errorInfo, type Result } from "../core/errors";
 import { partitionForKey, StickyPartitioner } from "../core/partitioner";
 import { encodeAppendChunks } from "../core/record-batch";
-import { type Env, partitionLeader } from "../durable-objects/env";
-import type { AppendInfo } from "../durable-objects/partition-leader";
+import type { Env } from "../durable-objects/env";
+import type { Acks, AppendInfo } from "../durable-objects/partition";
 import type { TopicMetadata } from "../durable-objects/topic-registry";
 import type { ProduceRecord } from "../schemas/produce";
+import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 
 const sticky = new StickyPartitioner();
 
@@ -42,31 +43,20 @@ export function groupByPartition(topic: TopicMetadata, records: readonly Produce
   return [...batches.values()];
 }
 
-/** One RPC to a partition's leader; a thrown RPC failure becomes LEADER_NOT_AVAILABLE. */
+/** One RPC to a partition's leader (through failover handling); answers that leader's result. */
 export async function appendToLeader(
   env: Env,
   topic: TopicMetadata,
   batch: PartitionBatch,
+  acks: Acks,
 ): Promise<Result<AppendInfo>> {
-  try {
-    let maxTimestamp = 0;
-    for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
-    const chunks = encodeAppendChunks(batch.records, batch.timestamps);
-    return await partitionLeader(env, topic.name, batch.partition).append({
-      topicId: topic.topicId,
-      chunks,
-      maxTimestamp,
-    });
-  } catch (error) {
-    console.error(`append to ${topic.name}/${batch.partition} failed`, error);
-    return {
-      ok: false,
-      error: errorInfo(
-        "LEADER_NOT_AVAILABLE",
-        `the leader of partition ${batch.partition} did not answer; retry`,
-      ),
-    };
-  }
+  let maxTimestamp = 0;
+  for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
+  const chunks = encodeAppendChunks(batch.records, batch.timestamps);
+  const timeoutMs = topic.configs["replica.ack.timeout.ms"] + LEADER_CALL_SLACK_MS;
+  return callLeader(env, topic, batch.partition, timeoutMs, false, (leader, leaderEpoch) =>
+    leader.append({ topicId: topic.topicId, leaderEpoch, chunks, maxTimestamp, acks }),
+  );
 }
 
 export type ProduceResult =

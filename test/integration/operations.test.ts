@@ -31,8 +31,9 @@ describe("operations", () => {
     expect(sample(res.text, `edgelog_partition_log_end_offset${p0}`)).toBe(0);
     expect(sample(res.text, `edgelog_partition_produce_records_total${p1}`)).toBe(3);
     expect(sample(res.text, `edgelog_partition_fetch_records_total${p1}`)).toBe(2);
-    expect(sample(res.text, `edgelog_partition_isr_size${p1}`)).toBe(1);
-    expect(sample(res.text, `edgelog_partition_under_replicated${p1}`)).toBe(1);
+    expect(sample(res.text, `edgelog_partition_isr_size${p1}`)).toBe(3);
+    expect(sample(res.text, `edgelog_partition_under_replicated${p1}`)).toBe(0);
+    expect(sample(res.text, `edgelog_partition_leader_epoch${p1}`)).toBe(0);
     expect(res.text).toContain("# TYPE edgelog_produce_latency_ms histogram");
     expect(sample(res.text, 'edgelog_produce_latency_ms_bucket{le="+Inf"}')).toBeGreaterThan(0);
     expect(sample(res.text, 'edgelog_fetch_latency_ms_bucket{le="+Inf"}')).toBeGreaterThan(0);

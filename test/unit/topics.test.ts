@@ -34,6 +34,8 @@ describe("create-topic body", () => {
         "retention.ms": 604800000,
         "retention.bytes": -1,
         "max.message.bytes": 1048576,
+        "replica.lag.time.max.ms": 10000,
+        "replica.ack.timeout.ms": 5000,
         "cleanup.policy": "delete",
       },
     });

@@ -2,10 +2,10 @@ import { Hono } from "hono";
 import { mapConcurrent } from "../../core/concurrency";
 import { labelValue } from "../../core/histogram";
 import { FAN_OUT_CONCURRENCY_MAX } from "../../core/limits";
-import { type Env, partitionLeader, topicRegistry } from "../../durable-objects/env";
-import type { PartitionMetrics } from "../../durable-objects/partition-leader";
-import type { TopicMetadata } from "../../durable-objects/topic-registry";
+import { type Env, topicRegistry } from "../../durable-objects/env";
+import type { PartitionMetrics } from "../../durable-objects/partition";
 import { readQuery } from "../../schemas/query";
+import { partitionMetrics } from "../describe";
 import { gatewayMetrics } from "../gateway-metrics";
 
 /** Health and Prometheus metrics (API.md "Operations"). */
@@ -20,7 +20,7 @@ type Series = {
   name: string;
   type: "gauge" | "counter";
   help: string;
-  value: (m: PartitionMetrics, topic: TopicMetadata) => number;
+  value: (m: PartitionMetrics) => number;
 };
 
 const PARTITION_SERIES: Series[] = [
@@ -42,18 +42,23 @@ const PARTITION_SERIES: Series[] = [
     help: "Offset below which records are readable.",
     value: (m) => m.highWatermark,
   },
-  // Replication lands in issue 3: until then only the leader is in sync.
+  {
+    name: "edgelog_partition_leader_epoch",
+    type: "gauge",
+    help: "Epoch of the partition's current leader.",
+    value: (m) => m.leaderEpoch,
+  },
   {
     name: "edgelog_partition_isr_size",
     type: "gauge",
     help: "Replicas in sync with the leader, leader included.",
-    value: () => 1,
+    value: (m) => m.isr.length,
   },
   {
     name: "edgelog_partition_under_replicated",
     type: "gauge",
     help: "1 when the ISR is smaller than the replication factor.",
-    value: (_m, topic) => (topic.replicationFactor > 1 ? 1 : 0),
+    value: (m) => (m.isr.length < m.replicationFactor ? 1 : 0),
   },
   {
     name: "edgelog_partition_produce_requests_total",
@@ -91,15 +96,15 @@ operationRoutes.get("/metrics", async (c) => {
   const partitions = topics.flatMap((topic) =>
     Array.from({ length: topic.partitions }, (_, p) => ({ topic, p })),
   );
-  const metrics = await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, ({ topic, p }) =>
-    partitionLeader(c.env, topic.name, p).metrics(topic.topicId),
-  );
+  // One topic at a time; each fans out to its partitions (bounded by FAN_OUT_CONCURRENCY_MAX).
+  const metrics = [];
+  for (const topic of topics) metrics.push(...(await partitionMetrics(c.env, topic)));
   const labels = partitions.map(({ topic, p }) => `topic="${labelValue(topic.name)}",partition="${p}"`);
   let out = "";
   for (const series of PARTITION_SERIES) {
     out += header(series.name, series.type, series.help);
     metrics.forEach((m, i) => {
-      if (m) out += `${series.name}{${labels[i]}} ${series.value(m, partitions[i]!.topic)}\n`;
+      if (m) out += `${series.name}{${labels[i]}} ${series.value(m)}\n`;
     });
   }
   out += header(

@@ -10,12 +10,14 @@ import {
   OFFSET_MAX,
   TIMESTAMP_MAX,
 } from "../../core/limits";
-import { type Env, partitionLeader } from "../../durable-objects/env";
+import type { Env } from "../../durable-objects/env";
+import type { Acks } from "../../durable-objects/partition";
 import { invalid } from "../../schemas/input";
 import { parseProduceRequest } from "../../schemas/produce";
 import { pathInt, queryInt, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
+import { callLeader, LEADER_CALL_SLACK_MS } from "../leader-call";
 import { requestMetrics } from "../middleware/request-metrics";
 import { appendToLeader, groupByPartition, produceResults } from "../produce";
 import { getTopic } from "../topic-cache";
@@ -23,7 +25,7 @@ import { getTopic } from "../topic-cache";
 /** Produce and fetch (API.md "Produce" and "Fetch"). */
 export const recordRoutes = new Hono<{ Bindings: Env }>();
 
-const ACKS = new Map([
+const ACKS = new Map<string, Acks>([
   ["all", "all"],
   ["-1", "all"],
   ["1", "1"],
@@ -42,13 +44,12 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
     maxMessageBytes: topic.configs["max.message.bytes"],
   });
   const batches = groupByPartition(topic, records, Date.now());
-  const appends = batches.map((batch) => appendToLeader(c.env, topic, batch));
+  const appends = batches.map((batch) => appendToLeader(c.env, topic, batch, acks));
   if (acks === "0") {
     // Nothing is promised for acks=0: answer now, append in the background.
     c.executionCtx.waitUntil(Promise.all(appends));
     return c.json({ accepted: records.length }, 202);
   }
-  // acks=all behaves as acks=1 until replication lands (README, issue 3).
   const { results, firstError } = produceResults(records.length, batches, await Promise.all(appends));
   const status = firstError ? statusOf(firstError.code) : 200;
   return c.json({ topic: topic.name, results }, status as 200);
@@ -82,13 +83,9 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
       `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
     );
   const body = unwrap(
-    await partitionLeader(c.env, topic.name, partition).read({
-      topicId: topic.topicId,
-      position,
-      maxRecords,
-      maxBytes,
-      waitMs,
-    }),
+    await callLeader(c.env, topic, partition, waitMs + LEADER_CALL_SLACK_MS, true, (leader, leaderEpoch) =>
+      leader.read({ topicId: topic.topicId, leaderEpoch, position, maxRecords, maxBytes, waitMs }),
+    ),
   );
   return c.body(body, 200, { "content-type": "application/json" });
 });

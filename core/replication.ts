@@ -1,0 +1,102 @@
+/**
+ * Pure replication rules: high watermark, acknowledgement counting, leader-epoch
+ * truncation (Kafka's KIP-101/279), retry back-off and clean leader election.
+ * No I/O here; the partition objects call these with their in-memory state.
+ */
+
+/** A replica's acknowledged log end offset as the leader knows it, and whether it is in the ISR. */
+export type ReplicaProgress = { logEndOffset: number; inSync: boolean };
+
+/**
+ * The highest offset stored by at least min(min.insync.replicas, |ISR|) ISR
+ * members, the leader included. With the ISR at or above min.insync.replicas this
+ * is a quorum of min.insync.replicas copies; below it every ISR member must hold
+ * a record (Kafka's rule), so acks=1 stays readable while replicas are down.
+ */
+export function highWatermarkFor(
+  leaderLogEndOffset: number,
+  followers: readonly ReplicaProgress[],
+  minInsync: number,
+): number {
+  const ends = [leaderLogEndOffset];
+  for (const f of followers) if (f.inSync) ends.push(Math.min(f.logEndOffset, leaderLogEndOffset));
+  ends.sort((a, b) => b - a);
+  const copies = Math.min(minInsync, ends.length);
+  return ends[copies - 1]!;
+}
+
+/** ISR members (leader included) that hold every record below `offset`. */
+export function copiesAtOrAbove(
+  offset: number,
+  leaderLogEndOffset: number,
+  followers: readonly ReplicaProgress[],
+): number {
+  let copies = leaderLogEndOffset >= offset ? 1 : 0;
+  for (const f of followers) if (f.inSync && f.logEndOffset >= offset) copies++;
+  return copies;
+}
+
+/** One entry of a leader-epoch history: `epoch` wrote the records from `startOffset` on. */
+export type EpochEntry = { epoch: number; startOffset: number };
+
+/**
+ * Where a follower's log stops agreeing with the new leader's (Kafka's
+ * OffsetsForLeaderEpoch): for the follower's last epoch E, take the largest leader
+ * epoch e ≤ E; the logs agree up to the end of e in both histories. The follower
+ * truncates to the smaller of that and its own log end offset.
+ */
+export function divergenceOffset(
+  followerEpochs: readonly EpochEntry[],
+  followerLogEndOffset: number,
+  leaderEpochs: readonly EpochEntry[],
+  leaderLogEndOffset: number,
+): number {
+  const last = followerEpochs[followerEpochs.length - 1];
+  if (last === undefined || followerLogEndOffset === 0) return 0;
+  let index = -1;
+  for (let i = 0; i < leaderEpochs.length; i++) if (leaderEpochs[i]!.epoch <= last.epoch) index = i;
+  if (index < 0) return 0; // nothing the leader wrote is known to match
+  const epoch = leaderEpochs[index]!.epoch;
+  const leaderEnd = leaderEpochs[index + 1]?.startOffset ?? leaderLogEndOffset;
+  const followerNext = followerEpochs.find((e) => e.epoch > epoch);
+  const followerEnd = followerNext?.startOffset ?? followerLogEndOffset;
+  return Math.min(leaderEnd, followerEnd, followerLogEndOffset);
+}
+
+/** The epoch history restricted to offsets below `logEndOffset` (what a log that long holds). */
+export function epochsBelow(epochs: readonly EpochEntry[], logEndOffset: number): EpochEntry[] {
+  return epochs.filter((e) => e.startOffset < logEndOffset);
+}
+
+export const RETRY_BACKOFF_MS_MIN = 100;
+export const RETRY_BACKOFF_MS_MAX = 10_000;
+/** ±20% jitter so that many partitions retrying one replica do not move in lockstep. */
+const JITTER = 0.2;
+
+/** Exponential back-off with jitter, bounded by RETRY_BACKOFF_MS_MAX. `random` is in [0, 1). */
+export function nextBackoffMs(previousMs: number, random: number): number {
+  const base = Math.min(RETRY_BACKOFF_MS_MAX, previousMs <= 0 ? RETRY_BACKOFF_MS_MIN : previousMs * 2);
+  return Math.round(base * (1 - JITTER + 2 * JITTER * random));
+}
+
+/** What an election candidate reports: its last written epoch and its log end offset. */
+export type Candidate = { replica: number; lastEpoch: number; logEndOffset: number };
+
+/**
+ * Clean election: among the reachable ISR members, the one with the most
+ * up-to-date log, compared by (last epoch, log end offset) as in Raft, so that it
+ * holds every record a quorum acknowledged. Null when no ISR member answered.
+ */
+export function electLeader(candidates: readonly Candidate[], isr: readonly number[]): Candidate | null {
+  let best: Candidate | null = null;
+  for (const c of candidates) {
+    if (!isr.includes(c.replica)) continue;
+    if (
+      best === null ||
+      c.lastEpoch > best.lastEpoch ||
+      (c.lastEpoch === best.lastEpoch && c.logEndOffset > best.logEndOffset)
+    )
+      best = c;
+  }
+  return best;
+}

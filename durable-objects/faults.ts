@@ -1,0 +1,55 @@
+/**
+ * Fault injection for tests (issue 3): a replica can fail, hang, or fail after
+ * committing. `__EDGELOG_FAULTS__` is a build-time constant, true only when the
+ * local environment sets EDGELOG_FAULTS=1 (scripts/dev.mjs, the test config); a
+ * deploy builds it false and every check below folds away.
+ */
+declare const __EDGELOG_FAULTS__: boolean;
+
+export const FAULTS_COMPILED: boolean = typeof __EDGELOG_FAULTS__ !== "undefined" && __EDGELOG_FAULTS__;
+
+export type FaultMode = "none" | "fail" | "hang" | "failAfterCommit";
+export const FAULT_MODES: readonly string[] = ["none", "fail", "hang", "failAfterCommit", "reset"];
+
+/** A hung call gives up after this long, so a forgotten fault cannot pin a request forever. */
+const HANG_MS_MAX = 60_000;
+
+export class FaultInjector {
+  private mode: FaultMode = "none";
+  private readonly hung = new Set<() => void>();
+
+  set(mode: FaultMode): void {
+    this.mode = mode;
+    if (mode !== "hang") {
+      for (const release of this.hung) release();
+      this.hung.clear();
+    }
+  }
+
+  get active(): boolean {
+    return FAULTS_COMPILED && (this.mode === "fail" || this.mode === "hang");
+  }
+
+  /**
+   * At the start of a data-path call: throws for "fail", returns a promise that
+   * rejects later for "hang" (await it), null otherwise — no await on the hot path.
+   */
+  check(): Promise<never> | null {
+    if (!FAULTS_COMPILED || this.mode === "none" || this.mode === "failAfterCommit") return null;
+    if (this.mode === "fail") throw new Error("injected fault: replica failing");
+    return new Promise<never>((_, reject) => {
+      const release = () => {
+        clearTimeout(timer);
+        this.hung.delete(release);
+        reject(new Error("injected fault: replica hung"));
+      };
+      const timer = setTimeout(release, HANG_MS_MAX);
+      this.hung.add(release);
+    });
+  }
+
+  /** After the rows are written: true when the call must fail anyway ("failAfterCommit"). */
+  failsAfterCommit(): boolean {
+    return FAULTS_COMPILED && this.mode === "failAfterCommit";
+  }
+}

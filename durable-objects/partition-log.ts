@@ -1,0 +1,287 @@
+import { assert } from "../core/errors";
+import { APPEND_CHUNK_BYTES_MAX } from "../core/limits";
+import { type AppendChunk, encodeAppendChunks } from "../core/record-batch";
+import type { EpochEntry } from "../core/replication";
+import type { TopicConfigs } from "../core/topic-config";
+import { runMigrations } from "./sql-migrations";
+
+/**
+ * One replica's log in its Durable Object's SQLite (Kafka's LocalLog): records by
+ * offset, a time index, the leader-epoch history and the replica's durable state.
+ * Synchronous: every method is one or a few statements without an await, so a
+ * caller's sequence of calls commits as one transaction.
+ */
+
+const MIGRATIONS = [
+  `CREATE TABLE log (
+     "offset" INTEGER PRIMARY KEY,
+     timestamp INTEGER NOT NULL,
+     key TEXT,
+     value TEXT,
+     value_base64 TEXT,
+     headers TEXT NOT NULL,
+     size INTEGER NOT NULL
+   );
+   -- Kafka's time index: per appended batch, the largest timestamp in the log so far
+   -- (monotonic), so the first record at/after a timestamp is found without a scan.
+   CREATE TABLE time_index (base_offset INTEGER PRIMARY KEY, max_timestamp INTEGER NOT NULL);
+   CREATE INDEX time_index_by_timestamp ON time_index (max_timestamp);
+   CREATE TABLE partition_state (
+     id INTEGER PRIMARY KEY CHECK (id = 0),
+     topic TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     topic_id TEXT NOT NULL,
+     configs TEXT NOT NULL,
+     log_start_offset INTEGER NOT NULL
+   );`,
+  // Replication: which replica this is, who leads in which epoch, the ISR (as the
+  // leader saw it last), a checkpointed high watermark and Kafka's leader-epoch cache.
+  `ALTER TABLE partition_state ADD COLUMN replica INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE partition_state ADD COLUMN replication_factor INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE partition_state ADD COLUMN leader INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE partition_state ADD COLUMN leader_epoch INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE partition_state ADD COLUMN isr TEXT NOT NULL DEFAULT '[0]';
+   ALTER TABLE partition_state ADD COLUMN high_watermark INTEGER NOT NULL DEFAULT 0;
+   UPDATE partition_state SET high_watermark = (SELECT coalesce(max("offset") + 1, 0) FROM log);
+   CREATE TABLE leader_epochs (epoch INTEGER PRIMARY KEY, start_offset INTEGER NOT NULL);
+   INSERT INTO leader_epochs (epoch, start_offset) SELECT 0, 0 WHERE EXISTS (SELECT 1 FROM log);`,
+];
+
+/** What a replica is: set by the registry at creation, changed by elections. */
+export type ReplicaState = {
+  topic: string;
+  partition: number;
+  topicId: string;
+  configs: TopicConfigs;
+  replica: number;
+  replicationFactor: number;
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+};
+
+type StateRow = {
+  topic: string;
+  partition: number;
+  topic_id: string;
+  configs: string;
+  log_start_offset: number;
+  replica: number;
+  replication_factor: number;
+  leader: number;
+  leader_epoch: number;
+  isr: string;
+  high_watermark: number;
+};
+
+type LogRow = [
+  offset: number,
+  timestamp: number,
+  key: string | null,
+  value: string | null,
+  valueBase64: string | null,
+  headers: string,
+  size: number,
+];
+
+export type LoadedLog = {
+  state: ReplicaState | null;
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+  maxTimestamp: number;
+  epochs: EpochEntry[];
+};
+
+export class PartitionLog {
+  constructor(private readonly sql: SqlStorage) {}
+
+  load(): LoadedLog {
+    runMigrations(this.sql, MIGRATIONS);
+    const row = this.sql.exec<StateRow>("SELECT * FROM partition_state WHERE id = 0").toArray()[0];
+    const state: ReplicaState | null = row
+      ? {
+          topic: row.topic,
+          partition: row.partition,
+          topicId: row.topic_id,
+          configs: JSON.parse(row.configs),
+          replica: row.replica,
+          replicationFactor: row.replication_factor,
+          leader: row.leader,
+          leaderEpoch: row.leader_epoch,
+          isr: JSON.parse(row.isr),
+        }
+      : null;
+    const logStartOffset = row?.log_start_offset ?? 0;
+    const last = this.sql.exec<{ last: number | null }>('SELECT max("offset") AS last FROM log').one().last;
+    // Offsets are never reused: when retention has emptied the log, logStartOffset marks its end.
+    const logEndOffset = Math.max(last === null ? 0 : last + 1, logStartOffset);
+    return {
+      state,
+      logStartOffset,
+      logEndOffset,
+      highWatermark: Math.min(row?.high_watermark ?? 0, logEndOffset),
+      maxTimestamp:
+        this.sql.exec<{ t: number | null }>("SELECT max(max_timestamp) AS t FROM time_index").one().t ?? 0,
+      epochs: this.sql
+        .exec<{ epoch: number; start_offset: number }>(
+          "SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch",
+        )
+        .toArray()
+        .map((e) => ({ epoch: e.epoch, startOffset: e.start_offset })),
+    };
+  }
+
+  saveState(state: ReplicaState, logStartOffset: number, highWatermark: number): void {
+    this.sql.exec(
+      `INSERT INTO partition_state (id, topic, partition, topic_id, configs, log_start_offset, replica,
+         replication_factor, leader, leader_epoch, isr, high_watermark)
+       VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET configs = excluded.configs, log_start_offset = excluded.log_start_offset,
+         leader = excluded.leader, leader_epoch = excluded.leader_epoch, isr = excluded.isr,
+         high_watermark = excluded.high_watermark`,
+      state.topic,
+      state.partition,
+      state.topicId,
+      JSON.stringify(state.configs),
+      logStartOffset,
+      state.replica,
+      state.replicationFactor,
+      state.leader,
+      state.leaderEpoch,
+      JSON.stringify(state.isr),
+      highWatermark,
+    );
+  }
+
+  saveHighWatermark(highWatermark: number): void {
+    this.sql.exec("UPDATE partition_state SET high_watermark = ? WHERE id = 0", highWatermark);
+  }
+
+  /**
+   * Inserts the records of `chunks` from `baseOffset` on, skipping the first
+   * `skip` (already present: a re-sent batch never duplicates). One INSERT … SELECT
+   * over json_each per chunk. Returns the new log end offset.
+   */
+  append(baseOffset: number, chunks: readonly AppendChunk[], maxTimestamp: number, skip = 0): number {
+    let next = baseOffset;
+    let toSkip = skip;
+    for (const chunk of chunks) {
+      if (toSkip < chunk.count) {
+        this.sql.exec(
+          `INSERT INTO log ("offset", timestamp, key, value, value_base64, headers, size)
+           SELECT ? + e.key, e.value ->> '$[0]', e.value ->> '$[1]',
+                  CASE WHEN e.value ->> '$[4]' IS NULL THEN e.value -> '$[2]' END,
+                  e.value ->> '$[4]', e.value -> '$[3]', e.value ->> '$[5]'
+           FROM json_each(?) AS e WHERE e.key >= ?`,
+          next,
+          chunk.records,
+          toSkip,
+        );
+      }
+      toSkip = Math.max(0, toSkip - chunk.count);
+      next += chunk.count;
+    }
+    const firstNew = baseOffset + skip;
+    assert(next > firstNew, "an append stores at least one new record");
+    this.sql.exec(
+      "INSERT OR REPLACE INTO time_index (base_offset, max_timestamp) VALUES (?, ?)",
+      firstNew,
+      maxTimestamp,
+    );
+    return next;
+  }
+
+  /** Removes every record at or above `offset` (a follower's divergent suffix). */
+  truncateTo(offset: number): void {
+    this.sql.exec('DELETE FROM log WHERE "offset" >= ?', offset);
+    this.sql.exec("DELETE FROM time_index WHERE base_offset >= ?", offset);
+    this.sql.exec("DELETE FROM leader_epochs WHERE start_offset >= ?", offset);
+  }
+
+  maxTimestamp(): number {
+    return this.sql.exec<{ t: number | null }>("SELECT max(max_timestamp) AS t FROM time_index").one().t ?? 0;
+  }
+
+  /** Replaces the leader-epoch history (a follower mirrors its leader's, cut at its log end). */
+  saveEpochs(epochs: readonly EpochEntry[]): void {
+    this.sql.exec("DELETE FROM leader_epochs");
+    for (const e of epochs)
+      this.sql.exec("INSERT INTO leader_epochs (epoch, start_offset) VALUES (?, ?)", e.epoch, e.startOffset);
+  }
+
+  /**
+   * The fetch answer of API.md as JSON text, built by concatenating stored JSON
+   * without parsing it: records in [start, end), at most `maxBytes` of them after
+   * the first (which is always returned so that a consumer progresses).
+   */
+  fetchBody(start: number, end: number, maxBytes: number, highWatermark: number, logStartOffset: number) {
+    let body = '{"records":[';
+    let next = start;
+    if (start < end) {
+      const rows = this.sql
+        .exec(
+          `SELECT "offset", timestamp, key, value, value_base64, headers, size FROM log
+           WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset"`,
+          start,
+          end,
+        )
+        .raw() as IterableIterator<LogRow>;
+      let bytes = 0;
+      for (const [offset, timestamp, key, value, valueBase64, headers, size] of rows) {
+        if (next > start && bytes + size > maxBytes) break;
+        bytes += size;
+        if (next > start) body += ",";
+        body += `{"offset":${offset},"timestamp":${timestamp},"key":${key === null ? "null" : JSON.stringify(key)},`;
+        body += valueBase64 === null ? `"value":${value}` : `"valueBase64":"${valueBase64}"`;
+        body += `,"headers":${headers}}`;
+        next = offset + 1;
+      }
+    }
+    const text = `${body}],"nextOffset":${next},"highWatermark":${highWatermark},"logStartOffset":${logStartOffset}}`;
+    return { body: text, records: next - start };
+  }
+
+  /** Records in [start, end) re-encoded as append chunks, at most `maxBytes` (for catching a follower up). */
+  readChunks(start: number, end: number, maxBytes = APPEND_CHUNK_BYTES_MAX) {
+    const rows = this.sql
+      .exec(
+        `SELECT "offset", timestamp, key, value, value_base64, headers, size FROM log
+         WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset"`,
+        start,
+        end,
+      )
+      .raw() as IterableIterator<LogRow>;
+    const records = [];
+    const timestamps: number[] = [];
+    let bytes = 0;
+    let maxTimestamp = 0;
+    for (const [, timestamp, key, value, valueBase64, headers, size] of rows) {
+      if (records.length > 0 && bytes + size > maxBytes) break;
+      bytes += size;
+      records.push({ key, valueJson: value ?? "null", valueBase64, headersJson: headers, sizeBytes: size });
+      timestamps.push(timestamp);
+      if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    }
+    return { chunks: encodeAppendChunks(records, timestamps), count: records.length, maxTimestamp };
+  }
+
+  /** Kafka's offsetsForTimes: the first offset at or after `from` whose timestamp is ≥ `timestamp`, or null. */
+  offsetForTimestamp(timestamp: number, from: number): number | null {
+    const batch = this.sql
+      .exec<{ base_offset: number }>(
+        "SELECT base_offset FROM time_index WHERE max_timestamp >= ? ORDER BY max_timestamp, base_offset LIMIT 1",
+        timestamp,
+      )
+      .toArray()[0];
+    if (!batch) return null;
+    const row = this.sql
+      .exec<{ offset: number }>(
+        'SELECT "offset" FROM log WHERE "offset" >= ? AND timestamp >= ? ORDER BY "offset" LIMIT 1',
+        Math.max(batch.base_offset, from),
+        timestamp,
+      )
+      .toArray()[0];
+    return row ? row.offset : null;
+  }
+}

@@ -1,0 +1,738 @@
+import { DurableObject } from "cloudflare:workers";
+import { withTimeout } from "../core/concurrency";
+import { type ErrorInfo, fail, ok, type Result } from "../core/errors";
+import { type FetchPosition, resolveFetchOffset } from "../core/fetch-position";
+import { FETCH_WAITERS_MAX } from "../core/limits";
+import type { AppendChunk } from "../core/record-batch";
+import {
+  copiesAtOrAbove,
+  divergenceOffset,
+  type EpochEntry,
+  epochsBelow,
+  highWatermarkFor,
+  nextBackoffMs,
+} from "../core/replication";
+import type { TopicConfigs } from "../core/topic-config";
+import { type Env, replicaStub, topicRegistry } from "./env";
+import { FAULTS_COMPILED, FaultInjector, type FaultMode } from "./faults";
+import { PartitionLog, type ReplicaState } from "./partition-log";
+
+/**
+ * One replica of a topic-partition (Kafka's Partition). Every replica holds a
+ * log; the one the registry elected leads: it takes appends, sends them to the
+ * ISR followers, moves the high watermark and serves fetches. Followers accept
+ * `replicate` calls from the leader of the newest epoch only, and truncate a
+ * divergent suffix first. The registry makes a replica leader or follower.
+ */
+
+/** Records a catch-up call sends at most (bytes are bounded by APPEND_CHUNK_BYTES_MAX). */
+const REPLICA_FETCH_RECORDS_MAX = 5_000;
+/** Catch-up calls one follower gets per alarm run before the alarm re-arms: bounded work. */
+const CATCH_UP_ROUNDS_MAX = 20;
+/** How often a moved high watermark is checkpointed to storage (coalesced, off the produce path). */
+const HIGH_WATERMARK_CHECKPOINT_MS = 100;
+/** A failing replica's alarm looks again after this long (faults active: no work, no retry storm). */
+const FAULTED_ALARM_MS = 1_000;
+
+export type Acks = "0" | "1" | "all";
+export type AppendRequest = {
+  topicId: string;
+  leaderEpoch: number;
+  chunks: AppendChunk[];
+  maxTimestamp: number;
+  acks: Acks;
+};
+export type AppendInfo = { baseOffset: number; logEndOffset: number; highWatermark: number };
+export type ReadRequest = {
+  topicId: string;
+  leaderEpoch: number;
+  position: FetchPosition;
+  maxRecords: number;
+  maxBytes: number;
+  waitMs: number;
+};
+/** A leader's call to a follower: records from `baseOffset` (possibly none: a probe). */
+export type ReplicateRequest = {
+  topicId: string;
+  leader: number;
+  leaderEpoch: number;
+  epochs: EpochEntry[];
+  leaderLogEndOffset: number;
+  highWatermark: number;
+  baseOffset: number;
+  chunks: AppendChunk[];
+  maxTimestamp: number;
+};
+export type PartitionInfo = {
+  partition: number;
+  replica: number;
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+};
+export type PartitionMetrics = PartitionInfo & {
+  replicationFactor: number;
+  produceRequests: number;
+  produceRecords: number;
+  fetchRequests: number;
+  fetchRecords: number;
+};
+/** What the registry asks candidates during an election. */
+export type ElectionState = { replica: number; leaderEpoch: number; lastEpoch: number; logEndOffset: number };
+
+/** The leader's view of one follower. */
+type Follower = {
+  replica: number;
+  /** Acknowledged log end offset; -1 until the follower has answered once in this epoch. */
+  logEndOffset: number;
+  /** End of the last batch sent on the live path; the next batch goes only if it starts there. */
+  sentOffset: number;
+  inSync: boolean;
+  lastCaughtUpMs: number;
+  backoffMs: number;
+  retryAtMs: number;
+  catchingUp: boolean;
+};
+
+export class Partition extends DurableObject<Env> {
+  private readonly log: PartitionLog;
+  private state: ReplicaState | null = null;
+  private logStartOffset = 0;
+  private logEndOffset = 0;
+  private highWatermark = 0;
+  private maxTimestamp = 0;
+  private epochs: EpochEntry[] = [];
+  private followers: Follower[] = [];
+  /** The epoch whose leader this follower has already reconciled its log with. */
+  private reconciledEpoch = -1;
+  private readonly fetchWaiters = new Set<() => void>();
+  private readonly ackWaiters = new Set<() => void>();
+  private readonly faults = new FaultInjector();
+  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
+  private alarmAtMs: number | null = null;
+  private isrDirty = false;
+  private readonly counters = { produceRequests: 0, produceRecords: 0, fetchRequests: 0, fetchRecords: 0 };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.log = new PartitionLog(ctx.storage.sql);
+    ctx.blockConcurrencyWhile(async () => {
+      try {
+        this.load();
+        // A restarted leader does not know its followers' logs: probe them at once.
+        if (this.isLeader() && this.followers.length > 0) await this.scheduleAlarm(Date.now());
+      } catch (error) {
+        // A throwing callback would reset the object in a loop; log and serve errors instead.
+        console.error("Partition failed to load", error);
+      }
+    });
+  }
+
+  private load(): void {
+    const loaded = this.log.load();
+    this.state = loaded.state;
+    this.logStartOffset = loaded.logStartOffset;
+    this.logEndOffset = loaded.logEndOffset;
+    this.highWatermark = loaded.highWatermark;
+    this.maxTimestamp = loaded.maxTimestamp;
+    this.epochs = loaded.epochs;
+    this.reconciledEpoch = -1;
+    this.followers = this.isLeader() ? this.newFollowers(-1) : [];
+    if (this.isLeader()) this.maybeIncrementHighWatermark();
+  }
+
+  private isLeader(): boolean {
+    return this.state !== null && this.state.leader === this.state.replica;
+  }
+
+  private newFollowers(knownLogEndOffset: number): Follower[] {
+    const state = this.state!;
+    const followers: Follower[] = [];
+    for (let replica = 0; replica < state.replicationFactor; replica++) {
+      if (replica === state.replica) continue;
+      followers.push({
+        replica,
+        logEndOffset: knownLogEndOffset,
+        sentOffset: knownLogEndOffset,
+        inSync: state.isr.includes(replica),
+        lastCaughtUpMs: Date.now(),
+        backoffMs: 0,
+        retryAtMs: 0,
+        catchingUp: false,
+      });
+    }
+    return followers;
+  }
+
+  private saveState(): void {
+    this.log.saveState(this.state!, this.logStartOffset, this.highWatermark);
+  }
+
+  // ---- lifecycle (called by the registry) ----
+
+  /** Creates (or re-creates) this replica for a topic incarnation; idempotent for the same topicId. */
+  async init(spec: ReplicaState): Promise<void> {
+    if (this.state !== null && this.state.topicId === spec.topicId) {
+      await this.updateConfigs(spec.topicId, spec.configs);
+      return;
+    }
+    if (this.state !== null || this.logEndOffset > 0) await this.wipe(); // another incarnation's leftovers
+    this.state = { ...spec };
+    if (this.isLeader()) {
+      this.epochs = [{ epoch: spec.leaderEpoch, startOffset: 0 }];
+      this.log.saveEpochs(this.epochs);
+      this.followers = this.newFollowers(0); // a new topic: every replica's log is empty
+    }
+    this.saveState();
+  }
+
+  async updateConfigs(topicId: string, configs: TopicConfigs): Promise<void> {
+    if (this.state?.topicId !== topicId) return;
+    this.state = { ...this.state, configs };
+    this.saveState();
+  }
+
+  /** Removes this replica of a deleted topic: all rows, offsets and state. */
+  async deleteLog(topicId: string): Promise<void> {
+    if (this.state?.topicId !== topicId) return;
+    await this.wipe();
+  }
+
+  private async wipe(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+    this.state = null;
+    this.alarmAtMs = null;
+    this.load();
+    this.wake(this.fetchWaiters); // parked fetches re-check and answer UNKNOWN_TOPIC_OR_PARTITION
+    this.wake(this.ackWaiters);
+  }
+
+  /** Becomes the leader of `leaderEpoch` (a clean election by the registry). */
+  async makeLeader(topicId: string, leaderEpoch: number, isr: number[]): Promise<Result<null>> {
+    const hang = this.faults.check();
+    if (hang) await hang;
+    const state = this.state;
+    if (state === null || state.topicId !== topicId) return this.unknownTopic();
+    if (leaderEpoch < state.leaderEpoch || (leaderEpoch === state.leaderEpoch && !this.isLeader()))
+      return fail("FENCED_LEADER_EPOCH", `epoch ${leaderEpoch} is not newer than ${state.leaderEpoch}`, {
+        leaderEpoch: state.leaderEpoch,
+      });
+    this.state = {
+      ...state,
+      leader: state.replica,
+      leaderEpoch,
+      isr: [...new Set([state.replica, ...isr])].sort((a, b) => a - b),
+    };
+    if (this.epochs[this.epochs.length - 1]?.epoch !== leaderEpoch) {
+      this.epochs.push({ epoch: leaderEpoch, startOffset: this.logEndOffset });
+      this.log.saveEpochs(this.epochs);
+    }
+    this.reconciledEpoch = leaderEpoch;
+    this.followers = this.newFollowers(-1);
+    this.saveState();
+    for (const f of this.followers) void this.catchUp(f); // probe every follower now
+    this.isrDirty = true;
+    void this.pushIsr();
+    return ok(null);
+  }
+
+  /** Follows `leader` in `leaderEpoch`; a leader of an older epoch steps down. */
+  async makeFollower(topicId: string, leaderEpoch: number, leader: number): Promise<Result<null>> {
+    const hang = this.faults.check();
+    if (hang) await hang;
+    const state = this.state;
+    if (state === null || state.topicId !== topicId) return this.unknownTopic();
+    if (leaderEpoch < state.leaderEpoch) return ok(null); // stale news
+    this.becomeFollower(leaderEpoch, leader);
+    return ok(null);
+  }
+
+  private becomeFollower(leaderEpoch: number, leader: number): void {
+    const state = this.state!;
+    if (state.leaderEpoch === leaderEpoch && state.leader === leader) return;
+    this.state = { ...state, leaderEpoch, leader };
+    this.followers = [];
+    this.saveState();
+    this.wake(this.ackWaiters); // waiting acks=all produces answer NOT_LEADER_OR_FOLLOWER
+    this.wake(this.fetchWaiters);
+  }
+
+  /** For elections: this replica's last written epoch and log end offset (also a reachability probe). */
+  async electionState(topicId: string): Promise<ElectionState | null> {
+    const hang = this.faults.check();
+    if (hang) await hang;
+    if (this.state?.topicId !== topicId) return null;
+    const written = epochsBelow(this.epochs, this.logEndOffset);
+    return {
+      replica: this.state.replica,
+      leaderEpoch: this.state.leaderEpoch,
+      lastEpoch: written[written.length - 1]?.epoch ?? -1,
+      logEndOffset: this.logEndOffset,
+    };
+  }
+
+  // ---- leader: produce ----
+
+  private unknownTopic() {
+    return fail(
+      "UNKNOWN_TOPIC_OR_PARTITION",
+      "this topic-partition does not exist (deleted or never created)",
+    );
+  }
+
+  private leaderCheck(topicId: string, leaderEpoch: number): { ok: false; error: ErrorInfo } | null {
+    const state = this.state;
+    if (state === null || state.topicId !== topicId) return this.unknownTopic();
+    if (!this.isLeader() || leaderEpoch !== state.leaderEpoch)
+      return fail(
+        "NOT_LEADER_OR_FOLLOWER",
+        `replica ${state.replica} is not the leader of epoch ${leaderEpoch} (it knows epoch ${state.leaderEpoch}, leader ${state.leader})`,
+        { leaderEpoch: state.leaderEpoch },
+      );
+    return null;
+  }
+
+  /**
+   * Appends one request's chunks atomically (no await between the statements: one
+   * SQLite transaction), sends them to the in-sync followers, and for acks=all
+   * answers once min.insync.replicas ISR members hold them.
+   */
+  async append(request: AppendRequest): Promise<Result<AppendInfo>> {
+    const hang = this.faults.check();
+    if (hang) await hang;
+    const refused = this.leaderCheck(request.topicId, request.leaderEpoch);
+    if (refused) return refused;
+    const state = this.state!;
+    const minInsync = state.configs["min.insync.replicas"];
+    if (request.acks === "all" && state.isr.length < minInsync)
+      return fail(
+        "NOT_ENOUGH_REPLICAS",
+        `the ISR has ${state.isr.length} of the ${minInsync} replicas min.insync.replicas needs; nothing was appended`,
+      );
+    const baseOffset = this.logEndOffset;
+    const maxTimestamp = Math.max(this.maxTimestamp, request.maxTimestamp);
+    const next = this.log.append(baseOffset, request.chunks, maxTimestamp);
+    this.maxTimestamp = maxTimestamp;
+    this.logEndOffset = next;
+    this.counters.produceRequests++;
+    this.counters.produceRecords += next - baseOffset;
+    if (this.faults.failsAfterCommit()) {
+      await this.ctx.storage.sync();
+      throw new Error("injected fault: failed after commit");
+    }
+    this.replicateLive(baseOffset, next, request.chunks, request.maxTimestamp);
+    this.maybeIncrementHighWatermark();
+    if (request.acks !== "all")
+      return ok({ baseOffset, logEndOffset: next, highWatermark: this.highWatermark });
+    return this.awaitAcks(baseOffset, next, state.leaderEpoch);
+  }
+
+  private async awaitAcks(baseOffset: number, end: number, leaderEpoch: number): Promise<Result<AppendInfo>> {
+    const configs = this.state!.configs;
+    const deadline = Date.now() + configs["replica.ack.timeout.ms"];
+    for (;;) {
+      const state = this.state;
+      // Not NOT_LEADER_OR_FOLLOWER: that promises nothing was appended, and the gateway would retry.
+      if (state === null || !this.isLeader() || state.leaderEpoch !== leaderEpoch)
+        return fail(
+          "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+          `appended at offsets ${baseOffset}..${end - 1}, but this replica stopped leading before they were acknowledged`,
+        );
+      const minInsync = state.configs["min.insync.replicas"];
+      if (copiesAtOrAbove(end, this.logEndOffset, this.followers) >= minInsync)
+        return ok({ baseOffset, logEndOffset: this.logEndOffset, highWatermark: this.highWatermark });
+      if (state.isr.length < minInsync)
+        return fail(
+          "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+          `appended at offsets ${baseOffset}..${end - 1}, but the ISR shrank to ${state.isr.length} of the ${minInsync} needed; replication is retried`,
+        );
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0)
+        return fail(
+          "REQUEST_TIMED_OUT",
+          `appended at offsets ${baseOffset}..${end - 1}, but not on ${minInsync} in-sync replicas within replica.ack.timeout.ms; replication is retried`,
+        );
+      await this.waitOn(this.ackWaiters, remainingMs);
+    }
+  }
+
+  private maybeIncrementHighWatermark(): void {
+    const state = this.state;
+    if (state === null || !this.isLeader()) return;
+    const followers = this.followers.map((f) => ({
+      logEndOffset: Math.max(0, f.logEndOffset),
+      inSync: f.inSync,
+    }));
+    const hw = highWatermarkFor(this.logEndOffset, followers, state.configs["min.insync.replicas"]);
+    if (hw <= this.highWatermark) return;
+    this.highWatermark = hw;
+    this.wake(this.fetchWaiters);
+    this.checkpointTimer ??= setTimeout(() => {
+      this.checkpointTimer = null;
+      if (this.state !== null) this.log.saveHighWatermark(this.highWatermark);
+    }, HIGH_WATERMARK_CHECKPOINT_MS);
+  }
+
+  // ---- leader: replication to followers ----
+
+  /** Sends a just-appended batch to every in-sync follower whose pipeline is at `baseOffset`. */
+  private replicateLive(baseOffset: number, end: number, chunks: AppendChunk[], maxTimestamp: number): void {
+    const epoch = this.state!.leaderEpoch;
+    for (const f of this.followers) {
+      if (!f.inSync || f.catchingUp) continue;
+      if (f.sentOffset !== baseOffset) {
+        void this.catchUp(f); // its pipeline broke (a gap or an unknown log): resend from its end
+        continue;
+      }
+      f.sentOffset = end;
+      const sentAtMs = Date.now();
+      this.sendTo(f, baseOffset, chunks, maxTimestamp).then(
+        (logEndOffset) => this.onFollowerProgress(f, epoch, logEndOffset, end, sentAtMs),
+        (error) => this.onFollowerFailure(f, epoch, error),
+      );
+    }
+    if (this.followers.some((f) => f.inSync)) void this.scheduleAlarm(Date.now() + this.lagMaxMs());
+  }
+
+  private lagMaxMs(): number {
+    return this.state!.configs["replica.lag.time.max.ms"];
+  }
+
+  private async sendTo(
+    f: Follower,
+    baseOffset: number,
+    chunks: AppendChunk[],
+    maxTimestamp: number,
+  ): Promise<number> {
+    const state = this.state!;
+    const request: ReplicateRequest = {
+      topicId: state.topicId,
+      leader: state.replica,
+      leaderEpoch: state.leaderEpoch,
+      epochs: this.epochs,
+      leaderLogEndOffset: this.logEndOffset,
+      highWatermark: this.highWatermark,
+      baseOffset,
+      chunks,
+      maxTimestamp,
+    };
+    const stub = replicaStub(this.env, state.topic, state.partition, f.replica);
+    const result = await withTimeout<Result<{ logEndOffset: number }>>(
+      stub.replicate(request),
+      this.lagMaxMs(),
+      `replicate to replica ${f.replica}`,
+    );
+    if (result.ok) return result.value.logEndOffset;
+    if (result.error.code === "FENCED_LEADER_EPOCH" && result.error.leaderEpoch !== undefined)
+      this.becomeFollower(result.error.leaderEpoch, -1); // a newer leader exists: step down
+    throw new Error(`replica ${f.replica}: ${result.error.code} ${result.error.message}`);
+  }
+
+  private onFollowerProgress(
+    f: Follower,
+    epoch: number,
+    logEndOffset: number,
+    sentEnd: number,
+    sentAtMs: number,
+  ): void {
+    if (!this.isLeader() || this.state!.leaderEpoch !== epoch) return;
+    f.logEndOffset = Math.max(f.logEndOffset, logEndOffset);
+    f.backoffMs = 0;
+    if (logEndOffset >= sentEnd) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, sentAtMs);
+    else if (!f.catchingUp) {
+      f.sentOffset = -1;
+      void this.catchUp(f); // it did not take the batch (a gap): catch it up now
+    }
+    if (!f.inSync && f.logEndOffset >= this.logEndOffset) this.changeIsr(f, true);
+    this.maybeIncrementHighWatermark();
+    this.wake(this.ackWaiters);
+  }
+
+  private onFollowerFailure(f: Follower, epoch: number, error: unknown): void {
+    if (!this.isLeader() || this.state!.leaderEpoch !== epoch) return;
+    f.sentOffset = -1;
+    if (f.inSync) {
+      console.warn(
+        `${this.state!.topic}/${this.state!.partition}: replica ${f.replica} leaves the ISR:`,
+        String(error),
+      );
+      this.changeIsr(f, false);
+    }
+    const now = Date.now();
+    if (f.retryAtMs <= now) {
+      f.backoffMs = nextBackoffMs(f.backoffMs, Math.random());
+      f.retryAtMs = now + f.backoffMs;
+    }
+    void this.scheduleAlarm(f.retryAtMs);
+    this.wake(this.ackWaiters);
+  }
+
+  /**
+   * Brings one follower up to the leader's log end in bounded chunks from its last
+   * acknowledged offset (its first answer in an epoch also truncates a divergent
+   * suffix). One at a time per follower; returns it to the ISR when caught up.
+   */
+  private async catchUp(f: Follower): Promise<void> {
+    if (f.catchingUp || !this.isLeader()) return;
+    f.catchingUp = true;
+    const epoch = this.state!.leaderEpoch;
+    try {
+      for (let round = 0; round < CATCH_UP_ROUNDS_MAX; round++) {
+        const from = f.logEndOffset < 0 ? this.logEndOffset : f.logEndOffset;
+        const end = Math.min(this.logEndOffset, from + REPLICA_FETCH_RECORDS_MAX);
+        const part = from < end ? this.log.readChunks(from, end) : { chunks: [], count: 0, maxTimestamp: 0 };
+        const logEndOffset = await this.sendTo(f, from, part.chunks, part.maxTimestamp);
+        if (!this.isLeader() || this.state!.leaderEpoch !== epoch) return;
+        f.logEndOffset = logEndOffset; // authoritative: it may have truncated
+        f.backoffMs = 0;
+        f.retryAtMs = 0;
+        if (logEndOffset >= this.logEndOffset) {
+          f.sentOffset = this.logEndOffset;
+          f.lastCaughtUpMs = Date.now();
+          if (!f.inSync) this.changeIsr(f, true);
+          this.maybeIncrementHighWatermark();
+          this.wake(this.ackWaiters);
+          return;
+        }
+        this.maybeIncrementHighWatermark();
+        this.wake(this.ackWaiters);
+      }
+      void this.scheduleAlarm(Date.now()); // more to send: continue in the next alarm run
+    } catch (error) {
+      this.onFollowerFailure(f, epoch, error);
+    } finally {
+      f.catchingUp = false;
+    }
+  }
+
+  private changeIsr(f: Follower, inSync: boolean): void {
+    const state = this.state!;
+    f.inSync = inSync;
+    const isr = inSync ? [...state.isr, f.replica] : state.isr.filter((r) => r !== f.replica);
+    this.state = { ...state, isr: [...new Set(isr)].sort((a, b) => a - b) };
+    this.saveState();
+    this.isrDirty = true;
+    void this.pushIsr();
+    this.maybeIncrementHighWatermark();
+  }
+
+  /** Tells the registry the ISR (elections pick from it); retried by the alarm until it lands. */
+  private async pushIsr(): Promise<void> {
+    const state = this.state;
+    if (state === null || !this.isLeader() || !this.isrDirty) return;
+    this.isrDirty = false;
+    try {
+      await topicRegistry(this.env).updateIsr(state.topic, state.partition, state.leaderEpoch, state.isr);
+    } catch (error) {
+      console.warn("ISR update to the registry failed; retrying by alarm", String(error));
+      this.isrDirty = true;
+      void this.scheduleAlarm(Date.now() + 1_000);
+    }
+  }
+
+  private async scheduleAlarm(atMs: number): Promise<void> {
+    if (this.alarmAtMs !== null && this.alarmAtMs <= atMs) return;
+    this.alarmAtMs = atMs;
+    await this.ctx.storage.setAlarm(atMs);
+  }
+
+  /**
+   * Replication retries, catch-up and ISR shrinking for lag. Idempotent: all due
+   * work is recomputed from the current state; re-armed only while work remains.
+   */
+  override async alarm(): Promise<void> {
+    this.alarmAtMs = null;
+    if (this.faults.active) {
+      await this.scheduleAlarm(Date.now() + FAULTED_ALARM_MS);
+      return;
+    }
+    if (this.state === null || !this.isLeader()) return;
+    const now = Date.now();
+    const lagMaxMs = this.lagMaxMs();
+    const work: Promise<void>[] = [];
+    let nextMs = Number.POSITIVE_INFINITY;
+    for (const f of this.followers) {
+      if (f.inSync && f.logEndOffset < this.logEndOffset && now - f.lastCaughtUpMs > lagMaxMs) {
+        console.warn(
+          `${this.state.topic}/${this.state.partition}: replica ${f.replica} lags; leaves the ISR`,
+        );
+        this.changeIsr(f, false);
+      }
+      if (f.catchingUp) continue;
+      if (!f.inSync || f.logEndOffset < 0) {
+        if (f.retryAtMs <= now) work.push(this.catchUp(f));
+        else nextMs = Math.min(nextMs, f.retryAtMs);
+      } else if (f.logEndOffset < this.logEndOffset)
+        nextMs = Math.min(nextMs, f.lastCaughtUpMs + lagMaxMs + 1);
+    }
+    if (this.isrDirty) work.push(this.pushIsr());
+    await Promise.all(work);
+    for (const f of this.followers)
+      if (!f.inSync && !f.catchingUp) nextMs = Math.min(nextMs, Math.max(f.retryAtMs, Date.now() + 1));
+    if (this.isrDirty) nextMs = Math.min(nextMs, Date.now() + 1_000);
+    if (nextMs < Number.POSITIVE_INFINITY) await this.scheduleAlarm(nextMs);
+  }
+
+  // ---- follower ----
+
+  /**
+   * A leader's records (or an empty probe). Refused from an older epoch; on the
+   * first call of a newer epoch the log is truncated to where it agrees with the
+   * leader's. Idempotent by offset: records this replica already has are skipped.
+   */
+  async replicate(request: ReplicateRequest): Promise<Result<{ logEndOffset: number }>> {
+    const hang = this.faults.check();
+    if (hang) await hang;
+    const state = this.state;
+    if (state === null || state.topicId !== request.topicId) return this.unknownTopic();
+    if (
+      request.leaderEpoch < state.leaderEpoch ||
+      (request.leaderEpoch === state.leaderEpoch && this.isLeader())
+    )
+      return fail(
+        "FENCED_LEADER_EPOCH",
+        `leader epoch ${request.leaderEpoch} is stale; this replica knows ${state.leaderEpoch}`,
+        {
+          leaderEpoch: state.leaderEpoch,
+        },
+      );
+    this.becomeFollower(request.leaderEpoch, request.leader);
+    if (this.reconciledEpoch !== request.leaderEpoch) {
+      const agreed = divergenceOffset(
+        this.epochs,
+        this.logEndOffset,
+        request.epochs,
+        request.leaderLogEndOffset,
+      );
+      if (agreed < this.logEndOffset) this.truncateTo(agreed);
+      this.reconciledEpoch = request.leaderEpoch;
+    }
+    const count = request.chunks.reduce((n, c) => n + c.count, 0);
+    if (request.baseOffset <= this.logEndOffset && request.baseOffset + count > this.logEndOffset) {
+      const maxTimestamp = Math.max(this.maxTimestamp, request.maxTimestamp);
+      this.logEndOffset = this.log.append(
+        request.baseOffset,
+        request.chunks,
+        maxTimestamp,
+        this.logEndOffset - request.baseOffset,
+      );
+      this.maxTimestamp = maxTimestamp;
+      const mirrored = epochsBelow(request.epochs, this.logEndOffset);
+      if (JSON.stringify(mirrored) !== JSON.stringify(this.epochs)) {
+        this.epochs = mirrored;
+        this.log.saveEpochs(mirrored);
+      }
+      this.highWatermark = Math.max(this.highWatermark, Math.min(request.highWatermark, this.logEndOffset));
+      this.log.saveHighWatermark(this.highWatermark);
+      if (this.faults.failsAfterCommit()) {
+        await this.ctx.storage.sync();
+        throw new Error("injected fault: failed after commit");
+      }
+    }
+    return ok({ logEndOffset: this.logEndOffset });
+  }
+
+  private truncateTo(offset: number): void {
+    this.log.truncateTo(offset);
+    this.logEndOffset = Math.max(offset, this.logStartOffset);
+    this.highWatermark = Math.min(this.highWatermark, this.logEndOffset);
+    this.maxTimestamp = this.log.maxTimestamp();
+    this.epochs = epochsBelow(this.epochs, this.logEndOffset);
+    this.saveState();
+  }
+
+  // ---- leader: fetch ----
+
+  /**
+   * Reads records from a position, never at or above the high watermark, bounded
+   * by maxRecords and maxBytes. With waitMs it parks until the high watermark
+   * passes the start or the time is up. Answers the fetch body as JSON text.
+   */
+  async read(request: ReadRequest): Promise<Result<string>> {
+    const hang = this.faults.check();
+    if (hang) await hang;
+    const refused = this.leaderCheck(request.topicId, request.leaderEpoch);
+    if (refused) return refused;
+    this.counters.fetchRequests++;
+    const offsets = { logStartOffset: this.logStartOffset, highWatermark: this.highWatermark };
+    const start = resolveFetchOffset(request.position, offsets, (t) =>
+      this.log.offsetForTimestamp(t, this.logStartOffset),
+    );
+    if (!start.ok) return start;
+    if (
+      start.value >= this.highWatermark &&
+      request.waitMs > 0 &&
+      this.fetchWaiters.size < FETCH_WAITERS_MAX
+    ) {
+      await this.waitOn(this.fetchWaiters, request.waitMs);
+      const gone = this.leaderCheck(request.topicId, request.leaderEpoch);
+      if (gone) return gone;
+      // Retention may have moved logStartOffset past the start while we waited.
+      if (start.value < this.logStartOffset) return this.read({ ...request, waitMs: 0 });
+    }
+    const end = Math.min(this.highWatermark, start.value + request.maxRecords);
+    const { body, records } = this.log.fetchBody(
+      start.value,
+      end,
+      request.maxBytes,
+      this.highWatermark,
+      this.logStartOffset,
+    );
+    this.counters.fetchRecords += records;
+    return ok(body);
+  }
+
+  private waitOn(waiters: Set<() => void>, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      waiters.add(wake);
+    });
+  }
+
+  private wake(waiters: Set<() => void>): void {
+    for (const wake of [...waiters]) wake();
+  }
+
+  // ---- visibility and tests ----
+
+  /** Offsets, leader and ISR of this replica's view; null for another incarnation. */
+  async describe(topicId: string): Promise<PartitionInfo | null> {
+    if (this.state?.topicId !== topicId) return null;
+    return this.info();
+  }
+
+  async metrics(topicId: string): Promise<PartitionMetrics | null> {
+    if (this.state?.topicId !== topicId) return null;
+    return { ...this.info(), replicationFactor: this.state.replicationFactor, ...this.counters };
+  }
+
+  private info(): PartitionInfo {
+    const state = this.state!;
+    return {
+      partition: state.partition,
+      replica: state.replica,
+      leader: state.leader,
+      leaderEpoch: state.leaderEpoch,
+      isr: state.isr,
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+      highWatermark: this.highWatermark,
+    };
+  }
+
+  /** Test-only fault injection; compiled out unless EDGELOG_FAULTS=1 at build time. */
+  async injectFault(mode: FaultMode | "reset"): Promise<Result<null>> {
+    if (!FAULTS_COMPILED) return fail("NOT_FOUND", "fault injection is not compiled into this build");
+    if (mode === "reset") this.ctx.abort("injected fault: reset");
+    else this.faults.set(mode);
+    return ok(null);
+  }
+}

@@ -1,0 +1,71 @@
+import { withTimeout } from "../core/concurrency";
+import { EdgelogError, fail, type Result } from "../core/errors";
+import { type Env, replicaStub, topicRegistry } from "../durable-objects/env";
+import type { Partition } from "../durable-objects/partition";
+import type { TopicMetadata } from "../durable-objects/topic-registry";
+import { forgetTopic, getTopic } from "./topic-cache";
+
+/** Time a leader gets beyond its own deadline (ack timeout, long-poll) before the gateway calls it unreachable. */
+export const LEADER_CALL_SLACK_MS = 2_000;
+
+type LeaderCall<T> = (leader: DurableObjectStub<Partition>, leaderEpoch: number) => Promise<Result<T>>;
+
+/**
+ * Calls the current leader of a partition. A leader that throws or does not
+ * answer within `timeoutMs` is unreachable: the registry is asked to elect a new
+ * one (from the ISR only). Because the outcome of the lost call is unknown, it is
+ * retried at the new leader only when `retrySafe` (reads); a produce answers
+ * LEADER_NOT_AVAILABLE so the client decides. A leader that refuses with
+ * NOT_LEADER_OR_FOLLOWER did nothing, so the call is retried once with fresh metadata.
+ */
+export async function callLeader<T>(
+  env: Env,
+  topic: TopicMetadata,
+  partition: number,
+  timeoutMs: number,
+  retrySafe: boolean,
+  call: LeaderCall<T>,
+): Promise<Result<T>> {
+  let meta = topic;
+  for (let attempt = 0; ; attempt++) {
+    const current = meta.leaders[partition];
+    if (!current)
+      return fail("UNKNOWN_TOPIC_OR_PARTITION", `partition ${partition} of '${meta.name}' no longer exists`);
+    const { leader, leaderEpoch } = current;
+    let result: Result<T>;
+    try {
+      result = await withTimeout(
+        call(replicaStub(env, meta.name, partition, leader), leaderEpoch),
+        timeoutMs,
+        "leader call",
+      );
+    } catch (error) {
+      forgetTopic(meta.name);
+      const elected = await topicRegistry(env)
+        .electLeader(meta.name, partition, leaderEpoch)
+        .catch((e) => fail("LEADER_NOT_AVAILABLE", `the registry did not answer: ${String(e)}`));
+      if (!elected.ok) return elected;
+      if (!retrySafe || attempt > 0) {
+        const now = elected.value;
+        const next =
+          now.leaderEpoch > leaderEpoch
+            ? `replica ${now.leader} now leads (epoch ${now.leaderEpoch})`
+            : "it still leads";
+        return fail(
+          "LEADER_NOT_AVAILABLE",
+          `the leader of partition ${partition} did not answer (${String(error)}); ${next}; retry`,
+        );
+      }
+      meta = { ...meta, leaders: meta.leaders.map((l, p) => (p === partition ? elected.value : l)) };
+      continue;
+    }
+    if (result.ok || result.error.code !== "NOT_LEADER_OR_FOLLOWER" || attempt > 0) return result;
+    forgetTopic(meta.name);
+    try {
+      meta = await getTopic(env, meta.name);
+    } catch (error) {
+      if (error instanceof EdgelogError) return { ok: false, error: error.info };
+      throw error;
+    }
+  }
+}

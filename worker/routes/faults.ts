@@ -1,0 +1,57 @@
+import { Hono } from "hono";
+import { withTimeout } from "../../core/concurrency";
+import { EdgelogError, ok } from "../../core/errors";
+import { type Env, replicaStub } from "../../durable-objects/env";
+import { FAULT_MODES, type FaultMode } from "../../durable-objects/faults";
+import type { PartitionInfo } from "../../durable-objects/partition";
+import { expectInt, expectObject, expectString, invalid, rejectUnknownFields } from "../../schemas/input";
+import { pathInt, readQuery } from "../../schemas/query";
+import { readJsonBody } from "../body";
+import { maxRequestBytes } from "../config";
+import { getTopic } from "../topic-cache";
+
+/**
+ * Test-only routes, mounted only when fault injection is compiled in
+ * (EDGELOG_FAULTS=1 locally): make a replica fail, hang, fail after committing,
+ * or reset; and read every replica's own view of a partition.
+ */
+export const faultRoutes = new Hono<{ Bindings: Env }>();
+
+/** A faulty replica's answer is not awaited longer than this. */
+const REPLICA_VIEW_TIMEOUT_MS = 1_000;
+
+faultRoutes.post("/", async (c) => {
+  readQuery(c.req.url, []);
+  const body = expectObject(await readJsonBody(c.req.raw, maxRequestBytes(c.env)), "body");
+  rejectUnknownFields(body, ["topic", "partition", "replica", "fault"], "body");
+  const topic = await getTopic(c.env, expectString(body.topic, "body.topic"));
+  const partition = expectInt(body.partition, "body.partition", 0, topic.partitions - 1);
+  const replica = expectInt(body.replica, "body.replica", 0, topic.replicationFactor - 1);
+  const fault = expectString(body.fault, "body.fault");
+  if (!FAULT_MODES.includes(fault)) invalid(`body.fault must be one of ${FAULT_MODES.join(", ")}`);
+  try {
+    const result = await replicaStub(c.env, topic.name, partition, replica).injectFault(
+      fault as FaultMode | "reset",
+    );
+    if (!result.ok) throw new EdgelogError(result.error.code, result.error.message);
+  } catch (error) {
+    if (fault !== "reset") throw error; // a reset aborts the object mid-call: that is the point
+  }
+  return c.json({ topic: topic.name, partition, replica, fault });
+});
+
+faultRoutes.get("/replicas/:topic/:partition", async (c) => {
+  readQuery(c.req.url, []);
+  const topic = await getTopic(c.env, c.req.param("topic"));
+  const partition = pathInt(c.req.param("partition"), "partition", topic.partitions - 1);
+  const replicas = await Promise.all(
+    Array.from({ length: topic.replicationFactor }, (_, r) =>
+      withTimeout<PartitionInfo | null>(
+        replicaStub(c.env, topic.name, partition, r).describe(topic.topicId),
+        REPLICA_VIEW_TIMEOUT_MS,
+        "describe",
+      ).catch(() => null),
+    ),
+  );
+  return c.json(ok(replicas).value);
+});
