@@ -370,7 +370,8 @@ export class Partition extends DurableObject<Env> {
     if (hw <= this.highWatermark) return;
     this.highWatermark = hw;
     this.wake(this.fetchWaiters);
-    this.checkpointTimer ??= setTimeout(() => {
+    if (this.checkpointTimer !== null) return;
+    this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = null;
       if (this.state !== null) this.log.saveHighWatermark(this.highWatermark);
     }, HIGH_WATERMARK_CHECKPOINT_MS);

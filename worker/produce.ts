@@ -1,4 +1,4 @@
-import { type ErrorInfo, errorInfo, type Result } from "../core/errors";
+import type { ErrorInfo, Result } from "../core/errors";
 import { partitionForKey, StickyPartitioner } from "../core/partitioner";
 import { encodeAppendChunks } from "../core/record-batch";
 import type { Env } from "../durable-objects/env";

@@ -1,7 +1,5 @@
 import { Hono } from "hono";
-import { mapConcurrent } from "../../core/concurrency";
 import { labelValue } from "../../core/histogram";
-import { FAN_OUT_CONCURRENCY_MAX } from "../../core/limits";
 import { type Env, topicRegistry } from "../../durable-objects/env";
 import type { PartitionMetrics } from "../../durable-objects/partition";
 import { readQuery } from "../../schemas/query";
