@@ -8,21 +8,21 @@
 export type ReplicaProgress = { logEndOffset: number; inSync: boolean };
 
 /**
- * The highest offset stored by at least min(min.insync.replicas, |ISR|) ISR
- * members, the leader included. With the ISR at or above min.insync.replicas this
- * is a quorum of min.insync.replicas copies; below it every ISR member must hold
- * a record (Kafka's rule), so acks=1 stays readable while replicas are down.
+ * The highest offset stored by at least min.insync.replicas ISR members, the
+ * leader included (issue 3's rule), or null while the ISR is smaller than that:
+ * then nothing new becomes readable, whatever the acks level, until replicas
+ * rejoin. With min.insync.replicas = 1 it is the leader's log end.
  */
 export function highWatermarkFor(
   leaderLogEndOffset: number,
   followers: readonly ReplicaProgress[],
   minInsync: number,
-): number {
+): number | null {
   const ends = [leaderLogEndOffset];
   for (const f of followers) if (f.inSync) ends.push(Math.min(f.logEndOffset, leaderLogEndOffset));
+  if (ends.length < minInsync) return null;
   ends.sort((a, b) => b - a);
-  const copies = Math.min(minInsync, ends.length);
-  return ends[copies - 1]!;
+  return ends[minInsync - 1]!;
 }
 
 /** ISR members (leader included) that hold every record below `offset`. */

@@ -367,7 +367,7 @@ export class Partition extends DurableObject<Env> {
       inSync: f.inSync,
     }));
     const hw = highWatermarkFor(this.logEndOffset, followers, state.configs["min.insync.replicas"]);
-    if (hw <= this.highWatermark) return;
+    if (hw === null || hw <= this.highWatermark) return;
     this.highWatermark = hw;
     this.wake(this.fetchWaiters);
     if (this.checkpointTimer !== null) return;

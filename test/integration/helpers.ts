@@ -61,3 +61,36 @@ export async function logEndOffsets(topic: string): Promise<number[]> {
   const res = await api("GET", `/v1/topics/${topic}`);
   return res.body.partitionInfo.map((p: { logEndOffset: number }) => p.logEndOffset);
 }
+
+/** Test-only fault injection on one replica (mounted because the test build compiles faults in). */
+export async function fault(topic: string, partition: number, replica: number, mode: string) {
+  const res = await api("POST", "/v1/_faults", { topic, partition, replica, fault: mode });
+  if (res.status !== 200) throw new Error(`fault ${mode}: ${res.status} ${res.text}`);
+}
+
+/** Each replica's own view of a partition (null where it did not answer). */
+export async function replicaViews(topic: string, partition: number): Promise<any[]> {
+  return (await api("GET", `/v1/_faults/replicas/${topic}/${partition}`)).body;
+}
+
+/**
+ * Waits, bounded in time, for replication to converge (alarms and back-off run
+ * on their own clock); answers the last value for the assertion that follows.
+ */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await probe();
+  }
+  return value;
+}
+
+export async function describePartition(topic: string, partition = 0) {
+  return (await api("GET", `/v1/topics/${topic}`)).body.partitionInfo[partition];
+}

@@ -1,0 +1,216 @@
+import { describe, expect, it } from "vitest";
+import {
+  createTopic,
+  describePartition,
+  eventually,
+  fault,
+  fetchRecords,
+  produce,
+  readAll,
+  replicaViews,
+} from "./helpers";
+
+/** RF 3, min.insync 2, short timeouts so that the tests are quick. */
+const REPLICATED = {
+  replicationFactor: 3,
+  configs: { "min.insync.replicas": 2, "replica.lag.time.max.ms": 1000, "replica.ack.timeout.ms": 1500 },
+};
+
+const values = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ value: `${tag}-${i}` }));
+
+describe("acks=all", () => {
+  it("with every replica healthy: acknowledged once two copies exist, and all three replicas hold the log", async () => {
+    const topic = await createTopic(REPLICATED);
+    for (let i = 0; i < 5; i++) expect((await produce(topic, values(10, `r${i}`), "all")).status).toBe(200);
+    const views = await eventually(
+      () => replicaViews(topic, 0),
+      (v) => v.every((r: any) => r?.logEndOffset === 50),
+    );
+    expect(views.map((r: any) => r.logEndOffset)).toEqual([50, 50, 50]);
+    const info = await describePartition(topic);
+    expect(info).toMatchObject({
+      leader: 0,
+      leaderEpoch: 0,
+      isr: [0, 1, 2],
+      highWatermark: 50,
+      logEndOffset: 50,
+    });
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(
+      [0, 1, 2, 3, 4].flatMap((i) => values(10, `r${i}`).map((v) => v.value)),
+    );
+  });
+
+  it("with one of three replicas down: succeeds (min.insync 2) and the ISR shrinks to two", async () => {
+    const topic = await createTopic(REPLICATED);
+    await fault(topic, 0, 2, "fail");
+    for (let i = 0; i < 5; i++) {
+      const res = await produce(topic, values(3, `x${i}`), "all");
+      expect(res.status).toBe(200);
+    }
+    expect((await describePartition(topic)).isr).toEqual([0, 1]);
+    expect((await readAll(topic, 0)).length).toBe(15);
+  });
+
+  it("with two of three replicas down: NOT_ENOUGH_REPLICAS, and nothing becomes visible", async () => {
+    const topic = await createTopic(REPLICATED);
+    expect((await produce(topic, values(2, "before"), "all")).status).toBe(200);
+    await fault(topic, 0, 1, "fail");
+    await fault(topic, 0, 2, "fail");
+    const codes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await produce(topic, values(2, `down${i}`), "all");
+      expect(res.status).toBe(503);
+      codes.push(res.body.results[0].error.code);
+    }
+    // The first request finds the ISR whole, appends, then loses it; later ones are refused up front.
+    expect(["NOT_ENOUGH_REPLICAS_AFTER_APPEND", "NOT_ENOUGH_REPLICAS"]).toContain(codes[0]);
+    expect(codes.slice(1)).toEqual(["NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS"]);
+    const info = await describePartition(topic);
+    expect(info.isr).toEqual([0]);
+    const fetched = await fetchRecords(topic, 0, "offset=0");
+    expect(fetched.body.records.map((r: any) => r.value)).toEqual(["before-0", "before-1"]);
+    // Refused requests appended nothing: at most the first request's two records are in the log.
+    expect(info.logEndOffset).toBe(codes[0] === "NOT_ENOUGH_REPLICAS" ? 2 : 4);
+    expect(info.highWatermark).toBe(2);
+  });
+});
+
+describe("ISR management by alarms", () => {
+  it("a replica that comes back is caught up by the alarm and rejoins the ISR; held records become visible", async () => {
+    const topic = await createTopic(REPLICATED);
+    await fault(topic, 0, 1, "fail");
+    await fault(topic, 0, 2, "fail");
+    const first = await produce(topic, values(3, "held"), "all");
+    expect(first.status).toBe(503);
+    // acks=1 is still appended (not readable until two copies exist).
+    expect((await produce(topic, values(2, "one"), "1")).status).toBe(200);
+    expect((await fetchRecords(topic, 0, "offset=0")).body).toMatchObject({ records: [], highWatermark: 0 });
+    await fault(topic, 0, 1, "none");
+    await fault(topic, 0, 2, "none");
+    const info = await eventually(
+      () => describePartition(topic),
+      (p) => p.isr.length === 3,
+    );
+    expect(info.isr).toEqual([0, 1, 2]);
+    const views = await replicaViews(topic, 0);
+    expect(views.map((r: any) => r.logEndOffset)).toEqual([
+      info.logEndOffset,
+      info.logEndOffset,
+      info.logEndOffset,
+    ]);
+    expect(info.highWatermark).toBe(info.logEndOffset);
+    expect((await produce(topic, values(1, "after"), "all")).status).toBe(200);
+  });
+
+  it("a hung replica leaves the ISR after replica.lag.time.max.ms without blocking acks=all (quorum of 2)", async () => {
+    const topic = await createTopic(REPLICATED);
+    await fault(topic, 0, 2, "hang");
+    const started = Date.now();
+    expect((await produce(topic, values(5, "a"), "all")).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(1000); // replicas 0 and 1 suffice
+    const info = await eventually(
+      () => describePartition(topic),
+      (p) => !p.isr.includes(2),
+    );
+    expect(info.isr).toEqual([0, 1]);
+    await fault(topic, 0, 2, "none");
+    expect(
+      (
+        await eventually(
+          () => describePartition(topic),
+          (p) => p.isr.length === 3,
+        )
+      ).isr,
+    ).toEqual([0, 1, 2]);
+  });
+
+  it("during replication lag no fetch returns a record above the high watermark", async () => {
+    const topic = await createTopic(REPLICATED);
+    expect((await produce(topic, values(4, "ok"), "all")).status).toBe(200);
+    await fault(topic, 0, 1, "hang");
+    await fault(topic, 0, 2, "hang");
+    // acks=1 appends at the leader; with both followers hung (then out of the ISR) the high watermark cannot move.
+    expect((await produce(topic, values(6, "lag"), "1")).status).toBe(200);
+    const reader = async () => {
+      for (let i = 0; i < 20; i++) {
+        const res = await fetchRecords(topic, 0, "offset=0");
+        expect(res.body.highWatermark).toBe(4);
+        expect(res.body.records.map((r: any) => r.offset)).toEqual([0, 1, 2, 3]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    await Promise.all([reader(), reader()]);
+    expect((await describePartition(topic)).logEndOffset).toBe(10);
+    // A long-poll parked at the high watermark is woken when the followers return and catch up.
+    const waiting = fetchRecords(topic, 0, "offset=4&waitMs=15000");
+    await fault(topic, 0, 1, "none");
+    await fault(topic, 0, 2, "none");
+    const after = await waiting;
+    expect(after.body.records.map((r: any) => r.value)).toEqual(values(6, "lag").map((v) => v.value));
+    for (const r of after.body.records) expect(r.offset).toBeLessThan(after.body.highWatermark);
+  });
+});
+
+describe("leader failover", () => {
+  it("elects a new leader from the ISR; offsets continue densely; the old leader truncates and rejoins", async () => {
+    const topic = await createTopic(REPLICATED);
+    const acked: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await produce(topic, values(5, `e0-${i}`), "all");
+      expect(res.status).toBe(200);
+      acked.push(...values(5, `e0-${i}`).map((v) => v.value));
+    }
+    // The leader stores a batch but fails before replicating it: an unacknowledged suffix only it has.
+    await fault(topic, 0, 0, "failAfterCommit");
+    const lost = await produce(topic, values(4, "unacked"), "all");
+    expect(lost.status).toBe(503);
+    expect(lost.body.results[0].error.code).toBe("LEADER_NOT_AVAILABLE");
+    await fault(topic, 0, 0, "fail");
+    // The next produce finds the old leader unreachable, the registry elects replica 1 or 2 with epoch 1.
+    let res = await produce(topic, values(5, "e1-a"), "all");
+    if (res.status !== 200) res = await produce(topic, values(5, "e1-a"), "all");
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: any) => r.offset)).toEqual([15, 16, 17, 18, 19]);
+    acked.push(...values(5, "e1-a").map((v) => v.value));
+    const info = await describePartition(topic);
+    expect(info.leader).not.toBe(0);
+    expect(info.leaderEpoch).toBe(1);
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(acked);
+
+    // The old leader comes back: its unacknowledged suffix is truncated and it catches up.
+    await fault(topic, 0, 0, "none");
+    const healed = await eventually(
+      () => describePartition(topic),
+      (p) => p.isr.length === 3,
+    );
+    expect(healed.isr).toEqual([0, 1, 2]);
+    const views = await replicaViews(topic, 0);
+    expect(views[0]).toMatchObject({ leader: info.leader, leaderEpoch: 1, logEndOffset: 20 });
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(acked);
+
+    // And it can lead again with every acknowledged record: fail the new leader.
+    await fault(topic, 0, info.leader, "fail");
+    let again = await produce(topic, values(1, "e2"), "all");
+    if (again.status !== 200) again = await produce(topic, values(1, "e2"), "all");
+    expect(again.status).toBe(200);
+    expect(again.body.results[0].offset).toBe(20);
+    acked.push("e2-0");
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(acked);
+    expect((await describePartition(topic)).leaderEpoch).toBe(2);
+    await fault(topic, 0, info.leader, "none");
+  });
+
+  it("answers LEADER_NOT_AVAILABLE when no in-sync replica is reachable (no unclean election)", async () => {
+    const topic = await createTopic(REPLICATED);
+    expect((await produce(topic, values(1, "x"), "all")).status).toBe(200);
+    for (const r of [0, 1, 2]) await fault(topic, 0, r, "fail");
+    const res = await produce(topic, values(1, "y"), "all");
+    expect(res.status).toBe(503);
+    expect(res.body.results[0].error.code).toBe("LEADER_NOT_AVAILABLE");
+    const fetched = await fetchRecords(topic, 0, "offset=0");
+    expect(fetched.status).toBe(503);
+    expect(fetched.body.error.code).toBe("LEADER_NOT_AVAILABLE");
+    for (const r of [0, 1, 2]) await fault(topic, 0, r, "none");
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(["x-0"]);
+  });
+});
