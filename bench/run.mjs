@@ -3,6 +3,7 @@
 // Starts a local edgelog server (unless --url is given), then measures, client-side:
 //   produce throughput at batch 1 / 100 / 1000 records × 1 / 4 requests in flight (acks=1,
 //   100-byte JSON values), fetch throughput, and single-record produce latency (p50/p99).
+// Then acks=1 vs acks=all on a replicated topic (RF 3, min.insync.replicas 2) at batch 1 × 1 and 100 × 4.
 // Every figure is the median of RUNS runs; every loop is bounded in count and time.
 // Prints a table and writes JSON under bench/results/.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,7 +17,8 @@ const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
 const urlArg = args.indexOf("--url");
 const RUNS = QUICK ? 1 : 3;
-const RUN_MS = QUICK ? 1_000 : 2_500;
+const RUN_MS = QUICK ? 1_000 : 2_000;
+const WARMUP_MS = QUICK ? 500 : 1_000;
 const REQUESTS_PER_RUN_MAX = 200_000;
 const FETCH_LOG_RECORDS = QUICK ? 50_000 : 200_000;
 const FETCH_MAX_RECORDS = 5_000;
@@ -25,6 +27,8 @@ const TARGETS = {
   produceB100x4: 60_000,
   fetch: 200_000,
   singleP50Ms: 3,
+  acksAllRatio: 0.5,
+  acksAllP99Ms: 10,
 };
 
 const agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: 30_000 });
@@ -42,9 +46,10 @@ async function call(method, path, body) {
   return text;
 }
 
-async function createTopic(partitions) {
+async function createTopic(partitions, replicationFactor = 1) {
   const name = `bench-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
-  await call("POST", "/v1/topics", JSON.stringify({ name, partitions, replicationFactor: 1 }));
+  const configs = { "min.insync.replicas": Math.min(2, replicationFactor) };
+  await call("POST", "/v1/topics", JSON.stringify({ name, partitions, replicationFactor, configs }));
   return name;
 }
 
@@ -62,13 +67,13 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Closed loop: `inFlight` workers send `send()` back to back for RUN_MS; returns rate and latencies. */
-async function closedLoop(inFlight, send) {
+/** Closed loop: `inFlight` workers send `send()` back to back for `runMs`; returns rate and latencies. */
+async function closedLoop(inFlight, send, runMs = RUN_MS) {
   const latencies = [];
   let units = 0;
   let requests = 0;
   const started = performance.now();
-  const deadline = started + RUN_MS;
+  const deadline = started + runMs;
   const worker = async () => {
     while (performance.now() < deadline && requests < REQUESTS_PER_RUN_MAX) {
       requests++;
@@ -93,17 +98,17 @@ async function closedLoop(inFlight, send) {
   };
 }
 
-async function benchProduce(batch, inFlight) {
-  const topic = await createTopic(1);
+async function benchProduce(batch, inFlight, acks = "1", replicationFactor = 1) {
+  const topic = await createTopic(1, replicationFactor);
   const body = produceBody(batch);
-  const path = `/v1/topics/${topic}/records?acks=1`;
+  const path = `/v1/topics/${topic}/records?acks=${acks}`;
   let acknowledged = 0;
   const send = async () => {
     await call("POST", path, body);
     acknowledged += batch;
     return batch;
   };
-  await closedLoop(inFlight, send); // warm-up run, not counted
+  await closedLoop(inFlight, send, WARMUP_MS); // warm-up run, not counted
   const runs = [];
   for (let r = 0; r < RUNS; r++) runs.push(await closedLoop(inFlight, send));
   // The figure counts only what the log really holds: every acknowledged record, no more.
@@ -112,7 +117,11 @@ async function benchProduce(batch, inFlight) {
     throw new Error(
       `${topic}: logEndOffset ${partitionInfo[0].logEndOffset} ≠ ${acknowledged} acknowledged records`,
     );
-  return summarise(`produce b${batch} × ${inFlight}`, runs, 100);
+  const label =
+    replicationFactor === 1
+      ? `produce b${batch} × ${inFlight}`
+      : `acks=${acks} rf${replicationFactor} b${batch} × ${inFlight}`;
+  return summarise(label, runs, 100);
 }
 
 async function benchFetch(inFlight) {
@@ -130,7 +139,7 @@ async function benchFetch(inFlight) {
     );
     return JSON.parse(text).records.length;
   };
-  await closedLoop(inFlight, send);
+  await closedLoop(inFlight, send, WARMUP_MS);
   const runs = [];
   for (let r = 0; r < RUNS; r++) runs.push(await closedLoop(inFlight, send));
   return summarise(`fetch ${FETCH_MAX_RECORDS}/req × ${inFlight}`, runs, 100);
@@ -171,6 +180,16 @@ async function main() {
         results.push(r);
         console.error(`${r.name}: ${r.recordsPerSecond} rec/s ${JSON.stringify(r.runs)}`);
       }
+    // Replication (issue 3): acks=1 and acks=all on the same settings, RF 3, min.insync.replicas 2.
+    for (const acks of ["1", "all"])
+      for (const [batch, inFlight] of [
+        [1, 1],
+        [100, 4],
+      ]) {
+        const r = await benchProduce(batch, inFlight, acks, 3);
+        results.push(r);
+        console.error(`${r.name}: ${r.recordsPerSecond} rec/s ${JSON.stringify(r.runs)}`);
+      }
     for (const inFlight of [1, 4]) {
       const r = await benchFetch(inFlight);
       results.push(r);
@@ -186,6 +205,10 @@ async function main() {
   const fetchBest = Math.max(
     ...results.filter((r) => r.name.startsWith("fetch")).map((r) => r.recordsPerSecond),
   );
+  const all100 = byName["acks=all rf3 b100 × 4"];
+  const one100 = byName["acks=1 rf3 b100 × 4"];
+  const allSingle = byName["acks=all rf3 b1 × 1"];
+  const ratio = +(all100.recordsPerSecond / one100.recordsPerSecond).toFixed(2);
   const targets = [
     {
       target: "produce b100 × 4 ≥ 60,000 rec/s",
@@ -198,10 +221,20 @@ async function main() {
       measured: single.p50Ms,
       met: single.p50Ms <= TARGETS.singleP50Ms,
     },
+    {
+      target: "acks=all b100 × 4 ≥ 50% of acks=1 (RF 3, same run)",
+      measured: ratio,
+      met: ratio >= TARGETS.acksAllRatio,
+    },
+    {
+      target: "acks=all single-record p99 ≤ 10 ms",
+      measured: allSingle.p99Ms,
+      met: allSingle.p99Ms <= TARGETS.acksAllP99Ms,
+    },
   ];
 
   console.log(
-    `\nedgelog bench — ${QUICK ? "quick" : "full"}: median of ${RUNS} × ${RUN_MS} ms runs, 100-byte values, acks=1, ${server ? "wrangler dev (npm start)" : base}`,
+    `\nedgelog bench — ${QUICK ? "quick" : "full"}: median of ${RUNS} × ${RUN_MS} ms runs, 100-byte values, acks=1 unless named, ${server ? "wrangler dev (npm start)" : base}`,
   );
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`,
