@@ -27,7 +27,10 @@ describe("kill -9 of the whole server during acks=1 and acks=all produce", () =>
     let crashed = false;
     const producer = async (id: number, acks: "1" | "all") => {
       for (let request = 0; request < REQUESTS_MAX && !crashed; request++) {
-        const records = Array.from({ length: 5 }, (_, k) => ({ value: `${acks}-${id}-${request}-${k}`, partition: id % 2 }));
+        const records = Array.from({ length: 5 }, (_, k) => ({
+          value: `${acks}-${id}-${request}-${k}`,
+          partition: id % 2,
+        }));
         let res: { status: number; body: any };
         try {
           res = await server.request("POST", `/v1/topics/${topic}/records?acks=${acks}`, { records });
@@ -35,7 +38,9 @@ describe("kill -9 of the whole server during acks=1 and acks=all produce", () =>
           return; // the server is gone: this request's outcome is unknown
         }
         if (res.status !== 200) continue;
-        res.body.results.forEach((r: any, k: number) => acked.push({ partition: r.partition, offset: r.offset, value: records[k]!.value }));
+        res.body.results.forEach((r: any, k: number) =>
+          acked.push({ partition: r.partition, offset: r.offset, value: records[k]!.value }),
+        );
       }
     };
     const producers = [producer(0, "1"), producer(1, "1"), producer(2, "all"), producer(3, "all")];
@@ -58,13 +63,18 @@ describe("kill -9 of the whole server during acks=1 and acks=all produce", () =>
       expect(info.highWatermark).toBe(info.logEndOffset);
       const log: any[] = [];
       for (let offset = 0; offset < info.highWatermark; ) {
-        const res = await server.request("GET", `/v1/topics/${topic}/partitions/${p}/records?offset=${offset}&maxRecords=10000`);
+        const res = await server.request(
+          "GET",
+          `/v1/topics/${topic}/partitions/${p}/records?offset=${offset}&maxRecords=10000`,
+        );
         log.push(...res.body.records);
         offset = res.body.nextOffset;
       }
       log.forEach((r, i) => expect(r.offset).toBe(i));
       for (const a of acked.filter((x) => x.partition === p)) expect(log[a.offset]?.value).toBe(a.value);
-      const after = await server.request("POST", `/v1/topics/${topic}/records?acks=all`, { records: [{ value: "after", partition: p }] });
+      const after = await server.request("POST", `/v1/topics/${topic}/records?acks=all`, {
+        records: [{ value: "after", partition: p }],
+      });
       expect(after.status).toBe(200);
       expect(after.body.results[0].offset).toBe(info.logEndOffset);
     }

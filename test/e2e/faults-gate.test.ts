@@ -11,10 +11,14 @@ const FAULT = { topic: "t", partition: 0, replica: 0, fault: "fail" };
 describe("fault injection exists only when EDGELOG_FAULTS=1 is set locally", () => {
   it("the deploy build (wrangler deploy --dry-run) answers 404 for the fault routes", async () => {
     const outdir = mkdtempSync(join(tmpdir(), "edgelog-deploy-"));
-    execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", outdir], {
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", EDGELOG_FAULTS: "1" }, // the flag must not leak into a deploy
-      stdio: "ignore",
-    });
+    execFileSync(
+      process.execPath,
+      ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", outdir],
+      {
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", EDGELOG_FAULTS: "1" }, // the flag must not leak into a deploy
+        stdio: "ignore",
+      },
+    );
     const mf = new Miniflare({
       modules: true,
       scriptPath: join(outdir, "index.js"),
@@ -56,9 +60,13 @@ describe("fault injection exists only when EDGELOG_FAULTS=1 is set locally", () 
     await plain.stop();
 
     await faulty.start();
-    expect((await faulty.request("POST", "/v1/topics", { name: "t", replicationFactor: 3 })).status).toBe(201);
+    expect((await faulty.request("POST", "/v1/topics", { name: "t", replicationFactor: 3 })).status).toBe(
+      201,
+    );
     expect((await faulty.request("POST", "/v1/_faults", { ...FAULT, replica: 2 })).status).toBe(200);
-    const produced = await faulty.request("POST", "/v1/topics/t/records?acks=all", { records: [{ value: 1 }] });
+    const produced = await faulty.request("POST", "/v1/topics/t/records?acks=all", {
+      records: [{ value: 1 }],
+    });
     expect(produced.status).toBe(200); // 2 of 3 replicas suffice
     const views = await faulty.request("GET", "/v1/_faults/replicas/t/0");
     expect(views.status).toBe(200);

@@ -29,11 +29,15 @@ describe("replication history under faults", () => {
       for (let request = 0; request < REQUESTS_MAX && !stop; request++) {
         const partition = (id + request) % partitions;
         const size = 1 + ((id * 7 + request) % 4);
-        const records = Array.from({ length: size }, (_, k) => ({ value: `p${id}-${request}-${k}`, partition }));
+        const records = Array.from({ length: size }, (_, k) => ({
+          value: `p${id}-${request}-${k}`,
+          partition,
+        }));
         const res = await produce(topic, records, "all");
         records.forEach((record, k) => {
           const result = res.body?.results?.[k];
-          if (res.status === 200) outcomes.push({ value: record.value, partition, status: "acked", offset: result.offset });
+          if (res.status === 200)
+            outcomes.push({ value: record.value, partition, status: "acked", offset: result.offset });
           else if (result?.error?.code === "NOT_ENOUGH_REPLICAS")
             outcomes.push({ value: record.value, partition, status: "refused" });
           else outcomes.push({ value: record.value, partition, status: "unknown" });
