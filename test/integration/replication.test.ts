@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  api,
   createTopic,
   describePartition,
   eventually,
@@ -148,6 +149,48 @@ describe("ISR management by alarms", () => {
     const after = await waiting;
     expect(after.body.records.map((r: any) => r.value)).toEqual(values(6, "lag").map((v) => v.value));
     for (const r of after.body.records) expect(r.offset).toBeLessThan(after.body.highWatermark);
+  });
+});
+
+describe("object resets and visibility", () => {
+  it("a reset leader or follower restarts from its SQLite and replication goes on", async () => {
+    const topic = await createTopic(REPLICATED);
+    expect((await produce(topic, values(3, "a"), "all")).status).toBe(200);
+    await fault(topic, 0, 0, "reset"); // the leader loses its memory: offsets, ISR view, follower progress
+    // The restarted leader probes its followers before two copies are known again.
+    const after = await produce(topic, values(3, "b"), "all");
+    expect(after.status).toBe(200);
+    expect(after.body.results.map((r: any) => r.offset)).toEqual([3, 4, 5]);
+    await fault(topic, 0, 1, "reset");
+    expect((await produce(topic, values(3, "c"), "all")).status).toBe(200);
+    const info = await eventually(
+      () => describePartition(topic),
+      (p) => p.isr.length === 3 && p.highWatermark === 9,
+    );
+    expect(info).toMatchObject({ leader: 0, leaderEpoch: 0, isr: [0, 1, 2], highWatermark: 9, logEndOffset: 9 });
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(
+      ["a", "b", "c"].flatMap((tag) => values(3, tag).map((v) => v.value)),
+    );
+  });
+
+  it("/metrics shows the ISR size and flags the partition under-replicated while a replica is out", async () => {
+    const topic = await createTopic(REPLICATED);
+    await fault(topic, 0, 1, "fail");
+    expect((await produce(topic, values(1, "m"), "all")).status).toBe(200);
+    const labels = `{topic="${topic}",partition="0"}`;
+    const sample = (text: string, name: string) =>
+      Number(text.split("\n").find((l) => l.startsWith(`${name}${labels} `))?.split(" ")[1]);
+    const degraded = (await api("GET", "/metrics")).text;
+    expect(sample(degraded, "edgelog_partition_isr_size")).toBe(2);
+    expect(sample(degraded, "edgelog_partition_under_replicated")).toBe(1);
+    await fault(topic, 0, 1, "none");
+    await eventually(
+      () => describePartition(topic),
+      (p) => p.isr.length === 3,
+    );
+    const healed = (await api("GET", "/metrics")).text;
+    expect(sample(healed, "edgelog_partition_isr_size")).toBe(3);
+    expect(sample(healed, "edgelog_partition_under_replicated")).toBe(0);
   });
 });
 
