@@ -27,6 +27,11 @@ import { PartitionLog, type ReplicaState } from "./partition-log";
 
 /** Records a catch-up call sends at most (bytes are bounded by APPEND_CHUNK_BYTES_MAX). */
 const REPLICA_FETCH_RECORDS_MAX = 5_000;
+/**
+ * Live batches in flight to one follower. Past it the follower is caught up from
+ * its acknowledged offset in larger chunks instead: flow control for acks=0/1 load.
+ */
+const REPLICA_IN_FLIGHT_MAX = 4;
 /** Catch-up calls one follower gets per alarm run before the alarm re-arms: bounded work. */
 const CATCH_UP_ROUNDS_MAX = 20;
 /** How often a moved high watermark is checkpointed to storage (coalesced, off the produce path). */
@@ -95,6 +100,10 @@ type Follower = {
   backoffMs: number;
   retryAtMs: number;
   catchingUp: boolean;
+  /** Live batches sent and not yet answered. */
+  inFlight: number;
+  /** One stub a follower, so that calls to it keep their order (E-order). */
+  stub: DurableObjectStub<Partition>;
 };
 
 export class Partition extends DurableObject<Env> {
@@ -162,6 +171,8 @@ export class Partition extends DurableObject<Env> {
         backoffMs: 0,
         retryAtMs: 0,
         catchingUp: false,
+        inFlight: 0,
+        stub: replicaStub(this.env, state.topic, state.partition, replica),
       });
     }
     return followers;
@@ -384,15 +395,24 @@ export class Partition extends DurableObject<Env> {
     const epoch = this.state!.leaderEpoch;
     for (const f of this.followers) {
       if (!f.inSync || f.catchingUp) continue;
-      if (f.sentOffset !== baseOffset) {
-        void this.catchUp(f); // its pipeline broke (a gap or an unknown log): resend from its end
+      if (f.sentOffset !== baseOffset || f.inFlight >= REPLICA_IN_FLIGHT_MAX) {
+        // A broken pipeline (a gap, an unknown log) or too much in flight: catch up from its end.
+        f.sentOffset = -1;
+        if (f.inFlight === 0) void this.catchUp(f);
         continue;
       }
       f.sentOffset = end;
+      f.inFlight++;
       const sentAtMs = Date.now();
       this.sendTo(f, baseOffset, chunks, maxTimestamp).then(
-        (logEndOffset) => this.onFollowerProgress(f, epoch, logEndOffset, end, sentAtMs),
-        (error) => this.onFollowerFailure(f, epoch, error),
+        (logEndOffset) => {
+          f.inFlight--;
+          this.onFollowerProgress(f, epoch, logEndOffset, end, sentAtMs);
+        },
+        (error) => {
+          f.inFlight--;
+          this.onFollowerFailure(f, epoch, error);
+        },
       );
     }
     if (this.followers.some((f) => f.inSync)) void this.scheduleAlarm(Date.now() + this.lagMaxMs());
@@ -420,9 +440,8 @@ export class Partition extends DurableObject<Env> {
       chunks,
       maxTimestamp,
     };
-    const stub = replicaStub(this.env, state.topic, state.partition, f.replica);
     const result = await withTimeout<Result<{ logEndOffset: number }>>(
-      stub.replicate(request),
+      f.stub.replicate(request),
       this.lagMaxMs(),
       `replicate to replica ${f.replica}`,
     );
@@ -443,10 +462,9 @@ export class Partition extends DurableObject<Env> {
     f.logEndOffset = Math.max(f.logEndOffset, logEndOffset);
     f.backoffMs = 0;
     if (logEndOffset >= sentEnd) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, sentAtMs);
-    else if (!f.catchingUp) {
-      f.sentOffset = -1;
-      void this.catchUp(f); // it did not take the batch (a gap): catch it up now
-    }
+    else f.sentOffset = -1; // it did not take the batch (a gap)
+    // The pipeline broke and the last live batch has answered: catch up from what it has.
+    if (f.sentOffset === -1 && f.inFlight === 0 && !f.catchingUp) void this.catchUp(f);
     if (!f.inSync && f.logEndOffset >= this.logEndOffset) this.changeIsr(f, true);
     this.maybeIncrementHighWatermark();
     this.wake(this.ackWaiters);
@@ -454,6 +472,9 @@ export class Partition extends DurableObject<Env> {
 
   private onFollowerFailure(f: Follower, epoch: number, error: unknown): void {
     if (!this.isLeader() || this.state!.leaderEpoch !== epoch) return;
+    const state = this.state!;
+    // A stub is broken for good once its object resets or a call on it fails: make a new one.
+    f.stub = replicaStub(this.env, state.topic, state.partition, f.replica);
     f.sentOffset = -1;
     if (f.inSync) {
       console.warn(

@@ -167,7 +167,13 @@ describe("object resets and visibility", () => {
       () => describePartition(topic),
       (p) => p.isr.length === 3 && p.highWatermark === 9,
     );
-    expect(info).toMatchObject({ leader: 0, leaderEpoch: 0, isr: [0, 1, 2], highWatermark: 9, logEndOffset: 9 });
+    expect(info).toMatchObject({
+      leader: 0,
+      leaderEpoch: 0,
+      isr: [0, 1, 2],
+      highWatermark: 9,
+      logEndOffset: 9,
+    });
     expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(
       ["a", "b", "c"].flatMap((tag) => values(3, tag).map((v) => v.value)),
     );
@@ -179,7 +185,12 @@ describe("object resets and visibility", () => {
     expect((await produce(topic, values(1, "m"), "all")).status).toBe(200);
     const labels = `{topic="${topic}",partition="0"}`;
     const sample = (text: string, name: string) =>
-      Number(text.split("\n").find((l) => l.startsWith(`${name}${labels} `))?.split(" ")[1]);
+      Number(
+        text
+          .split("\n")
+          .find((l) => l.startsWith(`${name}${labels} `))
+          ?.split(" ")[1],
+      );
     const degraded = (await api("GET", "/metrics")).text;
     expect(sample(degraded, "edgelog_partition_isr_size")).toBe(2);
     expect(sample(degraded, "edgelog_partition_under_replicated")).toBe(1);
