@@ -219,16 +219,8 @@ export class PartitionLog {
     let body = '{"records":[';
     let next = start;
     if (start < end) {
-      const rows = this.sql
-        .exec(
-          `SELECT "offset", timestamp, key, value, value_base64, headers, size FROM log
-           WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset"`,
-          start,
-          end,
-        )
-        .raw() as IterableIterator<LogRow>;
       let bytes = 0;
-      for (const [offset, timestamp, key, value, valueBase64, headers, size] of rows) {
+      for (const [offset, timestamp, key, value, valueBase64, headers, size] of this.rows(start, end)) {
         if (next > start && bytes + size > maxBytes) break;
         bytes += size;
         if (next > start) body += ",";
@@ -244,19 +236,11 @@ export class PartitionLog {
 
   /** Records in [start, end) re-encoded as append chunks, at most `maxBytes` (for catching a follower up). */
   readChunks(start: number, end: number, maxBytes = APPEND_CHUNK_BYTES_MAX) {
-    const rows = this.sql
-      .exec(
-        `SELECT "offset", timestamp, key, value, value_base64, headers, size FROM log
-         WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset"`,
-        start,
-        end,
-      )
-      .raw() as IterableIterator<LogRow>;
     const records = [];
     const timestamps: number[] = [];
     let bytes = 0;
     let maxTimestamp = 0;
-    for (const [, timestamp, key, value, valueBase64, headers, size] of rows) {
+    for (const [, timestamp, key, value, valueBase64, headers, size] of this.rows(start, end)) {
       if (records.length > 0 && bytes + size > maxBytes) break;
       bytes += size;
       records.push({ key, valueJson: value ?? "null", valueBase64, headersJson: headers, sizeBytes: size });
@@ -264,6 +248,18 @@ export class PartitionLog {
       if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     }
     return { chunks: encodeAppendChunks(records, timestamps), count: records.length, maxTimestamp };
+  }
+
+  /** The stored records in [start, end), in offset order, as raw rows (no per-row objects). */
+  private rows(start: number, end: number): IterableIterator<LogRow> {
+    return this.sql
+      .exec(
+        `SELECT "offset", timestamp, key, value, value_base64, headers, size FROM log
+         WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset"`,
+        start,
+        end,
+      )
+      .raw() as IterableIterator<LogRow>;
   }
 
   /** Kafka's offsetsForTimes: the first offset at or after `from` whose timestamp is ≥ `timestamp`, or null. */
