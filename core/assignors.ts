@@ -26,7 +26,10 @@ function emptyAssignment(members: readonly AssignmentMember[]): Assignment {
   return new Map(sorted.map((m) => [m.memberId, []]));
 }
 
-function subscribedTopics(members: readonly AssignmentMember[], partitions: ReadonlyMap<string, number>): string[] {
+function subscribedTopics(
+  members: readonly AssignmentMember[],
+  partitions: ReadonlyMap<string, number>,
+): string[] {
   return [...new Set(members.flatMap((m) => m.topics))].filter((t) => partitions.has(t)).sort();
 }
 
@@ -34,7 +37,9 @@ function subscribedTopics(members: readonly AssignmentMember[], partitions: Read
 function range(members: readonly AssignmentMember[], partitions: ReadonlyMap<string, number>): Assignment {
   const assignment = emptyAssignment(members);
   for (const topic of subscribedTopics(members, partitions)) {
-    const consumers = [...assignment.keys()].filter((id) => members.find((m) => m.memberId === id)!.topics.includes(topic));
+    const consumers = [...assignment.keys()].filter((id) =>
+      members.find((m) => m.memberId === id)!.topics.includes(topic),
+    );
     const count = partitions.get(topic)!;
     const each = Math.floor(count / consumers.length);
     const extra = count % consumers.length;
@@ -48,7 +53,10 @@ function range(members: readonly AssignmentMember[], partitions: ReadonlyMap<str
 }
 
 /** Kafka's RoundRobinAssignor: all partitions in order, dealt to the subscribed members in turn. */
-function roundRobin(members: readonly AssignmentMember[], partitions: ReadonlyMap<string, number>): Assignment {
+function roundRobin(
+  members: readonly AssignmentMember[],
+  partitions: ReadonlyMap<string, number>,
+): Assignment {
   const assignment = emptyAssignment(members);
   const ids = [...assignment.keys()];
   const subscriptions = new Map(members.map((m) => [m.memberId, new Set(m.topics)]));
@@ -91,7 +99,8 @@ function sticky(
   for (const tp of all) {
     const owner = previous.get(partitionKey(tp.topic, tp.partition));
     const kept = owner !== undefined ? assignment.get(owner) : undefined;
-    if (owner !== undefined && kept && subscriptions.get(owner)!.has(tp.topic) && kept.length < quota) kept.push(tp);
+    if (owner !== undefined && kept && subscriptions.get(owner)!.has(tp.topic) && kept.length < quota)
+      kept.push(tp);
     else unassigned.push(tp);
   }
   for (const tp of unassigned) {

@@ -2,19 +2,20 @@ import { mapConcurrent } from "../core/concurrency";
 import { ok } from "../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX } from "../core/limits";
 import type { Env } from "../durable-objects/env";
-import type { PartitionInfo, PartitionMetrics } from "../durable-objects/partition";
+import { callLeader, LEADER_CALL_SLACK_MS } from "../durable-objects/leader-call";
+import type { Partition, PartitionInfo, PartitionMetrics } from "../durable-objects/partition";
 import type { TopicMetadata } from "../durable-objects/topic-registry";
-import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import { topics } from "./topic-cache";
 
 /** Asks every partition's leader for its view (offsets, ISR), in parallel (bounded); null where none answered. */
 export function leaderViews<T extends PartitionInfo>(
   env: Env,
   topic: TopicMetadata,
-  ask: (leader: DurableObjectStub<import("../durable-objects/partition").Partition>) => Promise<T | null>,
+  ask: (leader: DurableObjectStub<Partition>) => Promise<T | null>,
 ): Promise<(T | null)[]> {
   const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
   return mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (p) => {
-    const result = await callLeader(env, topic, p, LEADER_CALL_SLACK_MS, true, async (leader) =>
+    const result = await callLeader(env, topics, topic, p, LEADER_CALL_SLACK_MS, true, async (leader) =>
       ok(await ask(leader)),
     );
     return result.ok ? result.value : null;

@@ -2,10 +2,11 @@ import type { ErrorInfo, Result } from "../core/errors";
 import { partitionForKey, StickyPartitioner } from "../core/partitioner";
 import { encodeAppendChunks } from "../core/record-batch";
 import type { Env } from "../durable-objects/env";
+import { callLeader, LEADER_CALL_SLACK_MS } from "../durable-objects/leader-call";
 import type { Acks, AppendInfo } from "../durable-objects/partition";
 import type { TopicMetadata } from "../durable-objects/topic-registry";
 import type { ProduceRecord } from "../schemas/produce";
-import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import { topics } from "./topic-cache";
 
 const sticky = new StickyPartitioner();
 
@@ -54,7 +55,7 @@ export async function appendToLeader(
   for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
   const chunks = encodeAppendChunks(batch.records, batch.timestamps);
   const timeoutMs = topic.configs["replica.ack.timeout.ms"] + LEADER_CALL_SLACK_MS;
-  return callLeader(env, topic, batch.partition, timeoutMs, false, (leader, leaderEpoch) =>
+  return callLeader(env, topics, topic, batch.partition, timeoutMs, false, (leader, leaderEpoch) =>
     leader.append({ topicId: topic.topicId, leaderEpoch, chunks, maxTimestamp, acks }),
   );
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ASSIGNORS, type Assignment, type AssignmentMember, assign, partitionKey } from "../../core/assignors";
+import {
+  ASSIGNORS,
+  type Assignment,
+  type AssignmentMember,
+  assign,
+  partitionKey,
+} from "../../core/assignors";
 
 function owners(assignment: Assignment): Map<string, string> {
   const map = new Map<string, string>();
@@ -59,7 +65,9 @@ describe.each(ASSIGNORS)("%s assignor", (assignor) => {
 
   it("is deterministic", () => {
     const { partitions, members } = randomCase(42);
-    expect(assign(assignor, members, partitions)).toEqual(assign(assignor, [...members].reverse(), partitions));
+    expect(assign(assignor, members, partitions)).toEqual(
+      assign(assignor, [...members].reverse(), partitions),
+    );
   });
 });
 
@@ -111,8 +119,12 @@ describe("sticky moves as few partitions as possible", () => {
       const s1 = owners(assign("sticky", b, parts, s0));
       const r0 = owners(assign("range", a, parts));
       const r1 = owners(assign("range", b, parts));
-      stickyMoves += [...s1].filter(([k, o]) => s0.get(k) !== undefined && s0.get(k) !== o && b.some((m) => m.memberId === s0.get(k))).length;
-      rangeMoves += [...r1].filter(([k, o]) => r0.get(k) !== undefined && r0.get(k) !== o && b.some((m) => m.memberId === r0.get(k))).length;
+      stickyMoves += [...s1].filter(
+        ([k, o]) => s0.get(k) !== undefined && s0.get(k) !== o && b.some((m) => m.memberId === s0.get(k)),
+      ).length;
+      rangeMoves += [...r1].filter(
+        ([k, o]) => r0.get(k) !== undefined && r0.get(k) !== o && b.some((m) => m.memberId === r0.get(k)),
+      ).length;
     }
     expect(stickyMoves).toBeLessThan(rangeMoves);
   });

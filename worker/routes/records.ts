@@ -11,16 +11,16 @@ import {
   TIMESTAMP_MAX,
 } from "../../core/limits";
 import type { Env } from "../../durable-objects/env";
+import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
 import type { Acks } from "../../durable-objects/partition";
 import { invalid } from "../../schemas/input";
 import { parseProduceRequest } from "../../schemas/produce";
 import { pathInt, queryInt, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
-import { callLeader, LEADER_CALL_SLACK_MS } from "../leader-call";
 import { requestMetrics } from "../middleware/request-metrics";
 import { appendToLeader, groupByPartition, produceResults } from "../produce";
-import { getTopic } from "../topic-cache";
+import { getTopic, topics } from "../topic-cache";
 
 /** Produce and fetch (API.md "Produce" and "Fetch"). */
 export const recordRoutes = new Hono<{ Bindings: Env }>();
@@ -83,8 +83,15 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
       `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
     );
   const body = unwrap(
-    await callLeader(c.env, topic, partition, waitMs + LEADER_CALL_SLACK_MS, true, (leader, leaderEpoch) =>
-      leader.read({ topicId: topic.topicId, leaderEpoch, position, maxRecords, maxBytes, waitMs }),
+    await callLeader(
+      c.env,
+      topics,
+      topic,
+      partition,
+      waitMs + LEADER_CALL_SLACK_MS,
+      true,
+      (leader, leaderEpoch) =>
+        leader.read({ topicId: topic.topicId, leaderEpoch, position, maxRecords, maxBytes, waitMs }),
     ),
   );
   return c.body(body, 200, { "content-type": "application/json" });

@@ -1,9 +1,9 @@
 import { withTimeout } from "../core/concurrency";
 import { EdgelogError, fail, type Result } from "../core/errors";
-import { type Env, replicaStub, topicRegistry } from "../durable-objects/env";
-import type { Partition } from "../durable-objects/partition";
-import type { TopicMetadata } from "../durable-objects/topic-registry";
-import { forgetTopic, getTopic } from "./topic-cache";
+import { type Env, replicaStub, topicRegistry } from "./env";
+import type { Partition } from "./partition";
+import type { TopicCache } from "./topic-cache";
+import type { TopicMetadata } from "./topic-registry";
 
 /** Time a leader gets beyond its own deadline (ack timeout, long-poll) before the gateway calls it unreachable. */
 export const LEADER_CALL_SLACK_MS = 2_000;
@@ -20,6 +20,7 @@ type LeaderCall<T> = (leader: DurableObjectStub<Partition>, leaderEpoch: number)
  */
 export async function callLeader<T>(
   env: Env,
+  topics: TopicCache,
   topic: TopicMetadata,
   partition: number,
   timeoutMs: number,
@@ -40,7 +41,7 @@ export async function callLeader<T>(
         "leader call",
       );
     } catch (error) {
-      forgetTopic(meta.name);
+      topics.forget(meta.name);
       const elected = await topicRegistry(env)
         .electLeader(meta.name, partition, leaderEpoch)
         .catch((e) => fail("LEADER_NOT_AVAILABLE", `the registry did not answer: ${String(e)}`));
@@ -60,9 +61,9 @@ export async function callLeader<T>(
       continue;
     }
     if (result.ok || result.error.code !== "NOT_LEADER_OR_FOLLOWER" || attempt > 0) return result;
-    forgetTopic(meta.name);
+    topics.forget(meta.name);
     try {
-      meta = await getTopic(env, meta.name);
+      meta = await topics.get(env, meta.name);
     } catch (error) {
       if (error instanceof EdgelogError) return { ok: false, error: error.info };
       throw error;
