@@ -29,6 +29,22 @@ export const FETCH_WAIT_MS_MAX = 30_000;
 /** Long-polling fetches parked on one partition; past it a fetch answers at once (empty). */
 export const FETCH_WAITERS_MAX = 1_000;
 
+/** Consumer groups one registry lists; bounds listing, metrics and topic-deletion fan-out. */
+export const GROUPS_MAX = 10_000;
+/** Members of one group. */
+export const GROUP_MEMBERS_MAX = 1_000;
+/** Topics one member subscribes to. */
+export const SUBSCRIBED_TOPICS_MAX = 100;
+/** Offsets in one commit request. */
+export const COMMIT_OFFSETS_MAX = 10_000;
+/** Group ids, instance ids and member ids: Kafka-like names, bounded. */
+export const GROUP_ID_LENGTH_MAX = 249;
+export const MEMBER_ID_LENGTH_MAX = 300;
+/** How often a group's alarm samples its partitions' high watermarks (API.md: lag is at most 5 s old). */
+export const LAG_SAMPLE_INTERVAL_MS = 5_000;
+/** Lag samples kept per group (one per sampling interval: 5 minutes). */
+export const LAG_HISTORY_MAX = 60;
+
 export const SESSION_TIMEOUT_MS_MIN = 1_000;
 export const SESSION_TIMEOUT_MS_MAX = 300_000;
 export const SESSION_TIMEOUT_MS_DEFAULT = 30_000;

@@ -1,3 +1,4 @@
+import type { ConsumerGroup } from "./consumer-group";
 import type { Partition } from "./partition";
 import type { PartitionLeader } from "./partition-leader";
 import type { PartitionReplica } from "./partition-replica";
@@ -8,6 +9,7 @@ export type Env = {
   TOPIC_REGISTRY: DurableObjectNamespace<TopicRegistry>;
   PARTITION_LEADER: DurableObjectNamespace<PartitionLeader>;
   PARTITION_REPLICA: DurableObjectNamespace<PartitionReplica>;
+  CONSUMER_GROUP: DurableObjectNamespace<ConsumerGroup>;
   /** Gateway request-body limit in bytes; 1 MiB when unset. */
   EDGELOG_MAX_REQUEST_BYTES?: string;
 };
@@ -31,4 +33,9 @@ export function replicaStub(
   if (replica === 0)
     return env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/${partition}`));
   return env.PARTITION_REPLICA.get(env.PARTITION_REPLICA.idFromName(`${topic}/${partition}/r${replica}`));
+}
+
+/** A consumer group's coordinator, named by the group id. */
+export function consumerGroup(env: Env, group: string): DurableObjectStub<ConsumerGroup> {
+  return env.CONSUMER_GROUP.get(env.CONSUMER_GROUP.idFromName(group));
 }

@@ -211,27 +211,27 @@ export class PartitionLog {
   }
 
   /**
-   * The fetch answer of API.md as JSON text, built by concatenating stored JSON
-   * without parsing it: records in [start, end), at most `maxBytes` of them after
-   * the first (which is always returned so that a consumer progresses).
+   * Records in [start, end) as JSON objects joined by commas, built by
+   * concatenating stored JSON text without parsing it; at most `maxBytes` of them
+   * after the first (always returned, so that a consumer progresses). `prefix`
+   * is put first in every object (a group fetch adds `"topic":…,"partition":…,`).
    */
-  fetchBody(start: number, end: number, maxBytes: number, highWatermark: number, logStartOffset: number) {
-    let body = '{"records":[';
+  recordsText(start: number, end: number, maxBytes: number, prefix = ""): { text: string; records: number } {
+    let text = "";
     let next = start;
     if (start < end) {
       let bytes = 0;
       for (const [offset, timestamp, key, value, valueBase64, headers, size] of this.rows(start, end)) {
         if (next > start && bytes + size > maxBytes) break;
         bytes += size;
-        if (next > start) body += ",";
-        body += `{"offset":${offset},"timestamp":${timestamp},"key":${key === null ? "null" : JSON.stringify(key)},`;
-        body += valueBase64 === null ? `"value":${value}` : `"valueBase64":"${valueBase64}"`;
-        body += `,"headers":${headers}}`;
+        if (next > start) text += ",";
+        text += `{${prefix}"offset":${offset},"timestamp":${timestamp},"key":${key === null ? "null" : JSON.stringify(key)},`;
+        text += valueBase64 === null ? `"value":${value}` : `"valueBase64":"${valueBase64}"`;
+        text += `,"headers":${headers}}`;
         next = offset + 1;
       }
     }
-    const text = `${body}],"nextOffset":${next},"highWatermark":${highWatermark},"logStartOffset":${logStartOffset}}`;
-    return { body: text, records: next - start };
+    return { text, records: next - start };
   }
 
   /** Records in [start, end) re-encoded as append chunks, at most `maxBytes` (for catching a follower up). */

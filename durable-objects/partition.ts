@@ -85,6 +85,15 @@ export type PartitionMetrics = PartitionInfo & {
   fetchRequests: number;
   fetchRecords: number;
 };
+/** Records of one partition for a group fetch: JSON objects joined by commas, and where reading goes on. */
+export type FetchedRecords = {
+  records: string;
+  count: number;
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+};
+export type LogBounds = { logStartOffset: number; highWatermark: number };
 /** What the registry asks candidates during an election. */
 export type ElectionState = { replica: number; leaderEpoch: number; lastEpoch: number; logEndOffset: number };
 
@@ -671,18 +680,31 @@ export class Partition extends DurableObject<Env> {
   /**
    * Reads records from a position, never at or above the high watermark, bounded
    * by maxRecords and maxBytes. With waitMs it parks until the high watermark
-   * passes the start or the time is up. Answers the fetch body as JSON text.
+   * passes the start or the time is up. Answers the fetch body of API.md as JSON text.
    */
   async read(request: ReadRequest): Promise<Result<string>> {
+    const fetched = await this.fetchRecords(request, "");
+    if (!fetched.ok) return fetched;
+    const f = fetched.value;
+    return ok(
+      `{"records":[${f.records}],"nextOffset":${f.nextOffset},"highWatermark":${f.highWatermark},"logStartOffset":${f.logStartOffset}}`,
+    );
+  }
+
+  /** The same read for a consumer group: each record object also names its topic and partition. */
+  async readForGroup(request: ReadRequest): Promise<Result<FetchedRecords>> {
+    const state = this.state;
+    const prefix = state ? `"topic":${JSON.stringify(state.topic)},"partition":${state.partition},` : "";
+    return this.fetchRecords(request, prefix);
+  }
+
+  private async fetchRecords(request: ReadRequest, prefix: string): Promise<Result<FetchedRecords>> {
     const hang = this.faults.check();
     if (hang) await hang;
     const refused = this.leaderCheck(request.topicId, request.leaderEpoch);
     if (refused) return refused;
     this.counters.fetchRequests++;
-    const offsets = { logStartOffset: this.logStartOffset, highWatermark: this.highWatermark };
-    const start = resolveFetchOffset(request.position, offsets, (t) =>
-      this.log.offsetForTimestamp(t, this.logStartOffset),
-    );
+    const start = this.resolve(request.position);
     if (!start.ok) return start;
     if (
       start.value >= this.highWatermark &&
@@ -693,18 +715,42 @@ export class Partition extends DurableObject<Env> {
       const gone = this.leaderCheck(request.topicId, request.leaderEpoch);
       if (gone) return gone;
       // Retention may have moved logStartOffset past the start while we waited.
-      if (start.value < this.logStartOffset) return this.read({ ...request, waitMs: 0 });
+      if (start.value < this.logStartOffset) return this.fetchRecords({ ...request, waitMs: 0 }, prefix);
     }
     const end = Math.min(this.highWatermark, start.value + request.maxRecords);
-    const { body, records } = this.log.fetchBody(
-      start.value,
-      end,
-      request.maxBytes,
-      this.highWatermark,
-      this.logStartOffset,
-    );
+    const { text, records } = this.log.recordsText(start.value, end, request.maxBytes, prefix);
     this.counters.fetchRecords += records;
-    return ok(body);
+    return ok({
+      records: text,
+      count: records,
+      nextOffset: start.value + records,
+      highWatermark: this.highWatermark,
+      logStartOffset: this.logStartOffset,
+    });
+  }
+
+  private resolve(position: FetchPosition): Result<number> {
+    const offsets = { logStartOffset: this.logStartOffset, highWatermark: this.highWatermark };
+    return resolveFetchOffset(position, offsets, (t) => this.log.offsetForTimestamp(t, this.logStartOffset));
+  }
+
+  /** Where a position points now (for admin offset resets), with the log's bounds. */
+  async resolveOffset(
+    topicId: string,
+    leaderEpoch: number,
+    position: FetchPosition,
+  ): Promise<Result<LogBounds & { offset: number }>> {
+    const hang = this.faults.check();
+    if (hang) await hang;
+    const refused = this.leaderCheck(topicId, leaderEpoch);
+    if (refused) return refused;
+    const offset = this.resolve(position);
+    if (!offset.ok) return offset;
+    return ok({
+      offset: offset.value,
+      logStartOffset: this.logStartOffset,
+      highWatermark: this.highWatermark,
+    });
   }
 
   private waitOn(waiters: Set<() => void>, timeoutMs: number): Promise<void> {

@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { mapConcurrent, withTimeout } from "../core/concurrency";
 import { fail, ok, type Result } from "../core/errors";
-import { FAN_OUT_CONCURRENCY_MAX, TOPICS_MAX } from "../core/limits";
+import { FAN_OUT_CONCURRENCY_MAX, GROUPS_MAX, TOPICS_MAX } from "../core/limits";
 import { type Candidate, electLeader } from "../core/replication";
 import { resolveTopicConfigs, type TopicConfigs } from "../core/topic-config";
-import { type Env, replicaStub } from "./env";
+import { consumerGroup, type Env, replicaStub } from "./env";
 import { runMigrations } from "./sql-migrations";
 
 /**
@@ -35,6 +35,8 @@ const MIGRATIONS = [
    INSERT INTO partitions (topic, partition, leader, leader_epoch, isr)
      WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < 1023)
      SELECT t.name, seq.n, 0, 0, '[0]' FROM topics t JOIN seq ON seq.n < t.partitions;`,
+  // Consumer groups are objects named by their id; this directory lets them be listed.
+  `CREATE TABLE groups (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);`,
 ];
 
 /** Who leads a partition, in which epoch, and which replicas the leader last reported in sync. */
@@ -231,7 +233,38 @@ export class TopicRegistry extends DurableObject<Env> {
       // (init of another incarnation wipes them).
       console.error(`delete ${name}: a replica failed to wipe its log`, error);
     }
+    // Its groups' committed offsets go too (API.md); best effort, a group that misses it
+    // resets per autoOffsetReset if the name is ever re-created.
+    await mapConcurrent(await this.listGroups(), FAN_OUT_CONCURRENCY_MAX, (group) =>
+      consumerGroup(this.env, group)
+        .forgetTopic(name)
+        .catch((error) => console.error(`delete ${name}: group ${group} did not forget it`, error)),
+    );
     return ok(null);
+  }
+
+  /** A group's first use lists it here (idempotent); bounded by GROUPS_MAX. */
+  async registerGroup(name: string): Promise<Result<null>> {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM groups WHERE name = ?", name).toArray().length > 0) return ok(null);
+    if (sql.exec<{ n: number }>("SELECT count(*) AS n FROM groups").one().n >= GROUPS_MAX)
+      return fail(
+        "INVALID_REQUEST",
+        `the cluster already holds the maximum of ${GROUPS_MAX} consumer groups`,
+      );
+    sql.exec("INSERT INTO groups (name, created_at) VALUES (?, ?)", name, Date.now());
+    return ok(null);
+  }
+
+  async unregisterGroup(name: string): Promise<void> {
+    this.ctx.storage.sql.exec("DELETE FROM groups WHERE name = ?", name);
+  }
+
+  async listGroups(): Promise<string[]> {
+    return this.ctx.storage.sql
+      .exec<{ name: string }>("SELECT name FROM groups ORDER BY name")
+      .toArray()
+      .map((g) => g.name);
   }
 
   /** A leader reports its ISR; ignored unless it leads the current epoch (a fenced leader cannot). */

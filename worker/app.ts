@@ -3,6 +3,7 @@ import type { Env } from "../durable-objects/env";
 import { FAULTS_COMPILED } from "../durable-objects/faults";
 import { notFound, onError } from "./middleware/errors";
 import { faultRoutes } from "./routes/faults";
+import { groupRoutes } from "./routes/groups";
 import { operationRoutes } from "./routes/operations";
 import { recordRoutes } from "./routes/records";
 import { topicRoutes } from "./routes/topics";
@@ -12,6 +13,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
   app.route("/v1/topics", topicRoutes);
   app.route("/v1/topics", recordRoutes);
+  app.route("/v1/groups", groupRoutes);
   app.route("/", operationRoutes);
   // Never in a deployed gateway: FAULTS_COMPILED is a build-time false there.
   if (FAULTS_COMPILED) app.route("/v1/_faults", faultRoutes);

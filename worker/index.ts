@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
+export { ConsumerGroup } from "../durable-objects/consumer-group";
 export { PartitionLeader } from "../durable-objects/partition-leader";
 export { PartitionReplica } from "../durable-objects/partition-replica";
 export { TopicRegistry } from "../durable-objects/topic-registry";

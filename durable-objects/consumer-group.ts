@@ -1,0 +1,687 @@
+import { DurableObject } from "cloudflare:workers";
+import { type AssignorName, assign, partitionKey } from "../core/assignors";
+import { mapConcurrent } from "../core/concurrency";
+import { EdgelogError, type ErrorInfo, fail, ok, type Result } from "../core/errors";
+import type { FetchPosition } from "../core/fetch-position";
+import {
+  FAN_OUT_CONCURRENCY_MAX,
+  GROUP_MEMBERS_MAX,
+  LAG_HISTORY_MAX,
+  LAG_SAMPLE_INTERVAL_MS,
+} from "../core/limits";
+import type { CommitRequest, JoinRequest, ResetRequest } from "../schemas/groups";
+import { type Env, topicRegistry } from "./env";
+import { type CommittedOffset, GroupStore, type PartitionRef, type StoredMember } from "./group-store";
+import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import type { FetchedRecords } from "./partition";
+import { TopicCache } from "./topic-cache";
+import type { TopicMetadata } from "./topic-registry";
+
+/**
+ * One consumer group (Kafka's group coordinator, with server-side assignment as in
+ * KIP-848): members and their sessions, the generation and its assignment,
+ * committed offsets, each owned partition's position, and lag sampled by alarm.
+ * Every membership change is a rebalance: the generation moves on and the
+ * assignment is computed at once; a commit must name the current generation and
+ * partitions the member owns in it, so a committed offset only moves by its owner.
+ */
+
+export type GroupState = "Empty" | "PreparingRebalance" | "Stable" | "Dead";
+export type MemberAssignment = { memberId: string; generation: number; assignments: PartitionRef[] };
+export type HeartbeatInfo = { generation: number; assignments: PartitionRef[]; rebalancing: boolean };
+export type PollOptions = { maxRecords: number; maxBytes: number; waitMs: number };
+export type OffsetInfo = PartitionRef & { committedOffset: number; highWatermark: number; lag: number };
+export type GroupSummary = { group: string; state: GroupState; generation: number; members: number };
+
+type Member = StoredMember & {
+  lastSeenMs: number;
+  /** The last generation this member was told about (by join, heartbeat or poll). */
+  seenGeneration: number;
+  polls: number;
+  /** Polls of one member run one after another, so a position is never read twice. */
+  pollChain: Promise<unknown>;
+};
+type Mark = { highWatermark: number; logStartOffset: number; atMs: number };
+type Fetched = { tp: PartitionRef; fetched: FetchedRecords };
+
+function memberError(code: "UNKNOWN_MEMBER_ID" | "FENCED_INSTANCE_ID", memberId: string) {
+  return code === "UNKNOWN_MEMBER_ID"
+    ? fail(
+        code,
+        `member '${memberId}' is not in the group (never joined, left, or its session expired); join again`,
+      )
+    : fail(code, `member '${memberId}' was replaced by a newer member with the same instanceId`);
+}
+
+export class ConsumerGroup extends DurableObject<Env> {
+  private readonly store: GroupStore;
+  private readonly topics = new TopicCache();
+  private name: string | null = null;
+  private generation = 0;
+  private assignor: AssignorName | null = null;
+  private members = new Map<string, Member>();
+  private owners = new Map<string, string>();
+  private offsets = new Map<string, CommittedOffset>();
+  private positions = new Map<string, number>();
+  private partitionCounts = new Map<string, number>();
+  private marks = new Map<string, Mark>();
+  private lagHistory = new Map<string, number[]>();
+  private readonly rebalanceWaiters = new Set<() => void>();
+  private alarmAtMs: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new GroupStore(ctx.storage.sql);
+    ctx.blockConcurrencyWhile(async () => {
+      try {
+        this.load();
+        if (this.members.size > 0) await this.scheduleAlarm(Date.now() + LAG_SAMPLE_INTERVAL_MS);
+      } catch (error) {
+        console.error("ConsumerGroup failed to load", error);
+      }
+    });
+  }
+
+  private load(): void {
+    const g = this.store.load();
+    const now = Date.now();
+    this.name = g.name;
+    this.generation = g.generation;
+    this.assignor = g.assignor;
+    // Sessions restart with the object: a member gets a full session timeout from now.
+    this.members = new Map(
+      g.members.map((m) => [
+        m.memberId,
+        { ...m, lastSeenMs: now, seenGeneration: g.generation, polls: 0, pollChain: Promise.resolve() },
+      ]),
+    );
+    this.owners = new Map(g.assignments.map((a) => [partitionKey(a.topic, a.partition), a.memberId]));
+    this.offsets = new Map(g.offsets.map((o) => [partitionKey(o.topic, o.partition), o]));
+    this.positions = new Map(g.positions.map((p) => [partitionKey(p.topic, p.partition), p.position]));
+  }
+
+  // ---- membership ----
+
+  private state(): GroupState {
+    if (this.members.size === 0) return "Empty";
+    for (const m of this.members.values())
+      if (m.seenGeneration < this.generation) return "PreparingRebalance";
+    return "Stable";
+  }
+
+  private assignmentsOf(memberId: string): PartitionRef[] {
+    const owned: PartitionRef[] = [];
+    for (const [key, owner] of this.owners) {
+      if (owner !== memberId) continue;
+      const [topic, partition] = key.split("\u0000");
+      owned.push({ topic: topic!, partition: Number(partition) });
+    }
+    return owned.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  private member(memberId: string): { ok: true; value: Member } | { ok: false; error: ErrorInfo } {
+    const m = this.members.get(memberId);
+    if (m) {
+      m.lastSeenMs = Date.now(); // any request of a member keeps it alive
+      return ok(m);
+    }
+    return memberError(this.store.isFenced(memberId) ? "FENCED_INSTANCE_ID" : "UNKNOWN_MEMBER_ID", memberId);
+  }
+
+  private async topic(name: string): Promise<Result<TopicMetadata>> {
+    try {
+      return ok(await this.topics.get(this.env, name));
+    } catch (error) {
+      if (error instanceof EdgelogError) return { ok: false, error: error.info };
+      throw error;
+    }
+  }
+
+  /** Creates the group on first use: its name is kept and the registry lists it. */
+  private async ensureGroup(group: string): Promise<Result<null>> {
+    if (this.name !== null) return ok(null);
+    const registered = await topicRegistry(this.env).registerGroup(group);
+    if (!registered.ok) return registered;
+    if (this.name === null) {
+      this.name = group;
+      this.store.saveMeta(group, this.generation, this.assignor);
+    }
+    return ok(null);
+  }
+
+  /** Joins a member (or re-joins a static one) and answers its assignment. */
+  async join(group: string, request: JoinRequest): Promise<Result<MemberAssignment>> {
+    for (const name of request.topics) {
+      const topic = await this.topic(name);
+      if (!topic.ok) return topic;
+      this.partitionCounts.set(name, topic.value.partitions);
+    }
+    const created = await this.ensureGroup(group);
+    if (!created.ok) return created;
+    // No await below: the membership change and its rebalance are one transaction.
+    if (this.members.size > 0 && this.assignor !== null && this.assignor !== request.assignor)
+      return fail(
+        "INVALID_REQUEST",
+        `group '${group}' uses the '${this.assignor}' assignor; join with it or leave it out`,
+      );
+    const previous =
+      request.instanceId === null
+        ? undefined
+        : [...this.members.values()].find((m) => m.instanceId === request.instanceId);
+    if (!previous && this.members.size >= GROUP_MEMBERS_MAX)
+      return fail(
+        "INVALID_REQUEST",
+        `group '${group}' already has the maximum of ${GROUP_MEMBERS_MAX} members`,
+      );
+    const member: Member = {
+      memberId: `${request.instanceId ?? "member"}-${crypto.randomUUID()}`,
+      instanceId: request.instanceId,
+      topics: request.topics,
+      sessionTimeoutMs: request.sessionTimeoutMs,
+      autoOffsetReset: request.autoOffsetReset,
+      lastSeenMs: Date.now(),
+      seenGeneration: 0,
+      polls: 0,
+      pollChain: Promise.resolve(),
+    };
+    this.assignor = request.assignor;
+    if (previous) {
+      // Static membership: the old member id is fenced; the new one takes over its partitions.
+      this.members.delete(previous.memberId);
+      this.store.deleteMember(previous.memberId);
+      this.store.fence(previous.memberId);
+      this.members.set(member.memberId, member);
+      this.store.saveMember(member);
+      const sameSubscription =
+        JSON.stringify([...previous.topics].sort()) === JSON.stringify([...request.topics].sort());
+      if (sameSubscription) {
+        for (const [key, owner] of this.owners)
+          if (owner === previous.memberId) this.owners.set(key, member.memberId);
+        this.store.replaceAssignments(this.ownedList());
+        this.store.saveMeta(group, this.generation, this.assignor);
+      } else this.rebalance();
+    } else {
+      this.members.set(member.memberId, member);
+      this.store.saveMember(member);
+      this.rebalance();
+    }
+    member.seenGeneration = this.generation;
+    void this.scheduleAlarm(Date.now() + Math.min(member.sessionTimeoutMs, LAG_SAMPLE_INTERVAL_MS));
+    return ok({
+      memberId: member.memberId,
+      generation: this.generation,
+      assignments: this.assignmentsOf(member.memberId),
+    });
+  }
+
+  private ownedList() {
+    return [...this.owners].map(([key, memberId]) => {
+      const [topic, partition] = key.split("\u0000");
+      return { topic: topic!, partition: Number(partition), memberId };
+    });
+  }
+
+  /**
+   * A new generation: assigns every partition of the members' topics with the
+   * group's assignor (sticky keeps owners where it can). A partition that changes
+   * owner loses its position: the new owner starts from the committed offset.
+   */
+  private rebalance(): void {
+    this.generation++;
+    if (this.members.size === 0) this.assignor = null;
+    const previous = new Map(this.owners);
+    const result = assign(
+      this.assignor ?? "range",
+      [...this.members.values()],
+      this.partitionCounts,
+      previous,
+    );
+    this.owners = new Map();
+    for (const [memberId, owned] of result)
+      for (const tp of owned) this.owners.set(partitionKey(tp.topic, tp.partition), memberId);
+    for (const key of [...this.positions.keys()]) {
+      if (this.owners.get(key) === previous.get(key)) continue;
+      const [topic, partition] = key.split("\u0000");
+      this.positions.delete(key);
+      this.store.deletePosition(topic!, Number(partition));
+    }
+    this.store.replaceAssignments(this.ownedList());
+    this.store.saveMeta(this.name!, this.generation, this.assignor);
+    for (const wake of [...this.rebalanceWaiters]) wake();
+  }
+
+  async heartbeat(memberId: string): Promise<Result<HeartbeatInfo>> {
+    const m = this.member(memberId);
+    if (!m.ok) return m;
+    const rebalancing = m.value.seenGeneration < this.generation;
+    m.value.seenGeneration = this.generation;
+    return ok({ generation: this.generation, assignments: this.assignmentsOf(memberId), rebalancing });
+  }
+
+  async leave(memberId: string): Promise<Result<null>> {
+    const m = this.member(memberId);
+    if (!m.ok) return m;
+    this.removeMembers([memberId]);
+    return ok(null);
+  }
+
+  private removeMembers(memberIds: readonly string[]): void {
+    for (const id of memberIds) {
+      this.members.delete(id);
+      this.store.deleteMember(id);
+    }
+    this.rebalance();
+  }
+
+  // ---- poll ----
+
+  /**
+   * Reads from each owned partition at the member's position (its own, else the
+   * committed offset, else its autoOffsetReset), spreading maxRecords/maxBytes
+   * over the partitions that have data, starting from a rotating one (no
+   * starvation), and advances the positions. With waitMs, parks until a partition
+   * has records, the time is up, or a rebalance changes the assignment.
+   */
+  async poll(memberId: string, options: PollOptions): Promise<Result<string>> {
+    const m = this.member(memberId);
+    if (!m.ok) return m;
+    m.value.seenGeneration = this.generation;
+    const run = m.value.pollChain.then(() => this.pollOnce(m.value, options));
+    m.value.pollChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pollOnce(m: Member, options: PollOptions): Promise<Result<string>> {
+    if (!this.members.has(m.memberId)) return memberError("UNKNOWN_MEMBER_ID", m.memberId);
+    const owned = this.assignmentsOf(m.memberId);
+    const texts: string[] = [];
+    if (owned.length > 0) {
+      const turn = m.polls++ % owned.length;
+      const rotated = [...owned.slice(turn), ...owned.slice(0, turn)];
+      const withData = rotated.filter((tp) => {
+        const key = partitionKey(tp.topic, tp.partition);
+        const position = this.positionOf(key);
+        const mark = this.marks.get(key);
+        return position === undefined || mark === undefined || mark.highWatermark > position;
+      });
+      let results = await this.fetchFrom(m, withData.length > 0 ? withData : rotated, options, 0);
+      if (options.waitMs > 0 && results.every((r) => r.fetched.count === 0))
+        results = await this.fetchFrom(m, rotated, options, options.waitMs);
+      for (const { tp, fetched } of results) {
+        const key = partitionKey(tp.topic, tp.partition);
+        this.marks.set(key, {
+          highWatermark: fetched.highWatermark,
+          logStartOffset: fetched.logStartOffset,
+          atMs: Date.now(),
+        });
+        // A rebalance while reading may have moved the partition: then its records are the new owner's.
+        if (this.owners.get(key) !== m.memberId) continue;
+        this.positions.set(key, fetched.nextOffset);
+        this.store.savePosition(tp.topic, tp.partition, fetched.nextOffset);
+        if (fetched.count > 0) texts.push(fetched.records);
+      }
+    }
+    return ok(`{"generation":${this.generation},"records":[${texts.join(",")}]}`);
+  }
+
+  private positionOf(key: string): number | undefined {
+    return this.positions.get(key) ?? this.offsets.get(key)?.offset;
+  }
+
+  private async fetchFrom(
+    m: Member,
+    tps: PartitionRef[],
+    options: PollOptions,
+    waitMs: number,
+  ): Promise<Fetched[]> {
+    const maxRecords = Math.max(1, Math.ceil(options.maxRecords / tps.length));
+    const maxBytes = Math.max(1, Math.ceil(options.maxBytes / tps.length));
+    const reads = tps.map((tp) => this.readPartition(m, tp, maxRecords, maxBytes, waitMs));
+    if (waitMs === 0) return (await Promise.all(reads)).filter((r): r is Fetched => r !== null);
+    // Long-poll: the first partition with records answers (with whatever else has arrived by then).
+    return new Promise((resolve) => {
+      const arrived: Fetched[] = [];
+      let pending = reads.length;
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        this.rebalanceWaiters.delete(finish);
+        resolve([...arrived]);
+      };
+      this.rebalanceWaiters.add(finish);
+      for (const read of reads)
+        read.then((r) => {
+          if (!settled && r) arrived.push(r);
+          if (r && r.fetched.count > 0) finish();
+          if (--pending === 0) finish();
+        });
+    });
+  }
+
+  private async readPartition(
+    m: Member,
+    tp: PartitionRef,
+    maxRecords: number,
+    maxBytes: number,
+    waitMs: number,
+  ): Promise<Fetched | null> {
+    const topic = await this.topic(tp.topic);
+    if (!topic.ok || tp.partition >= topic.value.partitions) return null;
+    const position = this.positionOf(partitionKey(tp.topic, tp.partition));
+    const read = (from: FetchPosition, wait: number) =>
+      callLeader(
+        this.env,
+        this.topics,
+        topic.value,
+        tp.partition,
+        wait + LEADER_CALL_SLACK_MS,
+        true,
+        (leader, leaderEpoch) =>
+          leader.readForGroup({
+            topicId: topic.value.topicId,
+            leaderEpoch,
+            position: from,
+            maxRecords,
+            maxBytes,
+            waitMs: wait,
+          }),
+      );
+    let result = await read(
+      position === undefined ? { kind: m.autoOffsetReset } : { kind: "offset", offset: position },
+      waitMs,
+    );
+    // A committed offset or position outside the log (retention, a re-created topic) resets per the member's policy.
+    if (!result.ok && result.error.code === "OFFSET_OUT_OF_RANGE")
+      result = await read({ kind: m.autoOffsetReset }, 0);
+    if (!result.ok) {
+      console.warn(`group ${this.name}: read of ${tp.topic}/${tp.partition} failed: ${result.error.code}`);
+      return null;
+    }
+    return { tp, fetched: result.value };
+  }
+
+  // ---- commits and offsets ----
+
+  /**
+   * Commits offsets (the next offset to read, Kafka's convention) for partitions
+   * the member owns in the current generation; all or nothing. An offset above
+   * the partition's high watermark is OFFSET_OUT_OF_RANGE.
+   */
+  async commit(
+    request: CommitRequest,
+  ): Promise<Result<{ offsets: (PartitionRef & { committedOffset: number })[] }>> {
+    const check = (): Result<null> => {
+      const m = this.member(request.memberId);
+      if (!m.ok) return m;
+      if (request.generation !== this.generation)
+        return fail(
+          "ILLEGAL_GENERATION",
+          `generation ${request.generation} is stale; the group is at generation ${this.generation} (heartbeat to get the assignment)`,
+        );
+      for (const o of request.offsets)
+        if (this.owners.get(partitionKey(o.topic, o.partition)) !== request.memberId)
+          return fail(
+            "PARTITION_NOT_ASSIGNED",
+            `${o.topic}/${o.partition} is not assigned to member '${request.memberId}' in generation ${this.generation}`,
+          );
+      return ok(null);
+    };
+    const first = check();
+    if (!first.ok) return first;
+    const unknown = request.offsets.filter(
+      (o) => !(o.offset <= (this.marks.get(partitionKey(o.topic, o.partition))?.highWatermark ?? -1)),
+    );
+    if (unknown.length > 0) {
+      await this.refreshMarks(unknown);
+      const again = check(); // the group may have moved on while we asked the leaders
+      if (!again.ok) return again;
+    }
+    for (const o of request.offsets) {
+      const mark = this.marks.get(partitionKey(o.topic, o.partition));
+      if (!mark)
+        return fail("LEADER_NOT_AVAILABLE", `the leader of ${o.topic}/${o.partition} did not answer; retry`);
+      if (o.offset > mark.highWatermark)
+        return fail(
+          "OFFSET_OUT_OF_RANGE",
+          `offset ${o.offset} of ${o.topic}/${o.partition} is above the high watermark ${mark.highWatermark}`,
+          {
+            logStartOffset: mark.logStartOffset,
+            highWatermark: mark.highWatermark,
+          },
+        );
+    }
+    const now = Date.now();
+    for (const o of request.offsets) {
+      const committed = { topic: o.topic, partition: o.partition, offset: o.offset, committedAt: now };
+      this.offsets.set(partitionKey(o.topic, o.partition), committed);
+      this.store.saveOffset(committed);
+    }
+    return ok({
+      offsets: request.offsets.map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        committedOffset: o.offset,
+      })),
+    });
+  }
+
+  /** Asks the leaders of these partitions for their high watermark and log start (in parallel, bounded). */
+  private async refreshMarks(partitions: readonly PartitionRef[]): Promise<void> {
+    await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (tp) => {
+      const topic = await this.topic(tp.topic);
+      if (!topic.ok || tp.partition >= topic.value.partitions) return;
+      const info = await callLeader(
+        this.env,
+        this.topics,
+        topic.value,
+        tp.partition,
+        LEADER_CALL_SLACK_MS,
+        true,
+        async (leader) => ok(await leader.describe(topic.value.topicId)),
+      );
+      if (info.ok && info.value)
+        this.marks.set(partitionKey(tp.topic, tp.partition), {
+          highWatermark: info.value.highWatermark,
+          logStartOffset: info.value.logStartOffset,
+          atMs: Date.now(),
+        });
+    });
+  }
+
+  /** Committed offsets sorted by topic then partition, with high watermark and lag at most 5 s old. */
+  async listOffsets(): Promise<Result<{ offsets: OffsetInfo[] }>> {
+    if (this.name === null) return fail("GROUP_ID_NOT_FOUND", "the group does not exist");
+    return ok({ offsets: await this.offsetInfos() });
+  }
+
+  private async offsetInfos(): Promise<OffsetInfo[]> {
+    const now = Date.now();
+    const committed = [...this.offsets.values()];
+    const stale = committed.filter(
+      (o) => (this.marks.get(partitionKey(o.topic, o.partition))?.atMs ?? 0) < now - LAG_SAMPLE_INTERVAL_MS,
+    );
+    if (stale.length > 0) await this.refreshMarks(stale);
+    return [...this.offsets.values()]
+      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
+      .map((o) => {
+        const hw = this.marks.get(partitionKey(o.topic, o.partition))?.highWatermark ?? o.offset;
+        return {
+          topic: o.topic,
+          partition: o.partition,
+          committedOffset: o.offset,
+          highWatermark: hw,
+          lag: Math.max(0, hw - o.offset),
+        };
+      });
+  }
+
+  // ---- administration ----
+
+  async summary(): Promise<GroupSummary | null> {
+    if (this.name === null) return null;
+    return { group: this.name, state: this.state(), generation: this.generation, members: this.members.size };
+  }
+
+  /** State, members and their assignments, and lag (total, max, per partition with its recent history). */
+  async describe() {
+    if (this.name === null) return fail("GROUP_ID_NOT_FOUND", "the group does not exist");
+    const offsets = await this.offsetInfos();
+    let max: OffsetInfo | null = null;
+    for (const o of offsets) if (max === null || o.lag > max.lag) max = o;
+    return ok({
+      group: this.name,
+      state: this.state(),
+      generation: this.generation,
+      assignor: this.assignor,
+      members: [...this.members.values()].map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        topics: m.topics,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        autoOffsetReset: m.autoOffsetReset,
+        generation: m.seenGeneration,
+        assignments: this.assignmentsOf(m.memberId),
+      })),
+      lag: {
+        total: offsets.reduce((n, o) => n + o.lag, 0),
+        max: max === null ? null : { topic: max.topic, partition: max.partition, lag: max.lag },
+        partitions: offsets.map((o) => ({
+          ...o,
+          history: this.lagHistory.get(partitionKey(o.topic, o.partition)) ?? [],
+        })),
+      },
+    });
+  }
+
+  /** Sets a topic's committed offsets for every partition; only while the group has no members. */
+  async resetOffsets(
+    group: string,
+    request: ResetRequest,
+  ): Promise<Result<{ offsets: (PartitionRef & { committedOffset: number })[] }>> {
+    if (this.members.size > 0)
+      return fail(
+        "NON_EMPTY_GROUP",
+        `group '${group}' has ${this.members.size} members; offsets reset only while it is Empty`,
+      );
+    const topic = await this.topic(request.topic);
+    if (!topic.ok) return topic;
+    const meta = topic.value;
+    const position: FetchPosition = request.to;
+    const resolved = await mapConcurrent(
+      Array.from({ length: meta.partitions }, (_, p) => p),
+      FAN_OUT_CONCURRENCY_MAX,
+      (partition) =>
+        callLeader(
+          this.env,
+          this.topics,
+          meta,
+          partition,
+          LEADER_CALL_SLACK_MS,
+          true,
+          (leader, leaderEpoch) => leader.resolveOffset(meta.topicId, leaderEpoch, position),
+        ),
+    );
+    for (const r of resolved) if (!r.ok) return r; // nothing is written unless every partition resolves
+    const created = await this.ensureGroup(group);
+    if (!created.ok) return created;
+    if (this.members.size > 0)
+      return fail("NON_EMPTY_GROUP", `group '${group}' gained members during the reset`);
+    const now = Date.now();
+    const offsets = resolved.map((r, partition) => {
+      const value = (
+        r as { ok: true; value: { offset: number; logStartOffset: number; highWatermark: number } }
+      ).value;
+      const key = partitionKey(meta.name, partition);
+      this.offsets.set(key, { topic: meta.name, partition, offset: value.offset, committedAt: now });
+      this.store.saveOffset({ topic: meta.name, partition, offset: value.offset, committedAt: now });
+      this.positions.delete(key);
+      this.store.deletePosition(meta.name, partition);
+      this.marks.set(key, {
+        highWatermark: value.highWatermark,
+        logStartOffset: value.logStartOffset,
+        atMs: now,
+      });
+      return { topic: meta.name, partition, committedOffset: value.offset };
+    });
+    return ok({ offsets });
+  }
+
+  /** Deletes an Empty group: its offsets and state, and its entry in the registry. */
+  async deleteGroup(group: string): Promise<Result<null>> {
+    if (this.name === null) return fail("GROUP_ID_NOT_FOUND", `group '${group}' does not exist`);
+    if (this.members.size > 0)
+      return fail(
+        "NON_EMPTY_GROUP",
+        `group '${group}' has ${this.members.size} members; it can be deleted only while Empty`,
+      );
+    await topicRegistry(this.env).unregisterGroup(group);
+    await this.ctx.storage.deleteAll();
+    this.alarmAtMs = null;
+    this.partitionCounts.clear();
+    this.marks.clear();
+    this.lagHistory.clear();
+    this.load();
+    return ok(null);
+  }
+
+  /** A deleted topic: its offsets and positions go, and members subscribed to it are rebalanced. */
+  async forgetTopic(topic: string): Promise<void> {
+    this.store.forgetTopic(topic);
+    this.partitionCounts.delete(topic);
+    for (const key of [...this.offsets.keys()])
+      if (key.startsWith(`${topic}\u0000`)) this.offsets.delete(key);
+    for (const key of [...this.positions.keys()])
+      if (key.startsWith(`${topic}\u0000`)) this.positions.delete(key);
+    for (const key of [...this.owners.keys()]) if (key.startsWith(`${topic}\u0000`)) this.owners.delete(key);
+    if ([...this.members.values()].some((m) => m.topics.includes(topic))) this.rebalance();
+  }
+
+  // ---- alarm: sessions, partition counts, lag ----
+
+  private async scheduleAlarm(atMs: number): Promise<void> {
+    if (this.alarmAtMs !== null && this.alarmAtMs <= atMs) return;
+    this.alarmAtMs = atMs;
+    await this.ctx.storage.setAlarm(atMs);
+  }
+
+  /**
+   * Expires members silent for their sessionTimeoutMs (one rebalance for all),
+   * picks up partition-count changes of subscribed topics, and samples lag.
+   * Idempotent; re-armed only while the group has members.
+   */
+  override async alarm(): Promise<void> {
+    this.alarmAtMs = null;
+    if (this.name === null) return;
+    const now = Date.now();
+    const expired = [...this.members.values()]
+      .filter((m) => m.lastSeenMs + m.sessionTimeoutMs <= now)
+      .map((m) => m.memberId);
+    if (expired.length > 0) {
+      console.warn(`group ${this.name}: session expired for ${expired.join(", ")}`);
+      this.removeMembers(expired);
+    }
+    if (this.members.size === 0) return;
+    let changed = false;
+    for (const name of new Set([...this.members.values()].flatMap((m) => m.topics))) {
+      const topic = await this.topic(name);
+      const count = topic.ok ? topic.value.partitions : undefined;
+      if (count !== this.partitionCounts.get(name)) {
+        changed = true;
+        if (count === undefined) this.partitionCounts.delete(name);
+        else this.partitionCounts.set(name, count);
+      }
+    }
+    if (changed) this.rebalance();
+    for (const o of await this.offsetInfos()) {
+      const key = partitionKey(o.topic, o.partition);
+      const history = this.lagHistory.get(key) ?? [];
+      history.push(o.lag);
+      if (history.length > LAG_HISTORY_MAX) history.shift();
+      this.lagHistory.set(key, history);
+    }
+    let next = Date.now() + LAG_SAMPLE_INTERVAL_MS;
+    for (const m of this.members.values()) next = Math.min(next, m.lastSeenMs + m.sessionTimeoutMs);
+    await this.scheduleAlarm(Math.max(next, Date.now() + 1));
+  }
+}
