@@ -28,6 +28,7 @@ describe("fault injection exists only when EDGELOG_FAULTS=1 is set locally", () 
         TOPIC_REGISTRY: { className: "TopicRegistry", useSQLite: true },
         PARTITION_LEADER: { className: "PartitionLeader", useSQLite: true },
         PARTITION_REPLICA: { className: "PartitionReplica", useSQLite: true },
+        CONSUMER_GROUP: { className: "ConsumerGroup", useSQLite: true },
       },
     });
     try {

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
+import { mapConcurrent } from "../../core/concurrency";
 import { labelValue } from "../../core/histogram";
-import { type Env, topicRegistry } from "../../durable-objects/env";
+import { FAN_OUT_CONCURRENCY_MAX } from "../../core/limits";
+import { consumerGroup, type Env, topicRegistry } from "../../durable-objects/env";
 import type { PartitionMetrics } from "../../durable-objects/partition";
 import { readQuery } from "../../schemas/query";
 import { partitionMetrics } from "../describe";
@@ -105,6 +107,7 @@ operationRoutes.get("/metrics", async (c) => {
       if (m) out += `${series.name}{${labels[i]}} ${series.value(m)}\n`;
     });
   }
+  out += await groupMetrics(c.env);
   out += header(
     "edgelog_gateway_requests_total",
     "counter",
@@ -128,3 +131,35 @@ operationRoutes.get("/metrics", async (c) => {
   out += gatewayMetrics.fetchLatencyMs.render("edgelog_fetch_latency_ms");
   return c.body(out, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });
+
+/** Per group: members, and per partition its committed offset and lag (at most 5 s old). */
+async function groupMetrics(env: Env): Promise<string> {
+  const names = await topicRegistry(env).listGroups();
+  const groups = await mapConcurrent(names, FAN_OUT_CONCURRENCY_MAX, async (name) => {
+    const stub = consumerGroup(env, name);
+    const [summary, offsets] = await Promise.all([stub.summary(), stub.listOffsets()]);
+    return { name, summary, offsets: offsets.ok ? offsets.value.offsets : [] };
+  });
+  let members = header("edgelog_consumergroup_members", "gauge", "Members of the consumer group.");
+  let committed = header(
+    "edgelog_consumergroup_committed_offset",
+    "gauge",
+    "Committed offset (next to read) per partition.",
+  );
+  let lag = header(
+    "edgelog_consumergroup_lag",
+    "gauge",
+    "High watermark minus committed offset, per partition.",
+  );
+  for (const g of groups) {
+    if (!g.summary) continue;
+    const group = `group="${labelValue(g.name)}"`;
+    members += `edgelog_consumergroup_members{${group},state="${g.summary.state}"} ${g.summary.members}\n`;
+    for (const o of g.offsets) {
+      const labels = `${group},topic="${labelValue(o.topic)}",partition="${o.partition}"`;
+      committed += `edgelog_consumergroup_committed_offset{${labels}} ${o.committedOffset}\n`;
+      lag += `edgelog_consumergroup_lag{${labels}} ${o.lag}\n`;
+    }
+  }
+  return members + committed + lag;
+}
