@@ -42,7 +42,19 @@ type Member = StoredMember & {
   pollChain: Promise<unknown>;
 };
 type Mark = { highWatermark: number; logStartOffset: number; atMs: number };
-type Fetched = { tp: PartitionRef; fetched: FetchedRecords };
+type Fetched = { tp: PartitionRef; share: number; fetched: FetchedRecords };
+type Share = { tp: PartitionRef; share: number };
+
+/**
+ * Splits `maxRecords` over partitions: equal shares, the remainder to the first
+ * ones (the caller rotates the order every poll, so no partition starves). The
+ * shares add up to exactly `maxRecords`; a partition whose share is 0 waits its turn.
+ */
+function shares(tps: readonly PartitionRef[], maxRecords: number): Share[] {
+  const each = Math.floor(maxRecords / tps.length);
+  const extra = maxRecords % tps.length;
+  return tps.map((tp, i) => ({ tp, share: each + (i < extra ? 1 : 0) })).filter((s) => s.share > 0);
+}
 
 function memberError(code: "UNKNOWN_MEMBER_ID" | "FENCED_INSTANCE_ID", memberId: string) {
   return code === "UNKNOWN_MEMBER_ID"
@@ -295,18 +307,8 @@ export class ConsumerGroup extends DurableObject<Env> {
     if (!this.members.has(m.memberId)) return memberError("UNKNOWN_MEMBER_ID", m.memberId);
     const owned = this.assignmentsOf(m.memberId);
     const texts: string[] = [];
-    if (owned.length > 0) {
-      const turn = m.polls++ % owned.length;
-      const rotated = [...owned.slice(turn), ...owned.slice(0, turn)];
-      const withData = rotated.filter((tp) => {
-        const key = partitionKey(tp.topic, tp.partition);
-        const position = this.positionOf(key);
-        const mark = this.marks.get(key);
-        return position === undefined || mark === undefined || mark.highWatermark > position;
-      });
-      let results = await this.fetchFrom(m, withData.length > 0 ? withData : rotated, options, 0);
-      if (options.waitMs > 0 && results.every((r) => r.fetched.count === 0))
-        results = await this.fetchFrom(m, rotated, options, options.waitMs);
+    let total = 0;
+    const apply = (results: Fetched[]) => {
       for (const { tp, fetched } of results) {
         const key = partitionKey(tp.topic, tp.partition);
         this.marks.set(key, {
@@ -319,6 +321,34 @@ export class ConsumerGroup extends DurableObject<Env> {
         this.positions.set(key, fetched.nextOffset);
         this.store.savePosition(tp.topic, tp.partition, fetched.nextOffset);
         if (fetched.count > 0) texts.push(fetched.records);
+        total += fetched.count;
+      }
+    };
+    if (owned.length > 0) {
+      const turn = m.polls++ % owned.length;
+      const rotated = [...owned.slice(turn), ...owned.slice(0, turn)];
+      const bytesShare = Math.max(1, Math.ceil(options.maxBytes / owned.length));
+      const first = await this.fetchFrom(m, shares(rotated, options.maxRecords), bytesShare, 0);
+      apply(first);
+      if (total === 0 && options.waitMs > 0) {
+        apply(await this.fetchFrom(m, shares(rotated, options.maxRecords), bytesShare, options.waitMs));
+      } else if (total < options.maxRecords) {
+        // Budget left: give it to the partitions that filled their share and have more.
+        const full = first.filter(
+          (r) => r.fetched.count === r.share && r.fetched.nextOffset < r.fetched.highWatermark,
+        );
+        if (full.length > 0)
+          apply(
+            await this.fetchFrom(
+              m,
+              shares(
+                full.map((r) => r.tp),
+                options.maxRecords - total,
+              ),
+              bytesShare,
+              0,
+            ),
+          );
       }
     }
     return ok(`{"generation":${this.generation},"records":[${texts.join(",")}]}`);
@@ -328,15 +358,8 @@ export class ConsumerGroup extends DurableObject<Env> {
     return this.positions.get(key) ?? this.offsets.get(key)?.offset;
   }
 
-  private async fetchFrom(
-    m: Member,
-    tps: PartitionRef[],
-    options: PollOptions,
-    waitMs: number,
-  ): Promise<Fetched[]> {
-    const maxRecords = Math.max(1, Math.ceil(options.maxRecords / tps.length));
-    const maxBytes = Math.max(1, Math.ceil(options.maxBytes / tps.length));
-    const reads = tps.map((tp) => this.readPartition(m, tp, maxRecords, maxBytes, waitMs));
+  private async fetchFrom(m: Member, parts: Share[], maxBytes: number, waitMs: number): Promise<Fetched[]> {
+    const reads = parts.map(({ tp, share }) => this.readPartition(m, tp, share, maxBytes, waitMs));
     if (waitMs === 0) return (await Promise.all(reads)).filter((r): r is Fetched => r !== null);
     // Long-poll: the first partition with records answers (with whatever else has arrived by then).
     return new Promise((resolve) => {
@@ -398,7 +421,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       console.warn(`group ${this.name}: read of ${tp.topic}/${tp.partition} failed: ${result.error.code}`);
       return null;
     }
-    return { tp, fetched: result.value };
+    return { tp, share: maxRecords, fetched: result.value };
   }
 
   // ---- commits and offsets ----

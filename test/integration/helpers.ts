@@ -94,3 +94,41 @@ export async function eventually<T>(
 export async function describePartition(topic: string, partition = 0) {
   return (await api("GET", `/v1/topics/${topic}`)).body.partitionInfo[partition];
 }
+
+// ---- consumer groups ----
+
+export async function join(group: string, body: Record<string, unknown>) {
+  const res = await api("POST", `/v1/groups/${group}/members`, body);
+  if (res.status !== 201) throw new Error(`join ${group}: ${res.status} ${res.text}`);
+  return res.body as {
+    memberId: string;
+    generation: number;
+    assignments: { topic: string; partition: number }[];
+  };
+}
+
+export async function heartbeat(group: string, memberId: string) {
+  return api("POST", `/v1/groups/${group}/members/${memberId}/heartbeat`);
+}
+
+export async function poll(group: string, memberId: string, query = "maxRecords=500") {
+  return api("GET", `/v1/groups/${group}/members/${memberId}/records?${query}`);
+}
+
+export async function commit(group: string, memberId: string, generation: number, offsets: unknown[]) {
+  return api("POST", `/v1/groups/${group}/offsets`, { memberId, generation, offsets });
+}
+
+export async function committedOffsets(group: string): Promise<Record<string, number>> {
+  const res = await api("GET", `/v1/groups/${group}/offsets`);
+  if (res.status === 404) return {};
+  return Object.fromEntries(
+    res.body.offsets.map((o: any) => [`${o.topic}/${o.partition}`, o.committedOffset]),
+  );
+}
+
+let groupCounter = 0;
+export function uniqueGroup(): string {
+  groupCounter++;
+  return `g-${Date.now().toString(36)}-${groupCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
