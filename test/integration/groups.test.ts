@@ -234,22 +234,27 @@ describe("fencing: refused commits change nothing", () => {
     expect((await commit(group, a.memberId, a.generation, [{ topic, partition: 0, offset: 1 }])).status).toBe(
       200,
     );
-    const b = await join(group, { topics: [topic] }); // generation 2: a owns partition 0, b partition 1
+    const b = await join(group, { topics: [topic] }); // generation 2: one partition each
+    const mine = (await heartbeat(group, a.memberId)).body.assignments[0].partition as number;
+    const theirs = 1 - mine;
+    expect(
+      (await commit(group, a.memberId, b.generation, [{ topic, partition: mine, offset: 1 }])).status,
+    ).toBe(200);
     const before = await committedOffsets(group);
     const cases: [unknown[], string, number, string][] = [
-      [[{ topic, partition: 0, offset: 2 }], a.memberId, a.generation, "ILLEGAL_GENERATION"],
-      [[{ topic, partition: 1, offset: 2 }], a.memberId, b.generation, "PARTITION_NOT_ASSIGNED"],
+      [[{ topic, partition: mine, offset: 2 }], a.memberId, a.generation, "ILLEGAL_GENERATION"],
+      [[{ topic, partition: theirs, offset: 2 }], a.memberId, b.generation, "PARTITION_NOT_ASSIGNED"],
       [
         [
-          { topic, partition: 0, offset: 2 },
-          { topic, partition: 1, offset: 2 },
+          { topic, partition: mine, offset: 2 },
+          { topic, partition: theirs, offset: 2 },
         ],
         a.memberId,
         b.generation,
         "PARTITION_NOT_ASSIGNED",
       ],
-      [[{ topic, partition: 0, offset: 2 }], "member-nobody", b.generation, "UNKNOWN_MEMBER_ID"],
-      [[{ topic, partition: 0, offset: 4 }], a.memberId, b.generation, "OFFSET_OUT_OF_RANGE"],
+      [[{ topic, partition: mine, offset: 2 }], "member-nobody", b.generation, "UNKNOWN_MEMBER_ID"],
+      [[{ topic, partition: mine, offset: 4 }], a.memberId, b.generation, "OFFSET_OUT_OF_RANGE"],
     ];
     for (const [offsets, memberId, generation, code] of cases) {
       const res = await commit(group, memberId, generation, offsets);
@@ -257,10 +262,10 @@ describe("fencing: refused commits change nothing", () => {
       expect([404, 409, 416]).toContain(res.status);
       expect(await committedOffsets(group)).toEqual(before);
     }
-    expect((await commit(group, a.memberId, b.generation, [{ topic, partition: 0, offset: 3 }])).status).toBe(
-      200,
-    );
-    expect((await committedOffsets(group))[`${topic}/0`]).toBe(3);
+    expect(
+      (await commit(group, a.memberId, b.generation, [{ topic, partition: mine, offset: 3 }])).status,
+    ).toBe(200);
+    expect((await committedOffsets(group))[`${topic}/${mine}`]).toBe(3);
   });
 });
 
