@@ -36,6 +36,8 @@ const REPLICA_IN_FLIGHT_MAX = 4;
 const CATCH_UP_ROUNDS_MAX = 20;
 /** How often a moved high watermark is checkpointed to storage (coalesced, off the produce path). */
 const HIGH_WATERMARK_CHECKPOINT_MS = 100;
+/** How long a restarting leader waits for its followers before serving (see the constructor). */
+const RESTART_PROBE_TIMEOUT_MS = 1_000;
 /** A failing replica's alarm looks again after this long (faults active: no work, no retry storm). */
 const FAULTED_ALARM_MS = 1_000;
 
@@ -140,8 +142,16 @@ export class Partition extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       try {
         this.load();
-        // A restarted leader does not know its followers' logs: probe them at once.
-        if (this.isLeader() && this.followers.length > 0) await this.scheduleAlarm(Date.now());
+        // A restarted leader does not know its followers' logs, and its high watermark is only
+        // checkpointed: ask the in-sync followers before serving anything (bounded), so that the
+        // high watermark consumers saw is back before the first fetch. The alarm retries the rest.
+        if (this.isLeader() && this.followers.length > 0) {
+          const probes = this.followers.filter((f) => f.inSync).map((f) => this.catchUp(f));
+          await withTimeout(Promise.all(probes), RESTART_PROBE_TIMEOUT_MS, "restart probe").catch(
+            () => undefined,
+          );
+          await this.scheduleAlarm(Date.now());
+        }
       } catch (error) {
         // A throwing callback would reset the object in a loop; log and serve errors instead.
         console.error("Partition failed to load", error);
