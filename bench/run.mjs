@@ -23,10 +23,16 @@ const REQUESTS_PER_RUN_MAX = 200_000;
 const FETCH_LOG_RECORDS = QUICK ? 50_000 : 200_000;
 const FETCH_MAX_RECORDS = 5_000;
 const VALUE = "x".repeat(98); // as JSON text: 100 bytes
+const GROUP_PARTITIONS = 4;
+const GROUP_BATCH = 500;
+const GROUP_LOG_RECORDS = QUICK ? 40_000 : 120_000;
+const GROUP_RUN_MS_MAX = 30_000;
+const FAILOVER_SESSION_MS = 3_000;
 const TARGETS = {
   produceB100x4: 60_000,
   fetch: 200_000,
   singleP50Ms: 3,
+  group1: 100_000,
   acksAllRatio: 0.5,
   acksAllP99Ms: 10,
 };
@@ -145,6 +151,114 @@ async function benchFetch(inFlight) {
   return summarise(`fetch ${FETCH_MAX_RECORDS}/req × ${inFlight}`, runs, 100);
 }
 
+/** Fills a 4-partition topic for the group benchmarks (bounded: GROUP_LOG_RECORDS). */
+async function groupTopic() {
+  const topic = await createTopic(GROUP_PARTITIONS);
+  for (let p = 0; p < GROUP_PARTITIONS; p++) {
+    const body = JSON.stringify({
+      records: Array.from({ length: 1000 }, () => ({ value: VALUE, partition: p })),
+    });
+    for (let n = 0; n < GROUP_LOG_RECORDS / GROUP_PARTITIONS; n += 1000)
+      await call("POST", `/v1/topics/${topic}/records?acks=1`, body);
+  }
+  return topic;
+}
+
+/**
+ * Consumes the whole topic through a fresh group of `members` members, each
+ * polling 500 records and committing after every batch; records/s from the first
+ * poll to the last record. Bounded by GROUP_RUN_MS_MAX.
+ */
+async function consumeOnce(topic, members) {
+  const group = `bench-g-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+  const joined = [];
+  for (let i = 0; i < members; i++)
+    joined.push(
+      JSON.parse(
+        await call(
+          "POST",
+          `/v1/groups/${group}/members`,
+          JSON.stringify({ topics: [topic], autoOffsetReset: "earliest" }),
+        ),
+      ),
+    );
+  let consumed = 0;
+  const started = performance.now();
+  const deadline = started + GROUP_RUN_MS_MAX;
+  await Promise.all(
+    joined.map(async (m) => {
+      let generation = JSON.parse(
+        await call("POST", `/v1/groups/${group}/members/${m.memberId}/heartbeat`),
+      ).generation;
+      while (consumed < GROUP_LOG_RECORDS && performance.now() < deadline) {
+        const res = JSON.parse(
+          await call("GET", `/v1/groups/${group}/members/${m.memberId}/records?maxRecords=${GROUP_BATCH}`),
+        );
+        generation = res.generation;
+        if (res.records.length === 0) continue;
+        consumed += res.records.length;
+        const next = new Map();
+        for (const r of res.records) next.set(r.partition, r.offset + 1);
+        const offsets = [...next].map(([partition, offset]) => ({ topic, partition, offset }));
+        await call(
+          "POST",
+          `/v1/groups/${group}/offsets`,
+          JSON.stringify({ memberId: m.memberId, generation, offsets }),
+        );
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  if (consumed < GROUP_LOG_RECORDS)
+    throw new Error(`group consumed ${consumed} of ${GROUP_LOG_RECORDS} records in time`);
+  return {
+    perSecond: consumed / seconds,
+    p50: Number.NaN,
+    p99: Number.NaN,
+    maxMs: Number.NaN,
+    meanMs: Number.NaN,
+    requests: 0,
+  };
+}
+
+async function benchGroup(topic, members) {
+  await consumeOnce(topic, members); // warm-up
+  const runs = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await consumeOnce(topic, members));
+  return summarise(`group ${members} member${members > 1 ? "s" : ""} × ${GROUP_PARTITIONS}p`, runs, 100);
+}
+
+/**
+ * A member goes silent; how long until another member is handed its partitions
+ * and receives their records (target: within sessionTimeoutMs + 2 s).
+ */
+async function groupFailover(topic) {
+  const group = `bench-f-${Date.now().toString(36)}`;
+  const join = async (sessionTimeoutMs) =>
+    JSON.parse(
+      await call(
+        "POST",
+        `/v1/groups/${group}/members`,
+        JSON.stringify({ topics: [topic], autoOffsetReset: "earliest", sessionTimeoutMs }),
+      ),
+    );
+  const dying = await join(FAILOVER_SESSION_MS);
+  const live = await join(30_000);
+  const owned = new Set(
+    JSON.parse(await call("POST", `/v1/groups/${group}/members/${dying.memberId}/heartbeat`)).assignments.map(
+      (a) => a.partition,
+    ),
+  );
+  const silentAt = performance.now(); // the dying member sends nothing from now on
+  while (performance.now() - silentAt < FAILOVER_SESSION_MS + 10_000) {
+    const res = JSON.parse(
+      await call("GET", `/v1/groups/${group}/members/${live.memberId}/records?maxRecords=100&waitMs=100`),
+    );
+    if (res.records.some((r) => owned.has(r.partition))) return performance.now() - silentAt;
+  }
+  throw new Error("the silent member's partitions were not delivered to the other member");
+}
+
 function summarise(name, runs, bytesPerUnit) {
   const perSecond = median(runs.map((r) => r.perSecond));
   return {
@@ -173,6 +287,7 @@ async function main() {
     base = server.url;
   }
   const results = [];
+  let failoverMs = Number.NaN;
   try {
     for (const batch of [1, 100, 1000])
       for (const inFlight of [1, 4]) {
@@ -190,6 +305,14 @@ async function main() {
         results.push(r);
         console.error(`${r.name}: ${r.recordsPerSecond} rec/s ${JSON.stringify(r.runs)}`);
       }
+    const topic = await groupTopic();
+    for (const members of [1, 3]) {
+      const r = await benchGroup(topic, members);
+      results.push(r);
+      console.error(`${r.name}: ${r.recordsPerSecond} rec/s ${JSON.stringify(r.runs)}`);
+    }
+    failoverMs = Math.round(await groupFailover(topic));
+    console.error(`group failover: ${failoverMs} ms (session ${FAILOVER_SESSION_MS} ms)`);
     for (const inFlight of [1, 4]) {
       const r = await benchFetch(inFlight);
       results.push(r);
@@ -225,6 +348,16 @@ async function main() {
       target: "acks=all b100 × 4 ≥ 50% of acks=1 (RF 3, same run)",
       measured: ratio,
       met: ratio >= TARGETS.acksAllRatio,
+    },
+    {
+      target: "group consume, 1 member × 4 partitions, batch 500 ≥ 100,000 rec/s",
+      measured: byName["group 1 member × 4p"].recordsPerSecond,
+      met: byName["group 1 member × 4p"].recordsPerSecond >= TARGETS.group1,
+    },
+    {
+      target: `a silent member's partitions delivered again within sessionTimeoutMs + 2 s (${FAILOVER_SESSION_MS + 2000} ms)`,
+      measured: failoverMs,
+      met: failoverMs <= FAILOVER_SESSION_MS + 2000,
     },
     {
       target: "acks=all single-record p99 ≤ 10 ms",
@@ -263,6 +396,7 @@ async function main() {
     },
     server: server ? "wrangler dev" : base,
     results,
+    groupFailoverMs: failoverMs,
     targets,
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

@@ -42,6 +42,9 @@ type Member = StoredMember & {
   pollChain: Promise<unknown>;
 };
 type Mark = { highWatermark: number; logStartOffset: number; atMs: number };
+/** How often owned partitions' positions are written to storage (coalesced, off the poll path). */
+const POSITION_CHECKPOINT_MS = 100;
+
 type Fetched = { tp: PartitionRef; share: number; fetched: FetchedRecords };
 type Share = { tp: PartitionRef; share: number };
 
@@ -80,6 +83,8 @@ export class ConsumerGroup extends DurableObject<Env> {
   private lagHistory = new Map<string, number[]>();
   private readonly rebalanceWaiters = new Set<() => void>();
   private alarmAtMs: number | null = null;
+  private readonly dirtyPositions = new Set<string>();
+  private positionTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -255,6 +260,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       if (this.owners.get(key) === previous.get(key)) continue;
       const [topic, partition] = key.split("\u0000");
       this.positions.delete(key);
+      this.dirtyPositions.delete(key);
       this.store.deletePosition(topic!, Number(partition));
     }
     this.store.replaceAssignments(this.ownedList());
@@ -319,7 +325,7 @@ export class ConsumerGroup extends DurableObject<Env> {
         // A rebalance while reading may have moved the partition: then its records are the new owner's.
         if (this.owners.get(key) !== m.memberId) continue;
         this.positions.set(key, fetched.nextOffset);
-        this.store.savePosition(tp.topic, tp.partition, fetched.nextOffset);
+        this.dirtyPositions.add(key);
         if (fetched.count > 0) texts.push(fetched.records);
         total += fetched.count;
       }
@@ -351,7 +357,26 @@ export class ConsumerGroup extends DurableObject<Env> {
           );
       }
     }
+    this.schedulePositionCheckpoint();
     return ok(`{"generation":${this.generation},"records":[${texts.join(",")}]}`);
+  }
+
+  /**
+   * Positions are a cache of progress (committed offsets are the durable truth):
+   * they are written at most every POSITION_CHECKPOINT_MS, off the poll path, so a
+   * crash can re-deliver at most that much — at-least-once, never a gap.
+   */
+  private schedulePositionCheckpoint(): void {
+    if (this.positionTimer !== null || this.dirtyPositions.size === 0) return;
+    this.positionTimer = setTimeout(() => {
+      this.positionTimer = null;
+      for (const key of this.dirtyPositions) {
+        const position = this.positions.get(key);
+        const [topic, partition] = key.split("\u0000");
+        if (position !== undefined) this.store.savePosition(topic!, Number(partition), position);
+      }
+      this.dirtyPositions.clear();
+    }, POSITION_CHECKPOINT_MS);
   }
 
   private positionOf(key: string): number | undefined {
@@ -619,6 +644,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       this.offsets.set(key, { topic: meta.name, partition, offset: value.offset, committedAt: now });
       this.store.saveOffset({ topic: meta.name, partition, offset: value.offset, committedAt: now });
       this.positions.delete(key);
+      this.dirtyPositions.delete(key);
       this.store.deletePosition(meta.name, partition);
       this.marks.set(key, {
         highWatermark: value.highWatermark,
