@@ -265,14 +265,14 @@ function summarise(name, runs, bytesPerUnit) {
     name,
     recordsPerSecond: Math.round(perSecond),
     megabytesPerSecond: +((perSecond * bytesPerUnit) / 1e6).toFixed(1),
-    p50Ms: +median(runs.map((r) => r.p50)).toFixed(2),
-    p99Ms: +median(runs.map((r) => r.p99)).toFixed(2),
+    p50Ms: runs[0].p50 === null ? null : +median(runs.map((r) => r.p50)).toFixed(2),
+    p99Ms: runs[0].p99 === null ? null : +median(runs.map((r) => r.p99)).toFixed(2),
     runs: runs.map((r) => ({
       recordsPerSecond: Math.round(r.perSecond),
-      p50Ms: +r.p50.toFixed(2),
-      p99Ms: +r.p99.toFixed(2),
-      meanMs: +r.meanMs.toFixed(2),
-      maxMs: +r.maxMs.toFixed(1),
+      p50Ms: r.p50 === null ? null : +r.p50.toFixed(2),
+      p99Ms: r.p99 === null ? null : +r.p99.toFixed(2),
+      meanMs: r.meanMs === null ? null : +r.meanMs.toFixed(2),
+      maxMs: r.maxMs === null ? null : +r.maxMs.toFixed(1),
       requests: r.requests,
     })),
   };
@@ -375,7 +375,7 @@ async function main() {
   console.log("workload                     records/s      MB/s    p50 ms    p99 ms");
   for (const r of results)
     console.log(
-      `${r.name.padEnd(26)} ${String(r.recordsPerSecond).padStart(11)} ${String(r.megabytesPerSecond).padStart(9)} ${String(r.p50Ms).padStart(9)} ${String(r.p99Ms).padStart(9)}`,
+      `${r.name.padEnd(26)} ${String(r.recordsPerSecond).padStart(11)} ${String(r.megabytesPerSecond).padStart(9)} ${String(r.p50Ms ?? "-").padStart(9)} ${String(r.p99Ms ?? "-").padStart(9)}`,
     );
   console.log("\ntargets");
   for (const t of targets) console.log(`  ${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
