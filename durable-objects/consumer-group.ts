@@ -10,6 +10,7 @@ import {
   LAG_SAMPLE_INTERVAL_MS,
 } from "../core/limits";
 import type { CommitRequest, JoinRequest, ResetRequest } from "../schemas/groups";
+import { AlarmScheduler } from "./alarm-scheduler";
 import { type Env, topicRegistry } from "./env";
 import { type CommittedOffset, GroupStore, type PartitionRef, type StoredMember } from "./group-store";
 import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
@@ -82,17 +83,18 @@ export class ConsumerGroup extends DurableObject<Env> {
   private marks = new Map<string, Mark>();
   private lagHistory = new Map<string, number[]>();
   private readonly rebalanceWaiters = new Set<() => void>();
-  private alarmAtMs: number | null = null;
+  private readonly alarms: AlarmScheduler;
   private readonly dirtyPositions = new Set<string>();
   private positionTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new GroupStore(ctx.storage.sql);
+    this.alarms = new AlarmScheduler(ctx.storage);
     ctx.blockConcurrencyWhile(async () => {
       try {
         this.load();
-        if (this.members.size > 0) await this.scheduleAlarm(Date.now() + LAG_SAMPLE_INTERVAL_MS);
+        if (this.members.size > 0) await this.alarms.schedule(Date.now() + LAG_SAMPLE_INTERVAL_MS);
       } catch (error) {
         console.error("ConsumerGroup failed to load", error);
       }
@@ -223,7 +225,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       this.rebalance();
     }
     member.seenGeneration = this.generation;
-    void this.scheduleAlarm(Date.now() + Math.min(member.sessionTimeoutMs, LAG_SAMPLE_INTERVAL_MS));
+    void this.alarms.schedule(Date.now() + Math.min(member.sessionTimeoutMs, LAG_SAMPLE_INTERVAL_MS));
     return ok({
       memberId: member.memberId,
       generation: this.generation,
@@ -666,7 +668,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       );
     await topicRegistry(this.env).unregisterGroup(group);
     await this.ctx.storage.deleteAll();
-    this.alarmAtMs = null;
+    this.alarms.fired();
     this.partitionCounts.clear();
     this.marks.clear();
     this.lagHistory.clear();
@@ -688,19 +690,13 @@ export class ConsumerGroup extends DurableObject<Env> {
 
   // ---- alarm: sessions, partition counts, lag ----
 
-  private async scheduleAlarm(atMs: number): Promise<void> {
-    if (this.alarmAtMs !== null && this.alarmAtMs <= atMs) return;
-    this.alarmAtMs = atMs;
-    await this.ctx.storage.setAlarm(atMs);
-  }
-
   /**
    * Expires members silent for their sessionTimeoutMs (one rebalance for all),
    * picks up partition-count changes of subscribed topics, and samples lag.
    * Idempotent; re-armed only while the group has members.
    */
   override async alarm(): Promise<void> {
-    this.alarmAtMs = null;
+    this.alarms.fired();
     if (this.name === null) return;
     const now = Date.now();
     const expired = [...this.members.values()]
@@ -731,6 +727,6 @@ export class ConsumerGroup extends DurableObject<Env> {
     }
     let next = Date.now() + LAG_SAMPLE_INTERVAL_MS;
     for (const m of this.members.values()) next = Math.min(next, m.lastSeenMs + m.sessionTimeoutMs);
-    await this.scheduleAlarm(Math.max(next, Date.now() + 1));
+    await this.alarms.schedule(Math.max(next, Date.now() + 1));
   }
 }

@@ -13,6 +13,7 @@ import {
   nextBackoffMs,
 } from "../core/replication";
 import type { TopicConfigs } from "../core/topic-config";
+import { AlarmScheduler } from "./alarm-scheduler";
 import { type Env, replicaStub, topicRegistry } from "./env";
 import { FAULTS_COMPILED, FaultInjector, type FaultMode } from "./faults";
 import { PartitionLog, type ReplicaState } from "./partition-log";
@@ -132,13 +133,14 @@ export class Partition extends DurableObject<Env> {
   private readonly ackWaiters = new Set<() => void>();
   private readonly faults = new FaultInjector();
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
-  private alarmAtMs: number | null = null;
+  private readonly alarms: AlarmScheduler;
   private isrDirty = false;
   private readonly counters = { produceRequests: 0, produceRecords: 0, fetchRequests: 0, fetchRecords: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.log = new PartitionLog(ctx.storage.sql);
+    this.alarms = new AlarmScheduler(ctx.storage);
     ctx.blockConcurrencyWhile(async () => {
       try {
         this.load();
@@ -150,7 +152,7 @@ export class Partition extends DurableObject<Env> {
           await withTimeout(Promise.all(probes), RESTART_PROBE_TIMEOUT_MS, "restart probe").catch(
             () => undefined,
           );
-          await this.scheduleAlarm(Date.now());
+          await this.alarms.schedule(Date.now());
         }
       } catch (error) {
         // A throwing callback would reset the object in a loop; log and serve errors instead.
@@ -234,7 +236,7 @@ export class Partition extends DurableObject<Env> {
   private async wipe(): Promise<void> {
     await this.ctx.storage.deleteAll();
     this.state = null;
-    this.alarmAtMs = null;
+    this.alarms.fired();
     this.load();
     this.wake(this.fetchWaiters); // parked fetches re-check and answer UNKNOWN_TOPIC_OR_PARTITION
     this.wake(this.ackWaiters);
@@ -434,7 +436,7 @@ export class Partition extends DurableObject<Env> {
         },
       );
     }
-    if (this.followers.some((f) => f.inSync)) void this.scheduleAlarm(Date.now() + this.lagMaxMs());
+    if (this.followers.some((f) => f.inSync)) void this.alarms.schedule(Date.now() + this.lagMaxMs());
   }
 
   private lagMaxMs(): number {
@@ -507,7 +509,7 @@ export class Partition extends DurableObject<Env> {
       f.backoffMs = nextBackoffMs(f.backoffMs, Math.random());
       f.retryAtMs = now + f.backoffMs;
     }
-    void this.scheduleAlarm(f.retryAtMs);
+    void this.alarms.schedule(f.retryAtMs);
     this.wake(this.ackWaiters);
   }
 
@@ -541,7 +543,7 @@ export class Partition extends DurableObject<Env> {
         this.maybeIncrementHighWatermark();
         this.wake(this.ackWaiters);
       }
-      void this.scheduleAlarm(Date.now()); // more to send: continue in the next alarm run
+      void this.alarms.schedule(Date.now()); // more to send: continue in the next alarm run
     } catch (error) {
       this.onFollowerFailure(f, epoch, error);
     } finally {
@@ -570,14 +572,8 @@ export class Partition extends DurableObject<Env> {
     } catch (error) {
       console.warn("ISR update to the registry failed; retrying by alarm", String(error));
       this.isrDirty = true;
-      void this.scheduleAlarm(Date.now() + 1_000);
+      void this.alarms.schedule(Date.now() + 1_000);
     }
-  }
-
-  private async scheduleAlarm(atMs: number): Promise<void> {
-    if (this.alarmAtMs !== null && this.alarmAtMs <= atMs) return;
-    this.alarmAtMs = atMs;
-    await this.ctx.storage.setAlarm(atMs);
   }
 
   /**
@@ -585,9 +581,9 @@ export class Partition extends DurableObject<Env> {
    * work is recomputed from the current state; re-armed only while work remains.
    */
   override async alarm(): Promise<void> {
-    this.alarmAtMs = null;
+    this.alarms.fired();
     if (this.faults.active) {
-      await this.scheduleAlarm(Date.now() + FAULTED_ALARM_MS);
+      await this.alarms.schedule(Date.now() + FAULTED_ALARM_MS);
       return;
     }
     if (this.state === null || !this.isLeader()) return;
@@ -614,7 +610,7 @@ export class Partition extends DurableObject<Env> {
     for (const f of this.followers)
       if (!f.inSync && !f.catchingUp) nextMs = Math.min(nextMs, Math.max(f.retryAtMs, Date.now() + 1));
     if (this.isrDirty) nextMs = Math.min(nextMs, Date.now() + 1_000);
-    if (nextMs < Number.POSITIVE_INFINITY) await this.scheduleAlarm(nextMs);
+    if (nextMs < Number.POSITIVE_INFINITY) await this.alarms.schedule(nextMs);
   }
 
   // ---- follower ----
