@@ -13,13 +13,13 @@ import {
 import type { Env } from "../../durable-objects/env";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
 import type { Acks } from "../../durable-objects/partition";
+import { appendToLeader, groupByPartition, produceResults } from "../../durable-objects/produce-path";
 import { invalid } from "../../schemas/input";
 import { parseProduceRequest } from "../../schemas/produce";
 import { pathInt, queryInt, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
 import { requestMetrics } from "../middleware/request-metrics";
-import { appendToLeader, groupByPartition, produceResults } from "../produce";
 import { getTopic, topics } from "../topic-cache";
 
 /** Produce and fetch (API.md "Produce" and "Fetch"). */
@@ -44,7 +44,7 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
     maxMessageBytes: topic.configs["max.message.bytes"],
   });
   const batches = groupByPartition(topic, records, Date.now());
-  const appends = batches.map((batch) => appendToLeader(c.env, topic, batch, acks));
+  const appends = batches.map((batch) => appendToLeader(c.env, topics, topic, batch, acks));
   if (acks === "0") {
     // Nothing is promised for acks=0: answer now, append in the background.
     c.executionCtx.waitUntil(Promise.all(appends));

@@ -1,12 +1,12 @@
 import type { ErrorInfo, Result } from "../core/errors";
 import { partitionForKey, StickyPartitioner } from "../core/partitioner";
 import { encodeAppendChunks } from "../core/record-batch";
-import type { Env } from "../durable-objects/env";
-import { callLeader, LEADER_CALL_SLACK_MS } from "../durable-objects/leader-call";
-import type { Acks, AppendInfo } from "../durable-objects/partition";
-import type { TopicMetadata } from "../durable-objects/topic-registry";
 import type { ProduceRecord } from "../schemas/produce";
-import { topics } from "./topic-cache";
+import type { Env } from "./env";
+import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import type { Acks, AppendInfo } from "./partition";
+import type { TopicCache } from "./topic-cache";
+import type { TopicMetadata } from "./topic-registry";
 
 const sticky = new StickyPartitioner();
 
@@ -47,6 +47,7 @@ export function groupByPartition(topic: TopicMetadata, records: readonly Produce
 /** One RPC to a partition's leader (through failover handling); answers that leader's result. */
 export async function appendToLeader(
   env: Env,
+  topics: TopicCache,
   topic: TopicMetadata,
   batch: PartitionBatch,
   acks: Acks,
