@@ -69,3 +69,20 @@ export const APPEND_CHUNK_BYTES_MAX = 1024 * 1024;
 export const TOPIC_METADATA_TTL_MS = 2_000;
 /** Partitions `/metrics` and describe fan out to, in parallel, at once. */
 export const FAN_OUT_CONCURRENCY_MAX = 64;
+
+/** WebSocket frames: at most 1 MiB each (API.md). */
+export const WS_FRAME_BYTES_MAX = 1024 * 1024;
+/** Consecutive non-JSON frames after which the socket is closed with 1008 (API.md). */
+export const WS_NON_JSON_FRAMES_MAX = 3;
+/** Credits a subscription may hold at once; more is "absurd" and refused. */
+export const WS_CREDITS_MAX = 100_000;
+/** Credits of a subscription when `credits` is omitted (API.md). */
+export const WS_CREDITS_DEFAULT = 1_000;
+/** Subscriptions one socket holds. */
+export const WS_SUBSCRIPTIONS_MAX = 32;
+/** Frames a socket may send a second (token bucket), with bursts up to twice that. */
+export const WS_FRAMES_PER_SECOND = 1_000;
+/** Records one push frame carries at most (further ones follow while credits last). */
+export const WS_PUSH_RECORDS_MAX = 1_000;
+/** Sockets (sessions) one partition leader notifies. */
+export const PARTITION_WATCHERS_MAX = 10_000;

@@ -3,6 +3,7 @@ import type { Partition } from "./partition";
 import type { PartitionLeader } from "./partition-leader";
 import type { PartitionReplica } from "./partition-replica";
 import type { TopicRegistry } from "./topic-registry";
+import type { WsSession } from "./ws-session";
 
 /** Bindings and variables of the gateway Worker and its objects (wrangler.toml). */
 export type Env = {
@@ -10,6 +11,7 @@ export type Env = {
   PARTITION_LEADER: DurableObjectNamespace<PartitionLeader>;
   PARTITION_REPLICA: DurableObjectNamespace<PartitionReplica>;
   CONSUMER_GROUP: DurableObjectNamespace<ConsumerGroup>;
+  WS_SESSION: DurableObjectNamespace<WsSession>;
   /** Gateway request-body limit in bytes; 1 MiB when unset. */
   EDGELOG_MAX_REQUEST_BYTES?: string;
 };

@@ -45,6 +45,8 @@ const MIGRATIONS = [
    UPDATE partition_state SET high_watermark = (SELECT coalesce(max("offset") + 1, 0) FROM log);
    CREATE TABLE leader_epochs (epoch INTEGER PRIMARY KEY, start_offset INTEGER NOT NULL);
    INSERT INTO leader_epochs (epoch, start_offset) SELECT 0, 0 WHERE EXISTS (SELECT 1 FROM log);`,
+  // WebSocket sessions tailing this partition: notified when the high watermark moves.
+  `CREATE TABLE watchers (session_id TEXT PRIMARY KEY);`,
 ];
 
 /** What a replica is: set by the registry at creation, changed by elections. */
@@ -152,6 +154,21 @@ export class PartitionLog {
       JSON.stringify(state.isr),
       highWatermark,
     );
+  }
+
+  watchers(): string[] {
+    return this.sql
+      .exec<{ session_id: string }>("SELECT session_id FROM watchers")
+      .toArray()
+      .map((w) => w.session_id);
+  }
+
+  addWatcher(sessionId: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO watchers (session_id) VALUES (?)", sessionId);
+  }
+
+  removeWatcher(sessionId: string): void {
+    this.sql.exec("DELETE FROM watchers WHERE session_id = ?", sessionId);
   }
 
   saveHighWatermark(highWatermark: number): void {

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { withTimeout } from "../core/concurrency";
 import { type ErrorInfo, fail, ok, type Result } from "../core/errors";
 import { type FetchPosition, resolveFetchOffset } from "../core/fetch-position";
-import { FETCH_WAITERS_MAX } from "../core/limits";
+import { FETCH_WAITERS_MAX, PARTITION_WATCHERS_MAX } from "../core/limits";
 import type { AppendChunk } from "../core/record-batch";
 import {
   copiesAtOrAbove,
@@ -135,6 +135,10 @@ export class Partition extends DurableObject<Env> {
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly alarms: AlarmScheduler;
   private isrDirty = false;
+  /** WebSocket sessions tailing this partition, and the notifications under way to them. */
+  private watchers = new Set<string>();
+  private readonly notifying = new Set<string>();
+  private readonly renotify = new Set<string>();
   private readonly counters = { produceRequests: 0, produceRecords: 0, fetchRequests: 0, fetchRecords: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -169,6 +173,7 @@ export class Partition extends DurableObject<Env> {
     this.highWatermark = loaded.highWatermark;
     this.maxTimestamp = loaded.maxTimestamp;
     this.epochs = loaded.epochs;
+    this.watchers = new Set(this.log.watchers());
     this.reconciledEpoch = -1;
     this.followers = this.isLeader() ? this.newFollowers(-1) : [];
     if (this.isLeader()) this.maybeIncrementHighWatermark();
@@ -402,6 +407,7 @@ export class Partition extends DurableObject<Env> {
     if (hw === null || hw <= this.highWatermark) return;
     this.highWatermark = hw;
     this.wake(this.fetchWaiters);
+    for (const sessionId of this.watchers) this.notify(sessionId);
     if (this.checkpointTimer !== null) return;
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = null;
@@ -773,6 +779,56 @@ export class Partition extends DurableObject<Env> {
 
   private wake(waiters: Set<() => void>): void {
     for (const wake of [...waiters]) wake();
+  }
+
+  // ---- push to WebSocket sessions ----
+
+  /** A session tails this partition: it is told whenever the high watermark moves. */
+  async watch(topicId: string, sessionId: string): Promise<Result<{ highWatermark: number }>> {
+    const state = this.state;
+    if (state === null || state.topicId !== topicId) return this.unknownTopic();
+    if (!this.isLeader()) return fail("NOT_LEADER_OR_FOLLOWER", "watch the partition's leader");
+    if (!this.watchers.has(sessionId) && this.watchers.size >= PARTITION_WATCHERS_MAX)
+      return fail(
+        "THROTTLING_QUOTA_EXCEEDED",
+        `partition already has ${PARTITION_WATCHERS_MAX} WebSocket subscribers`,
+      );
+    this.watchers.add(sessionId);
+    this.log.addWatcher(sessionId);
+    return ok({ highWatermark: this.highWatermark });
+  }
+
+  async unwatch(sessionId: string): Promise<void> {
+    if (!this.watchers.delete(sessionId)) return;
+    this.log.removeWatcher(sessionId);
+  }
+
+  /**
+   * Tells one session the high watermark moved. At most one notification per
+   * session is under way; moves meanwhile are folded into one more afterwards,
+   * so a busy partition costs each session what it can take, never a backlog.
+   */
+  private notify(sessionId: string): void {
+    if (this.notifying.has(sessionId)) {
+      this.renotify.add(sessionId);
+      return;
+    }
+    const state = this.state;
+    if (state === null) return;
+    this.notifying.add(sessionId);
+    const session = this.env.WS_SESSION.get(this.env.WS_SESSION.idFromString(sessionId));
+    session
+      .onHighWatermark(state.topic, state.partition, this.highWatermark)
+      .then(
+        (alive) => {
+          if (!alive) void this.unwatch(sessionId);
+        },
+        (error) => console.warn(`notify session ${sessionId} failed`, String(error)),
+      )
+      .finally(() => {
+        this.notifying.delete(sessionId);
+        if (this.renotify.delete(sessionId) && this.watchers.has(sessionId)) this.notify(sessionId);
+      });
   }
 
   // ---- visibility and tests ----

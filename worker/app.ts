@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { EdgelogError } from "../core/errors";
 import type { Env } from "../durable-objects/env";
 import { FAULTS_COMPILED } from "../durable-objects/faults";
 import { notFound, onError } from "./middleware/errors";
@@ -14,6 +15,12 @@ export function createApp(): Hono<{ Bindings: Env }> {
   app.route("/v1/topics", topicRoutes);
   app.route("/v1/topics", recordRoutes);
   app.route("/v1/groups", groupRoutes);
+  app.get("/v1/ws", (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
+      throw new EdgelogError("INVALID_REQUEST", "GET /v1/ws needs a WebSocket upgrade (Upgrade: websocket)");
+    // One session object per socket: it accepts the socket with the Hibernation API.
+    return c.env.WS_SESSION.get(c.env.WS_SESSION.newUniqueId()).fetch(c.req.raw);
+  });
   app.route("/", operationRoutes);
   // Never in a deployed gateway: FAULTS_COMPILED is a build-time false there.
   if (FAULTS_COMPILED) app.route("/v1/_faults", faultRoutes);

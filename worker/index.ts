@@ -4,5 +4,6 @@ export { ConsumerGroup } from "../durable-objects/consumer-group";
 export { PartitionLeader } from "../durable-objects/partition-leader";
 export { PartitionReplica } from "../durable-objects/partition-replica";
 export { TopicRegistry } from "../durable-objects/topic-registry";
+export { WsSession } from "../durable-objects/ws-session";
 
 export default createApp();

@@ -29,6 +29,7 @@ describe("fault injection exists only when EDGELOG_FAULTS=1 is set locally", () 
         PARTITION_LEADER: { className: "PartitionLeader", useSQLite: true },
         PARTITION_REPLICA: { className: "PartitionReplica", useSQLite: true },
         CONSUMER_GROUP: { className: "ConsumerGroup", useSQLite: true },
+        WS_SESSION: { className: "WsSession", useSQLite: true },
       },
     });
     try {

@@ -1,0 +1,115 @@
+import { EdgelogError } from "../core/errors";
+import { OFFSET_MAX, WS_CREDITS_DEFAULT, WS_CREDITS_MAX } from "../core/limits";
+import { topicNameProblem } from "../core/topic-name";
+import { expectInt, expectObject, expectString, invalid, rejectUnknownFields, typeName } from "./input";
+
+/**
+ * WebSocket frames of API.md, read strictly: each reader answers a typed frame
+ * or throws an EdgelogError that becomes an `error` frame (the socket stays open).
+ */
+
+export type FrameId = number | string;
+export type TailSubscribe = {
+  op: "subscribe";
+  id: FrameId;
+  topic: string;
+  partition: number;
+  offset: number | "earliest" | "latest";
+  credits: number;
+};
+export type CreditFrame = { op: "credit"; subscription: FrameId | null; credits: number };
+export type ProduceFrame = {
+  op: "produce";
+  id: FrameId;
+  topic: string;
+  acks: "0" | "1" | "all";
+  body: { records: unknown };
+};
+export type UnsubscribeFrame = { op: "unsubscribe"; id: FrameId };
+export type ClientFrame = TailSubscribe | CreditFrame | ProduceFrame | UnsubscribeFrame;
+
+const ID_LENGTH_MAX = 64;
+
+/** A request id: an integer or a short string, echoed back as given. */
+export function frameId(value: unknown, path: string): FrameId {
+  if (typeof value === "number" && Number.isSafeInteger(value)) return value;
+  if (typeof value === "string" && value.length > 0 && value.length <= ID_LENGTH_MAX) return value;
+  invalid(
+    `${path} must be an integer or a string of 1 to ${ID_LENGTH_MAX} characters, got ${typeName(value)}`,
+  );
+}
+
+function topicOf(value: unknown, path: string): string {
+  const topic = expectString(value, path);
+  const problem = topicNameProblem(topic);
+  if (problem) throw new EdgelogError("INVALID_TOPIC_EXCEPTION", `${path}: ${problem}`);
+  return topic;
+}
+
+function credits(value: unknown, path: string): number {
+  return expectInt(value, path, 1, WS_CREDITS_MAX);
+}
+
+/** Reads one parsed frame. `group` subscriptions are recognised and refused until they are built. */
+export function parseFrame(frame: unknown): ClientFrame {
+  const f = expectObject(frame, "frame");
+  switch (f.op) {
+    case "subscribe": {
+      const id = frameId(f.id, "id");
+      if (f.group !== undefined)
+        throw new EdgelogError(
+          "INVALID_REQUEST",
+          "group subscriptions over WebSocket are not available yet; use the HTTP group API",
+        );
+      rejectUnknownFields(f, ["op", "id", "topic", "partition", "offset", "credits"], "subscribe");
+      const topic = topicOf(f.topic, "topic");
+      const partition = expectInt(f.partition, "partition", 0, Number.MAX_SAFE_INTEGER);
+      let offset: TailSubscribe["offset"] = "latest";
+      if (f.offset === "earliest" || f.offset === "latest") offset = f.offset;
+      else if (f.offset !== undefined) offset = expectInt(f.offset, "offset", 0, OFFSET_MAX);
+      return {
+        op: "subscribe",
+        id,
+        topic,
+        partition,
+        offset,
+        credits: f.credits === undefined ? WS_CREDITS_DEFAULT : credits(f.credits, "credits"),
+      };
+    }
+    case "credit": {
+      rejectUnknownFields(f, ["op", "subscription", "credits"], "credit");
+      return {
+        op: "credit",
+        subscription: f.subscription === undefined ? null : frameId(f.subscription, "subscription"),
+        credits: credits(f.credits, "credits"),
+      };
+    }
+    case "produce": {
+      rejectUnknownFields(f, ["op", "id", "topic", "acks", "records", "producer"], "produce");
+      const id = frameId(f.id, "id");
+      const topic = topicOf(f.topic, "topic");
+      const acks = f.acks ?? "all";
+      if (acks !== "0" && acks !== "1" && acks !== "all")
+        invalid(`acks must be "0", "1" or "all", got ${JSON.stringify(acks)}`);
+      return {
+        op: "produce",
+        id,
+        topic,
+        acks,
+        body: { records: f.records, ...(f.producer === undefined ? {} : { producer: f.producer }) },
+      };
+    }
+    case "unsubscribe":
+      rejectUnknownFields(f, ["op", "id"], "unsubscribe");
+      return { op: "unsubscribe", id: frameId(f.id, "id") };
+    case "commit":
+      throw new EdgelogError(
+        "INVALID_REQUEST",
+        "commit needs a group subscription on this socket; group subscriptions over WebSocket are not available yet",
+      );
+    default:
+      invalid(
+        `unknown op ${JSON.stringify(f.op)}; expected subscribe, credit, commit, produce or unsubscribe`,
+      );
+  }
+}
