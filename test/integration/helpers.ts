@@ -132,3 +132,55 @@ export function uniqueGroup(): string {
   groupCounter++;
   return `g-${Date.now().toString(36)}-${groupCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+// ---- WebSocket ----
+
+export type TestSocket = {
+  ws: WebSocket;
+  frames: any[];
+  send: (frame: unknown) => void;
+  /** The next frame (after those already taken) matching `match`, within `timeoutMs`. */
+  next: (match?: (frame: any) => boolean, timeoutMs?: number) => Promise<any>;
+  closed: Promise<{ code: number; reason: string }>;
+};
+
+export async function openSocket(): Promise<TestSocket> {
+  const { SELF } = await import("cloudflare:test");
+  const res = await SELF.fetch("http://edgelog.test/v1/ws", { headers: { Upgrade: "websocket" } });
+  const ws = res.webSocket;
+  if (!ws) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);
+  ws.accept();
+  const frames: any[] = [];
+  const listeners = new Set<() => void>();
+  ws.addEventListener("message", (event) => {
+    frames.push(JSON.parse(event.data as string));
+    for (const l of [...listeners]) l();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
+  );
+  let taken = 0;
+  const next = (match: (frame: any) => boolean = () => true, timeoutMs = 10_000) =>
+    new Promise<any>((resolve, reject) => {
+      const look = () => {
+        for (let i = taken; i < frames.length; i++) {
+          if (match(frames[i])) {
+            const [frame] = frames.splice(i, 1);
+            listeners.delete(look);
+            clearTimeout(timer);
+            resolve(frame);
+            return;
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        listeners.delete(look);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames).slice(0, 500)}`));
+      }, timeoutMs);
+      listeners.add(look);
+      look();
+    });
+  void taken;
+  taken = 0;
+  return { ws, frames, send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)), next, closed };
+}
