@@ -32,6 +32,7 @@ export type MemberAssignment = { memberId: string; generation: number; assignmen
 export type HeartbeatInfo = { generation: number; assignments: PartitionRef[]; rebalancing: boolean };
 export type PollOptions = { maxRecords: number; maxBytes: number; waitMs: number };
 export type OffsetInfo = PartitionRef & { committedOffset: number; highWatermark: number; lag: number };
+export type PolledRecords = { generation: number; records: string; count: number };
 export type GroupSummary = { group: string; state: GroupState; generation: number; members: number };
 
 type Member = StoredMember & {
@@ -169,7 +170,11 @@ export class ConsumerGroup extends DurableObject<Env> {
   }
 
   /** Joins a member (or re-joins a static one) and answers its assignment. */
-  async join(group: string, request: JoinRequest): Promise<Result<MemberAssignment>> {
+  async join(
+    group: string,
+    request: JoinRequest,
+    pushTo: string | null = null,
+  ): Promise<Result<MemberAssignment>> {
     for (const name of request.topics) {
       const topic = await this.topic(name);
       if (!topic.ok) return topic;
@@ -198,6 +203,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       topics: request.topics,
       sessionTimeoutMs: request.sessionTimeoutMs,
       autoOffsetReset: request.autoOffsetReset,
+      pushTo,
       lastSeenMs: Date.now(),
       seenGeneration: 0,
       polls: 0,
@@ -268,6 +274,16 @@ export class ConsumerGroup extends DurableObject<Env> {
     this.store.replaceAssignments(this.ownedList());
     this.store.saveMeta(this.name!, this.generation, this.assignor);
     for (const wake of [...this.rebalanceWaiters]) wake();
+    // WebSocket members are told at once (API.md: an `assigned` frame on every reassignment).
+    for (const m of this.members.values())
+      if (m.pushTo !== null)
+        void this.session(m.pushTo)
+          .onAssignment(this.name!, m.memberId)
+          .catch((error) => console.warn(`group ${this.name}: assignment push failed`, String(error)));
+  }
+
+  private session(id: string) {
+    return this.env.WS_SESSION.get(this.env.WS_SESSION.idFromString(id));
   }
 
   async heartbeat(memberId: string): Promise<Result<HeartbeatInfo>> {
@@ -303,6 +319,13 @@ export class ConsumerGroup extends DurableObject<Env> {
    * has records, the time is up, or a rebalance changes the assignment.
    */
   async poll(memberId: string, options: PollOptions): Promise<Result<string>> {
+    const polled = await this.pollRecords(memberId, options);
+    if (!polled.ok) return polled;
+    return ok(`{"generation":${polled.value.generation},"records":[${polled.value.records}]}`);
+  }
+
+  /** The same poll, answered as parts: the records as JSON objects joined by commas, and their count. */
+  async pollRecords(memberId: string, options: PollOptions): Promise<Result<PolledRecords>> {
     const m = this.member(memberId);
     if (!m.ok) return m;
     m.value.seenGeneration = this.generation;
@@ -311,7 +334,7 @@ export class ConsumerGroup extends DurableObject<Env> {
     return run;
   }
 
-  private async pollOnce(m: Member, options: PollOptions): Promise<Result<string>> {
+  private async pollOnce(m: Member, options: PollOptions): Promise<Result<PolledRecords>> {
     if (!this.members.has(m.memberId)) return memberError("UNKNOWN_MEMBER_ID", m.memberId);
     const owned = this.assignmentsOf(m.memberId);
     const texts: string[] = [];
@@ -360,7 +383,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       }
     }
     this.schedulePositionCheckpoint();
-    return ok(`{"generation":${this.generation},"records":[${texts.join(",")}]}`);
+    return ok({ generation: this.generation, records: texts.join(","), count: total });
   }
 
   /**

@@ -31,6 +31,8 @@ const MIGRATIONS = [
      PRIMARY KEY (topic, partition));
    -- Member ids replaced by a static member's rejoin: their requests answer FENCED_INSTANCE_ID.
    CREATE TABLE fenced_members (member_id TEXT PRIMARY KEY, fenced_at INTEGER NOT NULL);`,
+  // A member that is a WebSocket: its session object is told about every new assignment.
+  `ALTER TABLE members ADD COLUMN push_to TEXT;`,
 ];
 
 /** Fenced member ids remembered (oldest forgotten first): bounds the table. */
@@ -42,6 +44,8 @@ export type StoredMember = {
   topics: string[];
   sessionTimeoutMs: number;
   autoOffsetReset: OffsetReset;
+  /** The WsSession object id of a WebSocket member, null for an HTTP member. */
+  pushTo: string | null;
 };
 
 export type PartitionRef = { topic: string; partition: number };
@@ -79,6 +83,7 @@ export class GroupStore {
           topics: string;
           session_timeout_ms: number;
           auto_offset_reset: string;
+          push_to: string | null;
         }>("SELECT * FROM members")
         .toArray()
         .map((m) => ({
@@ -87,6 +92,7 @@ export class GroupStore {
           topics: JSON.parse(m.topics),
           sessionTimeoutMs: m.session_timeout_ms,
           autoOffsetReset: m.auto_offset_reset as OffsetReset,
+          pushTo: m.push_to,
         })),
       assignments: this.sql
         .exec<{ topic: string; partition: number; member_id: string }>(
@@ -125,13 +131,14 @@ export class GroupStore {
 
   saveMember(m: StoredMember): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO members (member_id, instance_id, topics, session_timeout_ms, auto_offset_reset)
-       VALUES (?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO members (member_id, instance_id, topics, session_timeout_ms, auto_offset_reset, push_to)
+       VALUES (?, ?, ?, ?, ?, ?)`,
       m.memberId,
       m.instanceId,
       JSON.stringify(m.topics),
       m.sessionTimeoutMs,
       m.autoOffsetReset,
+      m.pushTo,
     );
   }
 

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { EdgelogError, type ErrorInfo, errorInfo, statusOf } from "../core/errors";
+import { EdgelogError, type ErrorInfo, errorInfo, ok, type Result, statusOf } from "../core/errors";
 import {
   WS_CREDITS_MAX,
   WS_FRAME_BYTES_MAX,
@@ -8,9 +8,18 @@ import {
   WS_PUSH_RECORDS_MAX,
   WS_SUBSCRIPTIONS_MAX,
 } from "../core/limits";
-import { type FrameId, frameId, type ProduceFrame, parseFrame, type TailSubscribe } from "../schemas/frames";
+import {
+  type CommitFrame,
+  type FrameId,
+  frameId,
+  type GroupSubscribe,
+  type ProduceFrame,
+  parseFrame,
+  type TailSubscribe,
+} from "../schemas/frames";
 import { parseProduceRequest } from "../schemas/produce";
-import type { Env } from "./env";
+import { consumerGroup, type Env } from "./env";
+import type { PartitionRef } from "./group-store";
 import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { appendToLeader, groupByPartition, produceResults } from "./produce-path";
 import { runMigrations } from "./sql-migrations";
@@ -34,12 +43,16 @@ const MIGRATIONS = [
      position INTEGER NOT NULL,
      credits INTEGER NOT NULL
    );`,
+  // Tails and group memberships in one table: the subscription as JSON, keyed by its frame id.
+  `DROP TABLE subscriptions;
+   CREATE TABLE subscriptions (id TEXT PRIMARY KEY, data TEXT NOT NULL);`,
 ];
 
 /** WebSocket close code for a policy violation (API.md: three non-JSON frames in a row). */
 const CLOSE_POLICY = 1008;
 
-type Subscription = {
+type TailSubscription = {
+  kind: "tail";
   id: FrameId;
   topic: string;
   partition: number;
@@ -47,6 +60,23 @@ type Subscription = {
   position: number;
   credits: number;
 };
+/** The socket is a member of a group: the group keeps its positions; pushes come through its poll. */
+type GroupSubscription = {
+  kind: "group";
+  id: FrameId;
+  group: string;
+  memberId: string;
+  generation: number;
+  assignments: PartitionRef[];
+  credits: number;
+};
+type Subscription = TailSubscription | GroupSubscription;
+
+/** The partitions a subscription reads (a tail one, a group member its assignment). */
+function partitionsOf(sub: Subscription): PartitionRef[] {
+  return sub.kind === "tail" ? [{ topic: sub.topic, partition: sub.partition }] : sub.assignments;
+}
+const refKey = (tp: PartitionRef) => `${tp.topic}\u0000${tp.partition}`;
 type Attachment = { nonJson: number };
 
 export class WsSession extends DurableObject<Env> {
@@ -54,6 +84,8 @@ export class WsSession extends DurableObject<Env> {
   private subscriptions = new Map<string, Subscription>();
   private readonly delivering = new Set<string>();
   private readonly redeliver = new Set<string>();
+  /** Partitions whose leaders notify this session. */
+  private readonly watched = new Set<string>();
   /** Token bucket of frames (memory only: a hibernated socket starts with a full bucket). */
   private tokens = 2 * WS_FRAMES_PER_SECOND;
   private tokensAtMs = Date.now();
@@ -64,23 +96,12 @@ export class WsSession extends DurableObject<Env> {
       try {
         runMigrations(ctx.storage.sql, MIGRATIONS);
         for (const row of ctx.storage.sql
-          .exec<{
-            id: string;
-            topic: string;
-            partition: number;
-            topic_id: string;
-            position: number;
-            credits: number;
-          }>("SELECT * FROM subscriptions")
+          .exec<{ id: string; data: string }>("SELECT id, data FROM subscriptions")
           .toArray())
-          this.subscriptions.set(row.id, {
-            id: JSON.parse(row.id),
-            topic: row.topic,
-            partition: row.partition,
-            topicId: row.topic_id,
-            position: row.position,
-            credits: row.credits,
-          });
+          this.subscriptions.set(row.id, JSON.parse(row.data));
+        // The leaders keep their watchers durably: what the subscriptions read is already watched.
+        for (const sub of this.subscriptions.values())
+          for (const tp of partitionsOf(sub)) this.watched.add(refKey(tp));
       } catch (error) {
         console.error("WsSession failed to load", error);
       }
@@ -167,9 +188,11 @@ export class WsSession extends DurableObject<Env> {
     const id = idOf(parsed);
     try {
       const frame = parseFrame(parsed);
-      if (frame.op === "subscribe") await this.subscribe(frame);
+      if (frame.op === "subscribe" && "group" in frame) await this.subscribeGroup(frame);
+      else if (frame.op === "subscribe") await this.subscribe(frame);
       else if (frame.op === "credit") this.credit(frame.subscription, frame.credits);
       else if (frame.op === "unsubscribe") await this.unsubscribe(frame.id);
+      else if (frame.op === "commit") await this.commit(frame);
       else await this.produce(frame);
     } catch (error) {
       if (error instanceof EdgelogError) this.sendError(id, error.info);
@@ -200,7 +223,17 @@ export class WsSession extends DurableObject<Env> {
   private async closeSession(): Promise<void> {
     const subs = [...this.subscriptions.values()];
     this.subscriptions.clear();
-    await Promise.all(subs.map((s) => this.unwatch(s).catch(() => undefined)));
+    // A closed socket is a member leaving its group (API.md): the group rebalances now.
+    await Promise.all(
+      subs.map((s) =>
+        s.kind === "group"
+          ? consumerGroup(this.env, s.group)
+              .leave(s.memberId)
+              .catch(() => undefined)
+          : undefined,
+      ),
+    );
+    await this.syncWatches().catch(() => undefined);
     await this.ctx.storage.deleteAll();
   }
 
@@ -235,19 +268,10 @@ export class WsSession extends DurableObject<Env> {
       (leader, epoch) => leader.resolveOffset(topic.topicId, epoch, position),
     );
     if (!resolved.ok) throw new EdgelogError(resolved.error.code, resolved.error.message, resolved.error);
-    const watched = await callLeader(
-      this.env,
-      this.topics,
-      topic,
-      frame.partition,
-      LEADER_CALL_SLACK_MS,
-      true,
-      (leader) => leader.watch(topic.topicId, this.ctx.id.toString()),
-    );
-    if (!watched.ok) throw new EdgelogError(watched.error.code, watched.error.message);
     if (this.subscriptions.has(key))
       throw new EdgelogError("INVALID_REQUEST", `subscription id ${key} is already in use on this socket`);
-    const sub: Subscription = {
+    const sub: TailSubscription = {
+      kind: "tail",
       id: frame.id,
       topic: topic.name,
       partition: frame.partition,
@@ -257,8 +281,179 @@ export class WsSession extends DurableObject<Env> {
     };
     this.subscriptions.set(key, sub);
     this.save(sub);
+    try {
+      await this.syncWatches();
+    } catch (error) {
+      this.subscriptions.delete(key);
+      this.ctx.storage.sql.exec("DELETE FROM subscriptions WHERE id = ?", key);
+      throw error;
+    }
     this.send(JSON.stringify({ op: "subscribed", id: frame.id, nextOffset: sub.position }));
     void this.deliver(key);
+  }
+
+  private checkNewSubscription(key: string): void {
+    if (this.subscriptions.has(key))
+      throw new EdgelogError("INVALID_REQUEST", `subscription id ${key} is already in use on this socket`);
+    if (this.subscriptions.size >= WS_SUBSCRIPTIONS_MAX)
+      throw new EdgelogError(
+        "INVALID_REQUEST",
+        `a socket holds at most ${WS_SUBSCRIPTIONS_MAX} subscriptions`,
+      );
+  }
+
+  /** Joins a group as a member whose assignments and records are pushed to this socket. */
+  private async subscribeGroup(frame: GroupSubscribe): Promise<void> {
+    const key = JSON.stringify(frame.id);
+    this.checkNewSubscription(key);
+    if ([...this.subscriptions.values()].some((s) => s.kind === "group" && s.group === frame.group))
+      throw new EdgelogError("INVALID_REQUEST", `this socket is already a member of group '${frame.group}'`);
+    const joined = await consumerGroup(this.env, frame.group).join(
+      frame.group,
+      frame.join,
+      this.ctx.id.toString(),
+    );
+    if (!joined.ok) throw new EdgelogError(joined.error.code, joined.error.message);
+    const sub: GroupSubscription = {
+      kind: "group",
+      id: frame.id,
+      group: frame.group,
+      memberId: joined.value.memberId,
+      generation: joined.value.generation,
+      assignments: joined.value.assignments,
+      credits: frame.credits,
+    };
+    this.subscriptions.set(key, sub);
+    this.save(sub);
+    this.sendAssigned(sub);
+    await this.syncWatches().catch((error) => this.sendError(sub.id, errorOf(error)));
+    void this.deliver(key);
+  }
+
+  private sendAssigned(sub: GroupSubscription): void {
+    this.send(
+      JSON.stringify({
+        op: "assigned",
+        id: sub.id,
+        memberId: sub.memberId,
+        generation: sub.generation,
+        assignments: sub.assignments,
+      }),
+    );
+  }
+
+  /** The group reassigned partitions: tell the client, follow the new partitions, deliver. */
+  async onAssignment(group: string, memberId: string): Promise<void> {
+    const entry = [...this.subscriptions].find(
+      ([, s]) => s.kind === "group" && s.group === group && s.memberId === memberId,
+    );
+    if (!entry || !this.socket()) return;
+    const [key, sub] = entry as [string, GroupSubscription];
+    const hb = await consumerGroup(this.env, group).heartbeat(memberId);
+    if (!hb.ok) {
+      this.sendError(sub.id, hb.error);
+      return;
+    }
+    // Pushes and heartbeats can finish out of order: never go back to an older generation.
+    if (hb.value.generation < sub.generation) return;
+    if (
+      hb.value.generation === sub.generation &&
+      JSON.stringify(hb.value.assignments) === JSON.stringify(sub.assignments)
+    )
+      return;
+    sub.generation = hb.value.generation;
+    sub.assignments = hb.value.assignments;
+    this.save(sub);
+    this.sendAssigned(sub);
+    await this.syncWatches().catch((error) => this.sendError(sub.id, errorOf(error)));
+    void this.deliver(key);
+  }
+
+  /** For the group's session check: this socket still holds that member. */
+  async holdsMember(memberId: string): Promise<boolean> {
+    if (!this.socket()) return false;
+    return [...this.subscriptions.values()].some((s) => s.kind === "group" && s.memberId === memberId);
+  }
+
+  private async commit(frame: CommitFrame): Promise<void> {
+    const groups = [...this.subscriptions.values()].filter((s): s is GroupSubscription => s.kind === "group");
+    const sub =
+      frame.subscription === null
+        ? groups.length === 1
+          ? groups[0]
+          : undefined
+        : groups.find((g) => JSON.stringify(g.id) === JSON.stringify(frame.subscription));
+    if (!sub)
+      throw new EdgelogError(
+        "INVALID_REQUEST",
+        groups.length === 0
+          ? "commit needs a group subscription on this socket"
+          : "name the group subscription to commit for",
+      );
+    const committed = await consumerGroup(this.env, sub.group).commit({
+      memberId: sub.memberId,
+      generation: sub.generation,
+      offsets: frame.offsets,
+    });
+    if (!committed.ok) throw new EdgelogError(committed.error.code, committed.error.message, committed.error);
+    this.send(JSON.stringify({ op: "committed", id: frame.id }));
+  }
+
+  /**
+   * Makes the set of watched partition leaders match what the subscriptions read:
+   * watch the new ones, unwatch the ones no subscription reads any more.
+   */
+  private async syncWatches(): Promise<void> {
+    const wanted = new Map<string, PartitionRef>();
+    for (const sub of this.subscriptions.values())
+      for (const tp of partitionsOf(sub)) wanted.set(refKey(tp), tp);
+    const me = this.ctx.id.toString();
+    const changes: Promise<void>[] = [];
+    for (const [key, tp] of wanted) {
+      if (this.watched.has(key)) continue;
+      changes.push(
+        (async () => {
+          const topic = await this.topics.get(this.env, tp.topic);
+          const watched = await callLeader(
+            this.env,
+            this.topics,
+            topic,
+            tp.partition,
+            LEADER_CALL_SLACK_MS,
+            true,
+            (leader) => leader.watch(topic.topicId, me),
+          );
+          if (!watched.ok) throw new EdgelogError(watched.error.code, watched.error.message);
+          this.watched.add(key);
+        })(),
+      );
+    }
+    for (const key of [...this.watched]) {
+      if (wanted.has(key)) continue;
+      this.watched.delete(key);
+      const [topicName, partition] = key.split("\u0000");
+      changes.push(
+        (async () => {
+          const topic = await this.topics.get(this.env, topicName!).catch(() => null);
+          if (!topic || Number(partition) >= topic.partitions) return;
+          await callLeader(
+            this.env,
+            this.topics,
+            topic,
+            Number(partition),
+            LEADER_CALL_SLACK_MS,
+            true,
+            async (leader) => {
+              await leader.unwatch(me);
+              return ok(null);
+            },
+          );
+        })(),
+      );
+    }
+    const results = await Promise.allSettled(changes);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   private async unsubscribe(id: FrameId): Promise<void> {
@@ -267,26 +462,9 @@ export class WsSession extends DurableObject<Env> {
     if (!sub) throw new EdgelogError("INVALID_REQUEST", `no subscription ${key} on this socket`);
     this.subscriptions.delete(key);
     this.ctx.storage.sql.exec("DELETE FROM subscriptions WHERE id = ?", key);
-    if (![...this.subscriptions.values()].some((s) => s.topic === sub.topic && s.partition === sub.partition))
-      await this.unwatch(sub);
+    if (sub.kind === "group") await consumerGroup(this.env, sub.group).leave(sub.memberId);
+    await this.syncWatches().catch(() => undefined);
     this.send(JSON.stringify({ op: "unsubscribed", id }));
-  }
-
-  private async unwatch(sub: Subscription): Promise<void> {
-    const topic = await this.topics.get(this.env, sub.topic).catch(() => null);
-    if (!topic) return;
-    await callLeader(
-      this.env,
-      this.topics,
-      topic,
-      sub.partition,
-      LEADER_CALL_SLACK_MS,
-      true,
-      async (leader) => {
-        await leader.unwatch(this.ctx.id.toString());
-        return { ok: true as const, value: null };
-      },
-    );
   }
 
   private credit(subscription: FrameId | null, credits: number): void {
@@ -316,23 +494,22 @@ export class WsSession extends DurableObject<Env> {
 
   private save(sub: Subscription): void {
     this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO subscriptions (id, topic, partition, topic_id, position, credits) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO subscriptions (id, data) VALUES (?, ?)",
       JSON.stringify(sub.id),
-      sub.topic,
-      sub.partition,
-      sub.topicId,
-      sub.position,
-      sub.credits,
+      JSON.stringify(sub),
     );
   }
 
   /** Called by a partition leader whose high watermark moved; false when this session has no socket any more. */
   async onHighWatermark(topic: string, partition: number, highWatermark: number): Promise<boolean> {
     if (!this.socket()) return false;
-    for (const [key, sub] of this.subscriptions)
-      if (sub.topic === topic && sub.partition === partition && sub.position < highWatermark)
-        void this.deliver(key);
-    return [...this.subscriptions.values()].some((s) => s.topic === topic && s.partition === partition);
+    let reads = false;
+    for (const [key, sub] of this.subscriptions) {
+      if (!partitionsOf(sub).some((tp) => tp.topic === topic && tp.partition === partition)) continue;
+      reads = true;
+      if (sub.kind === "group" || sub.position < highWatermark) void this.deliver(key);
+    }
+    return reads;
   }
 
   /**
@@ -350,35 +527,19 @@ export class WsSession extends DurableObject<Env> {
       for (let frames = 0; frames < 100; frames++) {
         const sub = this.subscriptions.get(key);
         if (!sub || sub.credits <= 0) return;
-        const topic = await this.topics.get(this.env, sub.topic);
-        const result = await callLeader(
-          this.env,
-          this.topics,
-          topic,
-          sub.partition,
-          LEADER_CALL_SLACK_MS,
-          true,
-          (leader, epoch) =>
-            leader.readForGroup({
-              topicId: sub.topicId,
-              leaderEpoch: epoch,
-              position: { kind: "offset", offset: sub.position },
-              maxRecords: Math.min(sub.credits, WS_PUSH_RECORDS_MAX),
-              maxBytes: WS_FRAME_BYTES_MAX / 2,
-              waitMs: 0,
-            }),
-        );
-        if (!this.subscriptions.has(key)) return; // unsubscribed meanwhile
-        if (!result.ok) {
-          this.sendError(sub.id, result.error);
+        const maxRecords = Math.min(sub.credits, WS_PUSH_RECORDS_MAX);
+        const got =
+          sub.kind === "tail" ? await this.readTail(sub, maxRecords) : await this.readGroup(sub, maxRecords);
+        if (this.subscriptions.get(key) !== sub) return; // unsubscribed meanwhile
+        if (!got.ok) {
+          this.sendError(sub.id, got.error);
           return;
         }
-        if (result.value.count === 0) return;
+        if (got.value.count === 0) return;
         this.send(
-          `{"op":"records","subscription":${JSON.stringify(sub.id)},"records":[${result.value.records}]}`,
+          `{"op":"records","subscription":${JSON.stringify(sub.id)},"records":[${got.value.records}]}`,
         );
-        sub.position = result.value.nextOffset;
-        sub.credits -= result.value.count;
+        sub.credits -= got.value.count;
         this.save(sub);
       }
     } catch (error) {
@@ -389,6 +550,48 @@ export class WsSession extends DurableObject<Env> {
       this.delivering.delete(key);
       if (this.redeliver.delete(key)) void this.deliver(key);
     }
+  }
+
+  private async readTail(
+    sub: TailSubscription,
+    maxRecords: number,
+  ): Promise<Result<{ records: string; count: number }>> {
+    const topic = await this.topics.get(this.env, sub.topic);
+    const result = await callLeader(
+      this.env,
+      this.topics,
+      topic,
+      sub.partition,
+      LEADER_CALL_SLACK_MS,
+      true,
+      (leader, epoch) =>
+        leader.readForGroup({
+          topicId: sub.topicId,
+          leaderEpoch: epoch,
+          position: { kind: "offset", offset: sub.position },
+          maxRecords,
+          maxBytes: WS_FRAME_BYTES_MAX / 2,
+          waitMs: 0,
+        }),
+    );
+    if (result.ok) sub.position = result.value.nextOffset;
+    return result;
+  }
+
+  /** Through the group's poll: it keeps the member's positions, so a group member's records are never read twice. */
+  private async readGroup(
+    sub: GroupSubscription,
+    maxRecords: number,
+  ): Promise<Result<{ records: string; count: number }>> {
+    const polled = await consumerGroup(this.env, sub.group).pollRecords(sub.memberId, {
+      maxRecords,
+      maxBytes: WS_FRAME_BYTES_MAX / 2,
+      waitMs: 0,
+    });
+    // A newer generation seen here is announced through onAssignment (an `assigned` frame first).
+    if (polled.ok && polled.value.generation > sub.generation)
+      void this.onAssignment(sub.group, sub.memberId);
+    return polled;
   }
 
   // ---- produce ----
@@ -424,4 +627,8 @@ function idOf(frame: unknown): FrameId | null {
   } catch {
     return null;
   }
+}
+
+function errorOf(error: unknown): ErrorInfo {
+  return error instanceof EdgelogError ? error.info : errorInfo("LEADER_NOT_AVAILABLE", String(error));
 }

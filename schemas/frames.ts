@@ -1,6 +1,7 @@
 import { EdgelogError } from "../core/errors";
 import { OFFSET_MAX, WS_CREDITS_DEFAULT, WS_CREDITS_MAX } from "../core/limits";
 import { topicNameProblem } from "../core/topic-name";
+import { checkGroupId, type JoinRequest, type OffsetCommit, parseJoin, parseOffsetList } from "./groups";
 import { expectInt, expectObject, expectString, invalid, rejectUnknownFields, typeName } from "./input";
 
 /**
@@ -17,6 +18,19 @@ export type TailSubscribe = {
   offset: number | "earliest" | "latest";
   credits: number;
 };
+export type GroupSubscribe = {
+  op: "subscribe";
+  id: FrameId;
+  group: string;
+  join: JoinRequest;
+  credits: number;
+};
+export type CommitFrame = {
+  op: "commit";
+  id: FrameId;
+  subscription: FrameId | null;
+  offsets: OffsetCommit[];
+};
 export type CreditFrame = { op: "credit"; subscription: FrameId | null; credits: number };
 export type ProduceFrame = {
   op: "produce";
@@ -26,7 +40,13 @@ export type ProduceFrame = {
   body: { records: unknown };
 };
 export type UnsubscribeFrame = { op: "unsubscribe"; id: FrameId };
-export type ClientFrame = TailSubscribe | CreditFrame | ProduceFrame | UnsubscribeFrame;
+export type ClientFrame =
+  | TailSubscribe
+  | GroupSubscribe
+  | CommitFrame
+  | CreditFrame
+  | ProduceFrame
+  | UnsubscribeFrame;
 
 const ID_LENGTH_MAX = 64;
 
@@ -50,17 +70,22 @@ function credits(value: unknown, path: string): number {
   return expectInt(value, path, 1, WS_CREDITS_MAX);
 }
 
-/** Reads one parsed frame. `group` subscriptions are recognised and refused until they are built. */
+/** Reads one parsed frame (API.md "WebSocket"). */
 export function parseFrame(frame: unknown): ClientFrame {
   const f = expectObject(frame, "frame");
   switch (f.op) {
     case "subscribe": {
       const id = frameId(f.id, "id");
-      if (f.group !== undefined)
-        throw new EdgelogError(
-          "INVALID_REQUEST",
-          "group subscriptions over WebSocket are not available yet; use the HTTP group API",
-        );
+      if (f.group !== undefined) {
+        const { op: _op, id: _id, group, credits: c, ...join } = f;
+        return {
+          op: "subscribe",
+          id,
+          group: checkGroupId(expectString(group, "group")),
+          join: parseJoin(join),
+          credits: c === undefined ? WS_CREDITS_DEFAULT : credits(c, "credits"),
+        };
+      }
       rejectUnknownFields(f, ["op", "id", "topic", "partition", "offset", "credits"], "subscribe");
       const topic = topicOf(f.topic, "topic");
       const partition = expectInt(f.partition, "partition", 0, Number.MAX_SAFE_INTEGER);
@@ -103,10 +128,13 @@ export function parseFrame(frame: unknown): ClientFrame {
       rejectUnknownFields(f, ["op", "id"], "unsubscribe");
       return { op: "unsubscribe", id: frameId(f.id, "id") };
     case "commit":
-      throw new EdgelogError(
-        "INVALID_REQUEST",
-        "commit needs a group subscription on this socket; group subscriptions over WebSocket are not available yet",
-      );
+      rejectUnknownFields(f, ["op", "id", "subscription", "offsets"], "commit");
+      return {
+        op: "commit",
+        id: frameId(f.id, "id"),
+        subscription: f.subscription === undefined ? null : frameId(f.subscription, "subscription"),
+        offsets: parseOffsetList(f.offsets, "offsets"),
+      };
     default:
       invalid(
         `unknown op ${JSON.stringify(f.op)}; expected subscribe, credit, commit, produce or unsubscribe`,

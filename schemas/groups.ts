@@ -97,27 +97,30 @@ export function parseCommit(body: unknown): CommitRequest {
   rejectUnknownFields(request, ["memberId", "generation", "offsets"], "body");
   const memberId = checkMemberId(expectString(request.memberId, "body.memberId"), "body.memberId");
   const generation = expectInt(request.generation, "body.generation", 0, Number.MAX_SAFE_INTEGER);
-  if (!Array.isArray(request.offsets))
-    invalid(`body.offsets must be an array, got ${typeName(request.offsets)}`);
-  if (request.offsets.length === 0) invalid("body.offsets must hold at least one offset");
-  if (request.offsets.length > COMMIT_OFFSETS_MAX)
-    invalid(`body.offsets may hold at most ${COMMIT_OFFSETS_MAX} offsets`);
+  const offsets = parseOffsetList(request.offsets, "body.offsets");
+  return { memberId, generation, offsets };
+}
+
+/** A list of `{ topic, partition, offset }` to commit: non-empty, bounded, no partition twice. */
+export function parseOffsetList(value: unknown, path: string): OffsetCommit[] {
+  if (!Array.isArray(value)) invalid(`${path} must be an array, got ${typeName(value)}`);
+  if (value.length === 0) invalid(`${path} must hold at least one offset`);
+  if (value.length > COMMIT_OFFSETS_MAX) invalid(`${path} may hold at most ${COMMIT_OFFSETS_MAX} offsets`);
   const seen = new Set<string>();
-  const offsets = request.offsets.map((o, i) => {
-    const path = `body.offsets[${i}]`;
-    const entry = expectObject(o, path);
-    rejectUnknownFields(entry, ["topic", "partition", "offset"], path);
-    const topic = expectString(entry.topic, `${path}.topic`);
+  return value.map((o, i) => {
+    const at = `${path}[${i}]`;
+    const entry = expectObject(o, at);
+    rejectUnknownFields(entry, ["topic", "partition", "offset"], at);
+    const topic = expectString(entry.topic, `${at}.topic`);
     const problem = topicNameProblem(topic);
-    if (problem) invalid(`${path}.topic: ${problem}`, "INVALID_TOPIC_EXCEPTION");
-    const partition = expectInt(entry.partition, `${path}.partition`, 0, Number.MAX_SAFE_INTEGER);
-    const offset = expectInt(entry.offset, `${path}.offset`, 0, OFFSET_MAX);
+    if (problem) invalid(`${at}.topic: ${problem}`, "INVALID_TOPIC_EXCEPTION");
+    const partition = expectInt(entry.partition, `${at}.partition`, 0, Number.MAX_SAFE_INTEGER);
+    const offset = expectInt(entry.offset, `${at}.offset`, 0, OFFSET_MAX);
     const key = `${topic}/${partition}`;
-    if (seen.has(key)) invalid(`${path} names ${key} a second time`);
+    if (seen.has(key)) invalid(`${at} names ${key} a second time`);
     seen.add(key);
     return { topic, partition, offset };
   });
-  return { memberId, generation, offsets };
 }
 
 export type ResetTarget =

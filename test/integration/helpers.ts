@@ -140,7 +140,7 @@ export type TestSocket = {
   frames: any[];
   send: (frame: unknown) => void;
   /** The next frame (after those already taken) matching `match`, within `timeoutMs`. */
-  next: (match?: (frame: any) => boolean, timeoutMs?: number) => Promise<any>;
+  next: (match?: (frame: any) => boolean, timeoutMs?: number, label?: string) => Promise<any>;
   closed: Promise<{ code: number; reason: string }>;
 };
 
@@ -160,7 +160,7 @@ export async function openSocket(): Promise<TestSocket> {
     ws.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
   );
   let taken = 0;
-  const next = (match: (frame: any) => boolean = () => true, timeoutMs = 10_000) =>
+  const next = (match: (frame: any) => boolean = () => true, timeoutMs = 10_000, label = "") =>
     new Promise<any>((resolve, reject) => {
       const look = () => {
         for (let i = taken; i < frames.length; i++) {
@@ -175,12 +175,20 @@ export async function openSocket(): Promise<TestSocket> {
       };
       const timer = setTimeout(() => {
         listeners.delete(look);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames).slice(0, 500)}`));
+        reject(
+          new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames).slice(0, 500)}`),
+        );
       }, timeoutMs);
       listeners.add(look);
       look();
     });
   void taken;
   taken = 0;
-  return { ws, frames, send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)), next, closed };
+  return {
+    ws,
+    frames,
+    send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
+    next,
+    closed,
+  };
 }

@@ -6,21 +6,34 @@ const values = (n: number, tag: string) => Array.from({ length: n }, (_, i) => (
 describe("WebSocket tails", () => {
   it("pushes every record of a partition in offset order, never more than the credits granted", async () => {
     const topic = await createTopic({ partitions: 2 });
-    await produce(topic, values(5, "before").map((v) => ({ ...v, partition: 1 })));
+    await produce(
+      topic,
+      values(5, "before").map((v) => ({ ...v, partition: 1 })),
+    );
     const s = await openSocket();
     s.send({ op: "subscribe", id: 1, topic, partition: 1, offset: "earliest", credits: 3 });
     expect(await s.next((f) => f.op === "subscribed")).toEqual({ op: "subscribed", id: 1, nextOffset: 0 });
     const first = await s.next((f) => f.op === "records");
     expect(first.subscription).toBe(1);
     expect(first.records.map((r: any) => r.offset)).toEqual([0, 1, 2]);
-    expect(first.records[0]).toMatchObject({ topic, partition: 1, key: null, value: "before-0", headers: {} });
+    expect(first.records[0]).toMatchObject({
+      topic,
+      partition: 1,
+      key: null,
+      value: "before-0",
+      headers: {},
+    });
     // Out of credits: nothing more arrives, even as records are produced.
-    await produce(topic, values(4, "after").map((v) => ({ ...v, partition: 1 })));
+    await produce(
+      topic,
+      values(4, "after").map((v) => ({ ...v, partition: 1 })),
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(s.frames.filter((f) => f.op === "records")).toEqual([]);
     s.send({ op: "credit", subscription: 1, credits: 100 });
     const seen: number[] = [];
-    while (seen.length < 6) seen.push(...(await s.next((f) => f.op === "records")).records.map((r: any) => r.offset));
+    while (seen.length < 6)
+      seen.push(...(await s.next((f) => f.op === "records")).records.map((r: any) => r.offset));
     expect(seen).toEqual([3, 4, 5, 6, 7, 8]);
     // Pushed as records arrive: a new append shows up without any request.
     await produce(topic, [{ value: "live", partition: 1 }]);
@@ -36,7 +49,9 @@ describe("WebSocket tails", () => {
     expect(await s.next((f) => f.id === "late")).toEqual({ op: "subscribed", id: "late", nextOffset: 3 });
     s.send({ op: "subscribe", id: "two", topic, partition: 0, offset: 2 });
     expect((await s.next((f) => f.id === "two")).nextOffset).toBe(2);
-    expect((await s.next((f) => f.op === "records" && f.subscription === "two")).records.map((r: any) => r.offset)).toEqual([2]);
+    expect(
+      (await s.next((f) => f.op === "records" && f.subscription === "two")).records.map((r: any) => r.offset),
+    ).toEqual([2]);
     s.send({ op: "subscribe", id: "far", topic, partition: 0, offset: 9 });
     const err = await s.next((f) => f.id === "far");
     expect(err.op).toBe("error");
@@ -51,13 +66,15 @@ describe("WebSocket tails", () => {
   it("20 concurrent tail sockets on one partition each receive every record in order", async () => {
     const topic = await createTopic();
     const sockets = await Promise.all(Array.from({ length: 20 }, () => openSocket()));
-    for (const [i, s] of sockets.entries()) s.send({ op: "subscribe", id: i, topic, partition: 0, offset: "earliest" });
+    for (const [i, s] of sockets.entries())
+      s.send({ op: "subscribe", id: i, topic, partition: 0, offset: "earliest" });
     await Promise.all(sockets.map((s) => s.next((f) => f.op === "subscribed")));
     for (let batch = 0; batch < 5; batch++) await produce(topic, values(10, `b${batch}`));
     await Promise.all(
       sockets.map(async (s) => {
         const offsets: number[] = [];
-        while (offsets.length < 50) offsets.push(...(await s.next((f) => f.op === "records")).records.map((r: any) => r.offset));
+        while (offsets.length < 50)
+          offsets.push(...(await s.next((f) => f.op === "records")).records.map((r: any) => r.offset));
         expect(offsets).toEqual(Array.from({ length: 50 }, (_, i) => i));
       }),
     );
@@ -69,7 +86,16 @@ describe("produce over WebSocket", () => {
   it("answers produced with the same results as HTTP, correlated by id", async () => {
     const topic = await createTopic({ partitions: 3 });
     const s = await openSocket();
-    s.send({ op: "produce", id: 7, topic, acks: "1", records: [{ key: "k1", value: 1, partition: 0 }, { value: 2, partition: 2 }] });
+    s.send({
+      op: "produce",
+      id: 7,
+      topic,
+      acks: "1",
+      records: [
+        { key: "k1", value: 1, partition: 0 },
+        { value: 2, partition: 2 },
+      ],
+    });
     s.send({ op: "produce", id: 8, topic, acks: "all", records: [{ value: 3, partition: 2 }] });
     const [a, b] = await Promise.all([s.next((f) => f.id === 7), s.next((f) => f.id === 8)]);
     expect(a.op).toBe("produced");
@@ -91,9 +117,21 @@ describe("bad frames get an error frame and change nothing", async () => {
     ["array frame", [1, 2], "INVALID_REQUEST"],
     ["subscribe without id", { op: "subscribe", topic, partition: 0 }, "INVALID_REQUEST"],
     ["subscribe with object id", { op: "subscribe", id: {}, topic, partition: 0 }, "INVALID_REQUEST"],
-    ["subscribe to unknown topic", { op: "subscribe", id: 1, topic: "no-such-topic-ws", partition: 0 }, "UNKNOWN_TOPIC_OR_PARTITION"],
-    ["subscribe to invalid topic", { op: "subscribe", id: 1, topic: "a b", partition: 0 }, "INVALID_TOPIC_EXCEPTION"],
-    ["subscribe to unknown partition", { op: "subscribe", id: 1, topic, partition: 5 }, "UNKNOWN_TOPIC_OR_PARTITION"],
+    [
+      "subscribe to unknown topic",
+      { op: "subscribe", id: 1, topic: "no-such-topic-ws", partition: 0 },
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    ],
+    [
+      "subscribe to invalid topic",
+      { op: "subscribe", id: 1, topic: "a b", partition: 0 },
+      "INVALID_TOPIC_EXCEPTION",
+    ],
+    [
+      "subscribe to unknown partition",
+      { op: "subscribe", id: 1, topic, partition: 5 },
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    ],
     ["negative partition", { op: "subscribe", id: 1, topic, partition: -1 }, "INVALID_REQUEST"],
     ["partition a string", { op: "subscribe", id: 1, topic, partition: "0" }, "INVALID_REQUEST"],
     ["negative offset", { op: "subscribe", id: 1, topic, partition: 0, offset: -1 }, "INVALID_REQUEST"],
@@ -105,11 +143,27 @@ describe("bad frames get an error frame and change nothing", async () => {
     ["negative credit", { op: "credit", subscription: 1, credits: -5 }, "INVALID_REQUEST"],
     ["credit without subscriptions", { op: "credit", credits: 5 }, "INVALID_REQUEST"],
     ["commit without a group", { op: "commit", id: 2, offsets: [] }, "INVALID_REQUEST"],
-    ["produce bad acks", { op: "produce", id: 3, topic, acks: 2, records: [{ value: 1 }] }, "INVALID_REQUEST"],
+    [
+      "produce bad acks",
+      { op: "produce", id: 3, topic, acks: 2, records: [{ value: 1 }] },
+      "INVALID_REQUEST",
+    ],
     ["produce no records", { op: "produce", id: 3, topic, records: [] }, "INVALID_REQUEST"],
-    ["produce bad record", { op: "produce", id: 3, topic, records: [{ key: 5, value: 1 }] }, "INVALID_REQUEST"],
-    ["produce record too large", { op: "produce", id: 3, topic, records: [{ value: "x".repeat(2000) }] }, "RECORD_TOO_LARGE"],
-    ["produce to unknown topic", { op: "produce", id: 3, topic: "no-such-topic-ws", records: [{ value: 1 }] }, "UNKNOWN_TOPIC_OR_PARTITION"],
+    [
+      "produce bad record",
+      { op: "produce", id: 3, topic, records: [{ key: 5, value: 1 }] },
+      "INVALID_REQUEST",
+    ],
+    [
+      "produce record too large",
+      { op: "produce", id: 3, topic, records: [{ value: "x".repeat(2000) }] },
+      "RECORD_TOO_LARGE",
+    ],
+    [
+      "produce to unknown topic",
+      { op: "produce", id: 3, topic: "no-such-topic-ws", records: [{ value: 1 }] },
+      "UNKNOWN_TOPIC_OR_PARTITION",
+    ],
     ["unsubscribe unknown", { op: "unsubscribe", id: 42 }, "INVALID_REQUEST"],
   ];
 
@@ -152,7 +206,9 @@ describe("bad frames get an error frame and change nothing", async () => {
 
   it("a frame over 1 MiB is refused; a flood is throttled; the gateway refuses a plain GET /v1/ws", async () => {
     const s = await openSocket();
-    s.send(JSON.stringify({ op: "produce", id: "big", topic, records: [{ value: "x".repeat(1024 * 1024) }] }));
+    s.send(
+      JSON.stringify({ op: "produce", id: "big", topic, records: [{ value: "x".repeat(1024 * 1024) }] }),
+    );
     expect((await s.next((f) => f.op === "error")).error.code).toBe("MESSAGE_TOO_LARGE");
     for (let i = 0; i < 2500; i++) s.send({ op: "credit", credits: 1 }); // errors: no subscription
     const throttled = await s.next((f) => f.error?.code === "THROTTLING_QUOTA_EXCEEDED");
@@ -161,5 +217,119 @@ describe("bad frames get an error frame and change nothing", async () => {
     const plain = await api("GET", "/v1/ws");
     expect(plain.status).toBe(400);
     expect(plain.body.error.code).toBe("INVALID_REQUEST");
+  });
+});
+
+describe("group subscriptions over WebSocket", () => {
+  const subscribeGroup = async (group: string, topic: string, extra: Record<string, unknown> = {}) => {
+    const s = await openSocket();
+    s.send({ op: "subscribe", id: "g", group, topics: [topic], autoOffsetReset: "earliest", ...extra });
+    const assigned = await s.next((f) => f.op === "assigned");
+    return { s, assigned };
+  };
+  const latestAssignment = (s: Awaited<ReturnType<typeof openSocket>>, generation: number, label: string) =>
+    s.next(
+      (f) => f.op === "assigned" && f.generation === generation,
+      10_000,
+      `${label}: assigned generation ${generation}`,
+    );
+
+  it("3 sockets share a 6-partition topic; a socket closing rebalances with at-least-once delivery", async () => {
+    const topic = await createTopic({ partitions: 6 });
+    const group = `ws-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+    const a = await subscribeGroup(group, topic);
+    expect(a.assigned).toMatchObject({ id: "g", generation: 1 });
+    expect(a.assigned.assignments).toHaveLength(6);
+    const b = await subscribeGroup(group, topic);
+    const c = await subscribeGroup(group, topic);
+    expect(c.assigned.generation).toBe(3);
+    // Every socket is told of generation 3; together they own each partition once.
+    const views = [await latestAssignment(a.s, 3, "a"), await latestAssignment(b.s, 3, "b"), c.assigned];
+    const owned = views.flatMap((v) => v.assignments.map((tp: any) => `${tp.topic}/${tp.partition}`)).sort();
+    expect(owned).toEqual(Array.from({ length: 6 }, (_, p) => `${topic}/${p}`).sort());
+
+    for (let p = 0; p < 6; p++)
+      await produce(
+        topic,
+        values(3, `p${p}`).map((v) => ({ ...v, partition: p })),
+      );
+    const received = new Map<string, string[]>();
+    const collect = async (name: string, s: typeof a.s, expected: number) => {
+      const got: string[] = [];
+      while (got.length < expected)
+        got.push(...(await s.next((f) => f.op === "records")).records.map((r: any) => r.value));
+      received.set(name, got);
+    };
+    await Promise.all([
+      collect("a", a.s, views[0].assignments.length * 3),
+      collect("b", b.s, views[1].assignments.length * 3),
+      collect("c", c.s, views[2].assignments.length * 3),
+    ]);
+    const all = [...received.values()].flat().sort();
+    expect(all).toEqual(
+      Array.from({ length: 6 }, (_, p) => values(3, `p${p}`).map((v) => v.value))
+        .flat()
+        .sort(),
+    );
+
+    // c commits what it got, then closes: a and b take its partitions over from the committed offsets.
+    const cParts: { topic: string; partition: number }[] = views[2].assignments;
+    c.s.send({ op: "commit", id: 5, offsets: cParts.map((tp) => ({ ...tp, offset: 3 })) });
+    expect(await c.s.next((f) => f.id === 5)).toEqual({ op: "committed", id: 5 });
+    c.s.ws.close(1000, "bye");
+    const after = [await latestAssignment(a.s, 4, "a"), await latestAssignment(b.s, 4, "b")];
+    expect(after.flatMap((v) => v.assignments).length).toBe(6);
+    for (const tp of cParts)
+      await produce(topic, [{ value: `late-${tp.partition}`, partition: tp.partition }]);
+    const wanted = cParts.map((tp) => `late-${tp.partition}`).sort();
+    // Read both sockets' frames as they arrive (bounded), without racing two waiters for one frame.
+    const pushedValues = () =>
+      [...a.s.frames, ...b.s.frames]
+        .filter((f) => f.op === "records")
+        .flatMap((f) => f.records.map((r: any) => r.value));
+    const deadline = Date.now() + 10_000;
+    while (!wanted.every((w) => pushedValues().includes(w)) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    const late = pushedValues();
+    // Committed records of c's partitions are not delivered again; the new ones are.
+    expect(late.filter((v) => v.startsWith("late-")).sort()).toEqual(wanted);
+    for (const tp of cParts) expect(late).not.toContain(`p${tp.partition}-0`);
+    a.s.ws.close(1000);
+    b.s.ws.close(1000);
+  });
+
+  it("credits bound group pushes; a commit for a partition not owned is refused; reconnecting resumes from commits", async () => {
+    const topic = await createTopic({ partitions: 2 });
+    const group = `ws-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+    for (let p = 0; p < 2; p++)
+      await produce(
+        topic,
+        values(5, `p${p}`).map((v) => ({ ...v, partition: p })),
+      );
+    const a = await subscribeGroup(group, topic, { credits: 4 });
+    const first = await a.s.next((f) => f.op === "records");
+    expect(first.records.length).toBeLessThanOrEqual(4);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const pushed = [first, ...a.s.frames.filter((f) => f.op === "records")].flatMap((f) => f.records);
+    expect(pushed.length).toBe(4);
+    a.s.send({ op: "commit", id: 1, offsets: [{ topic, partition: 9, offset: 0 }] });
+    expect((await a.s.next((f) => f.id === 1)).error.code).toBe("PARTITION_NOT_ASSIGNED");
+    const upTo = new Map<number, number>();
+    for (const r of pushed) upTo.set(r.partition, r.offset + 1);
+    a.s.send({
+      op: "commit",
+      id: 2,
+      offsets: [...upTo].map(([partition, offset]) => ({ topic, partition, offset })),
+    });
+    expect(await a.s.next((f) => f.id === 2)).toEqual({ op: "committed", id: 2 });
+    a.s.ws.close(1000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A new socket in the same group starts at the committed offsets: exactly the 6 records not yet pushed.
+    const again = await subscribeGroup(group, topic, { credits: 100 });
+    const rest: any[] = [];
+    while (rest.length < 6) rest.push(...(await again.s.next((f) => f.op === "records")).records);
+    const seen = new Set(pushed.map((r: any) => r.value));
+    for (const r of rest) expect(seen.has(r.value)).toBe(false);
+    again.s.ws.close(1000);
   });
 });
