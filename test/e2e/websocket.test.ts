@@ -34,9 +34,8 @@ describe("WebSocket against a real server with real ws clients", () => {
         .status,
     ).toBe(201);
     const sockets = await Promise.all(Array.from({ length: TAIL_SOCKETS }, () => open(wsUrl)));
-    sockets.forEach((s, i) =>
-      s.ws.send(JSON.stringify({ op: "subscribe", id: i, topic: "tails", partition: 0, offset: "earliest" })),
-    );
+    for (const [i, s] of sockets.entries())
+      s.ws.send(JSON.stringify({ op: "subscribe", id: i, topic: "tails", partition: 0, offset: "earliest" }));
     await until(() => sockets.every((s) => s.frames.some((f) => f.op === "subscribed")), 30_000);
     expect(sockets.every((s) => s.frames.some((f) => f.op === "subscribed"))).toBe(true);
 

@@ -159,11 +159,10 @@ export async function openSocket(): Promise<TestSocket> {
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
   );
-  let taken = 0;
   const next = (match: (frame: any) => boolean = () => true, timeoutMs = 10_000, label = "") =>
     new Promise<any>((resolve, reject) => {
       const look = () => {
-        for (let i = taken; i < frames.length; i++) {
+        for (let i = 0; i < frames.length; i++) {
           if (match(frames[i])) {
             const [frame] = frames.splice(i, 1);
             listeners.delete(look);
@@ -176,14 +175,14 @@ export async function openSocket(): Promise<TestSocket> {
       const timer = setTimeout(() => {
         listeners.delete(look);
         reject(
-          new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames).slice(0, 500)}`),
+          new Error(
+            `no ${label || "matching"} frame within ${timeoutMs} ms; got ${JSON.stringify(frames).slice(0, 500)}`,
+          ),
         );
       }, timeoutMs);
       listeners.add(look);
       look();
     });
-  void taken;
-  taken = 0;
   return {
     ws,
     frames,
