@@ -11,6 +11,7 @@ import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
+import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
 
 const args = process.argv.slice(2);
@@ -28,10 +29,16 @@ const GROUP_BATCH = 500;
 const GROUP_LOG_RECORDS = QUICK ? 40_000 : 120_000;
 const GROUP_RUN_MS_MAX = 30_000;
 const FAILOVER_SESSION_MS = 3_000;
+const WS_IN_FLIGHT = 8;
+const TICK_MS = 10;
+const E2E_MS = QUICK ? 2_000 : 5_000;
 const TARGETS = {
   produceB100x4: 60_000,
   fetch: 200_000,
   singleP50Ms: 3,
+  wsProduce: 100_000,
+  e2eP99At1k: 20,
+  e2eP99At10k: 50,
   group1: 100_000,
   acksAllRatio: 0.5,
   acksAllP99Ms: 10,
@@ -259,6 +266,135 @@ async function groupFailover(topic) {
   throw new Error("the silent member's partitions were not delivered to the other member");
 }
 
+function openSocket() {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${base.replace("http", "ws")}/v1/ws`);
+    ws.once("open", () => resolve(ws));
+    ws.once("error", reject);
+  });
+}
+
+/** Produce over one WebSocket: 100-record frames, WS_IN_FLIGHT unanswered at a time, for RUN_MS. */
+async function wsProduceOnce(topic, ws) {
+  const frame = (id) =>
+    JSON.stringify({
+      op: "produce",
+      id,
+      topic,
+      acks: "1",
+      records: Array.from({ length: 100 }, () => ({ value: VALUE })),
+    });
+  let next = 0;
+  let acked = 0;
+  const pending = new Map();
+  ws.on("message", (data) => {
+    const f = JSON.parse(String(data));
+    const done = pending.get(f.id);
+    if (!done) return;
+    pending.delete(f.id);
+    if (f.op !== "produced" || f.status !== 200)
+      throw new Error(`produce over WebSocket failed: ${String(data).slice(0, 200)}`);
+    acked += f.results.length;
+    done();
+  });
+  const started = performance.now();
+  const deadline = started + RUN_MS;
+  const lane = async () => {
+    while (performance.now() < deadline && next < REQUESTS_PER_RUN_MAX) {
+      const id = next++;
+      await new Promise((resolve) => {
+        pending.set(id, resolve);
+        ws.send(frame(id));
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: WS_IN_FLIGHT }, lane));
+  ws.removeAllListeners("message");
+  return {
+    perSecond: acked / ((performance.now() - started) / 1000),
+    p50: null,
+    p99: null,
+    maxMs: null,
+    meanMs: null,
+    requests: next,
+    acked,
+  };
+}
+
+async function benchWsProduce() {
+  const topic = await createTopic(1);
+  const ws = await openSocket();
+  let acked = (await wsProduceOnce(topic, ws)).acked; // warm-up
+  const runs = [];
+  for (let r = 0; r < RUNS; r++) {
+    const run = await wsProduceOnce(topic, ws);
+    acked += run.acked;
+    runs.push(run);
+  }
+  ws.close();
+  const { partitionInfo } = JSON.parse(await call("GET", `/v1/topics/${topic}`));
+  if (partitionInfo[0].logEndOffset !== acked)
+    throw new Error(`WebSocket produce: log holds ${partitionInfo[0].logEndOffset}, acknowledged ${acked}`);
+  return summarise(`ws produce b100 × ${WS_IN_FLIGHT}`, runs, 100);
+}
+
+/**
+ * Open loop: every TICK_MS a batch of rate × TICK_MS / 1000 records is produced
+ * over HTTP (acks=1) whether or not earlier ones were answered; a WebSocket tail
+ * receives them. Latency = arrival − the batch's intended send time, so a stall
+ * counts against every record scheduled during it (no coordinated omission).
+ */
+async function e2eLatency(rate) {
+  const topic = await createTopic(1);
+  const ws = await openSocket();
+  const intended = [];
+  const latencies = [];
+  ws.on("message", (data) => {
+    const f = JSON.parse(String(data));
+    if (f.op !== "records") return;
+    const now = performance.now();
+    for (const r of f.records) latencies.push(now - intended[r.value.seq]);
+  });
+  ws.send(
+    JSON.stringify({ op: "subscribe", id: 1, topic, partition: 0, offset: "latest", credits: 100_000 }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
+  const ticks = Math.floor(E2E_MS / TICK_MS);
+  const started = performance.now();
+  const sends = [];
+  for (let tick = 0; tick < ticks; tick++) {
+    const at = started + tick * TICK_MS;
+    const wait = at - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const records = [];
+    for (let i = 0; i < perTick; i++) {
+      intended.push(at);
+      records.push({ value: { seq: intended.length - 1, pad: "x".repeat(80) } });
+    }
+    sends.push(call("POST", `/v1/topics/${topic}/records?acks=1`, JSON.stringify({ records })));
+  }
+  await Promise.all(sends);
+  const deadline = performance.now() + 10_000;
+  while (latencies.length < intended.length && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  ws.close();
+  if (latencies.length < intended.length)
+    throw new Error(`e2e: ${latencies.length} of ${intended.length} records arrived`);
+  latencies.sort((a, b) => a - b);
+  const buckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
+  return {
+    name: `e2e produce→ws @ ${rate}/s`,
+    rate,
+    records: latencies.length,
+    p50Ms: +percentile(latencies, 50).toFixed(2),
+    p99Ms: +percentile(latencies, 99).toFixed(2),
+    p999Ms: +percentile(latencies, 99.9).toFixed(2),
+    maxMs: +latencies[latencies.length - 1].toFixed(2),
+    histogram: buckets.map((le) => ({ le, count: latencies.filter((l) => l <= le).length })),
+  };
+}
+
 function summarise(name, runs, bytesPerUnit) {
   const perSecond = median(runs.map((r) => r.perSecond));
   return {
@@ -288,6 +424,7 @@ async function main() {
   }
   const results = [];
   let failoverMs = Number.NaN;
+  const latency = [];
   try {
     for (const batch of [1, 100, 1000])
       for (const inFlight of [1, 4]) {
@@ -313,6 +450,14 @@ async function main() {
     }
     failoverMs = Math.round(await groupFailover(topic));
     console.error(`group failover: ${failoverMs} ms (session ${FAILOVER_SESSION_MS} ms)`);
+    const wsProduce = await benchWsProduce();
+    results.push(wsProduce);
+    console.error(`${wsProduce.name}: ${wsProduce.recordsPerSecond} rec/s`);
+    for (const rate of [1_000, 10_000]) {
+      const e = await e2eLatency(rate);
+      latency.push(e);
+      console.error(`${e.name}: p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms, p99.9 ${e.p999Ms} ms`);
+    }
     for (const inFlight of [1, 4]) {
       const r = await benchFetch(inFlight);
       results.push(r);
@@ -360,6 +505,21 @@ async function main() {
       met: failoverMs <= FAILOVER_SESSION_MS + 2000,
     },
     {
+      target: "produce over WebSocket ≥ 100,000 rec/s at 100 records a frame",
+      measured: byName[`ws produce b100 × ${WS_IN_FLIGHT}`].recordsPerSecond,
+      met: byName[`ws produce b100 × ${WS_IN_FLIGHT}`].recordsPerSecond >= TARGETS.wsProduce,
+    },
+    {
+      target: "end-to-end produce → WebSocket p99 ≤ 20 ms at 1,000 rec/s",
+      measured: latency[0]?.p99Ms,
+      met: latency[0]?.p99Ms <= TARGETS.e2eP99At1k,
+    },
+    {
+      target: "end-to-end produce → WebSocket p99 ≤ 50 ms at 10,000 rec/s",
+      measured: latency[1]?.p99Ms,
+      met: latency[1]?.p99Ms <= TARGETS.e2eP99At10k,
+    },
+    {
       target: "acks=all single-record p99 ≤ 10 ms",
       measured: allSingle.p99Ms,
       met: allSingle.p99Ms <= TARGETS.acksAllP99Ms,
@@ -376,6 +536,13 @@ async function main() {
   for (const r of results)
     console.log(
       `${r.name.padEnd(26)} ${String(r.recordsPerSecond).padStart(11)} ${String(r.megabytesPerSecond).padStart(9)} ${String(r.p50Ms ?? "-").padStart(9)} ${String(r.p99Ms ?? "-").padStart(9)}`,
+    );
+  console.log(
+    "\nend-to-end latency (open loop, from intended send time)       p50 ms    p99 ms  p99.9 ms    max ms",
+  );
+  for (const e of latency)
+    console.log(
+      `${e.name.padEnd(58)} ${String(e.p50Ms).padStart(9)} ${String(e.p99Ms).padStart(9)} ${String(e.p999Ms).padStart(9)} ${String(e.maxMs).padStart(9)}`,
     );
   console.log("\ntargets");
   for (const t of targets) console.log(`  ${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
@@ -397,6 +564,7 @@ async function main() {
     server: server ? "wrangler dev" : base,
     results,
     groupFailoverMs: failoverMs,
+    latency,
     targets,
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

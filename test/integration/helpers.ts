@@ -139,7 +139,7 @@ export type TestSocket = {
   ws: WebSocket;
   frames: any[];
   send: (frame: unknown) => void;
-  /** The next frame (after those already taken) matching `match`, within `timeoutMs`. */
+  /** The next frame matching `match` (taking it out of `frames`), within `timeoutMs`. */
   next: (match?: (frame: any) => boolean, timeoutMs?: number, label?: string) => Promise<any>;
   closed: Promise<{ code: number; reason: string }>;
 };
