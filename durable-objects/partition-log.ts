@@ -171,6 +171,12 @@ export class PartitionLog {
     this.sql.exec("DELETE FROM watchers WHERE session_id = ?", sessionId);
   }
 
+  /** A follower takes its leader's watchers, so that a newly elected leader can go on pushing. */
+  replaceWatchers(sessionIds: readonly string[]): void {
+    this.sql.exec("DELETE FROM watchers");
+    for (const id of sessionIds) this.sql.exec("INSERT INTO watchers (session_id) VALUES (?)", id);
+  }
+
   saveHighWatermark(highWatermark: number): void {
     this.sql.exec("UPDATE partition_state SET high_watermark = ? WHERE id = 0", highWatermark);
   }

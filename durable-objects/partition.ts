@@ -70,6 +70,8 @@ export type ReplicateRequest = {
   baseOffset: number;
   chunks: AppendChunk[];
   maxTimestamp: number;
+  /** The leader's WebSocket watchers, sent only when they changed since this follower last heard. */
+  watchers?: string[];
 };
 export type PartitionInfo = {
   partition: number;
@@ -114,6 +116,8 @@ type Follower = {
   catchingUp: boolean;
   /** Live batches sent and not yet answered. */
   inFlight: number;
+  /** The watchers version this follower has (see watchersVersion). */
+  watchersSent: number;
   /** One stub a follower, so that calls to it keep their order (E-order). */
   stub: DurableObjectStub<Partition>;
 };
@@ -137,6 +141,8 @@ export class Partition extends DurableObject<Env> {
   private isrDirty = false;
   /** WebSocket sessions tailing this partition, and the notifications under way to them. */
   private watchers = new Set<string>();
+  /** Bumped when the watchers change; followers are sent the list until they have this version. */
+  private watchersVersion = 0;
   private readonly notifying = new Set<string>();
   private readonly renotify = new Set<string>();
   private readonly counters = { produceRequests: 0, produceRecords: 0, fetchRequests: 0, fetchRecords: 0 };
@@ -198,6 +204,7 @@ export class Partition extends DurableObject<Env> {
         retryAtMs: 0,
         catchingUp: false,
         inFlight: 0,
+        watchersSent: -1,
         stub: replicaStub(this.env, state.topic, state.partition, replica),
       });
     }
@@ -271,6 +278,8 @@ export class Partition extends DurableObject<Env> {
     this.followers = this.newFollowers(-1);
     this.saveState();
     for (const f of this.followers) void this.catchUp(f); // probe every follower now
+    // Sessions tailing this partition were watching the old leader: tell them to read from here.
+    for (const sessionId of this.watchers) this.notify(sessionId);
     this.isrDirty = true;
     void this.pushIsr();
     return ok(null);
@@ -467,12 +476,17 @@ export class Partition extends DurableObject<Env> {
       chunks,
       maxTimestamp,
     };
+    const version = this.watchersVersion;
+    if (f.watchersSent !== version) request.watchers = [...this.watchers];
     const result = await withTimeout<Result<{ logEndOffset: number }>>(
       f.stub.replicate(request),
       this.lagMaxMs(),
       `replicate to replica ${f.replica}`,
     );
-    if (result.ok) return result.value.logEndOffset;
+    if (result.ok) {
+      if (request.watchers) f.watchersSent = Math.max(f.watchersSent, version);
+      return result.value.logEndOffset;
+    }
     if (result.error.code === "FENCED_LEADER_EPOCH" && result.error.leaderEpoch !== undefined)
       this.becomeFollower(result.error.leaderEpoch, -1); // a newer leader exists: step down
     throw new Error(`replica ${f.replica}: ${result.error.code} ${result.error.message}`);
@@ -643,6 +657,10 @@ export class Partition extends DurableObject<Env> {
         },
       );
     this.becomeFollower(request.leaderEpoch, request.leader);
+    if (request.watchers) {
+      this.watchers = new Set(request.watchers);
+      this.log.replaceWatchers(request.watchers);
+    }
     if (this.reconciledEpoch !== request.leaderEpoch) {
       const agreed = divergenceOffset(
         this.epochs,
@@ -793,14 +811,18 @@ export class Partition extends DurableObject<Env> {
         "THROTTLING_QUOTA_EXCEEDED",
         `partition already has ${PARTITION_WATCHERS_MAX} WebSocket subscribers`,
       );
-    this.watchers.add(sessionId);
-    this.log.addWatcher(sessionId);
+    if (!this.watchers.has(sessionId)) {
+      this.watchers.add(sessionId);
+      this.log.addWatcher(sessionId);
+      this.watchersVersion++;
+    }
     return ok({ highWatermark: this.highWatermark });
   }
 
   async unwatch(sessionId: string): Promise<void> {
     if (!this.watchers.delete(sessionId)) return;
     this.log.removeWatcher(sessionId);
+    this.watchersVersion++;
   }
 
   /**

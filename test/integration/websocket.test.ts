@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, createTopic, logEndOffsets, openSocket, produce } from "./helpers";
+import { api, createTopic, describePartition, fault, logEndOffsets, openSocket, produce } from "./helpers";
 
 const values = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ value: `${tag}-${i}` }));
 
@@ -79,6 +79,34 @@ describe("WebSocket tails", () => {
       }),
     );
     for (const s of sockets) s.ws.close(1000);
+  });
+});
+
+describe("tails across a leader failover", () => {
+  it("go on being pushed by the newly elected leader", async () => {
+    const topic = await createTopic({
+      replicationFactor: 3,
+      configs: { "min.insync.replicas": 2, "replica.lag.time.max.ms": 1000, "replica.ack.timeout.ms": 1500 },
+    });
+    const s = await openSocket();
+    s.send({ op: "subscribe", id: 1, topic, partition: 0, offset: "earliest" });
+    await s.next((f) => f.op === "subscribed");
+    expect((await produce(topic, values(2, "e0"), "all")).status).toBe(200);
+    expect((await s.next((f) => f.op === "records")).records.map((r: any) => r.value)).toEqual([
+      "e0-0",
+      "e0-1",
+    ]);
+    await fault(topic, 0, 0, "fail");
+    let res = await produce(topic, values(2, "e1"), "all");
+    if (res.status !== 200) res = await produce(topic, values(2, "e1"), "all"); // the first one elects
+    expect(res.status).toBe(200);
+    expect((await describePartition(topic)).leader).not.toBe(0);
+    const got: string[] = [];
+    while (got.length < 2)
+      got.push(...(await s.next((f) => f.op === "records")).records.map((r: any) => r.value));
+    expect(got).toEqual(["e1-0", "e1-1"]);
+    await fault(topic, 0, 0, "none");
+    s.ws.close(1000);
   });
 });
 
