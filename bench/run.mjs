@@ -30,6 +30,7 @@ const GROUP_LOG_RECORDS = QUICK ? 40_000 : 120_000;
 const GROUP_RUN_MS_MAX = 30_000;
 const FAILOVER_SESSION_MS = 3_000;
 const WS_IN_FLIGHT = 8;
+const ANSWER_TIMEOUT_MS = 10_000;
 const TICK_MS = 10;
 const E2E_MS = QUICK ? 2_000 : 5_000;
 const TARGETS = {
@@ -300,16 +301,25 @@ async function wsProduceOnce(topic, ws) {
   const started = performance.now();
   const deadline = started + RUN_MS;
   const lane = async () => {
-    while (performance.now() < deadline && next < REQUESTS_PER_RUN_MAX) {
+    while (performance.now() < deadline && next < REQUESTS_PER_RUN_MAX && failure === null) {
       const id = next++;
-      await new Promise((resolve) => {
-        pending.set(id, resolve);
+      // Bounded: an answer that does not come within ANSWER_TIMEOUT_MS fails the benchmark.
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no answer to produce frame ${id}`)),
+          ANSWER_TIMEOUT_MS,
+        );
+        pending.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
         ws.send(frame(id));
       });
     }
   };
   await Promise.all(Array.from({ length: WS_IN_FLIGHT }, lane));
   ws.removeAllListeners("message");
+  if (failure) throw failure;
   return {
     perSecond: acked / ((performance.now() - started) / 1000),
     p50: null,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { WS_FRAMES_PER_SECOND } from "../../core/limits";
 import { api, createTopic, describePartition, fault, logEndOffsets, openSocket, produce } from "./helpers";
 
 const values = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ value: `${tag}-${i}` }));
@@ -238,7 +239,9 @@ describe("bad frames get an error frame and change nothing", async () => {
       JSON.stringify({ op: "produce", id: "big", topic, records: [{ value: "x".repeat(1024 * 1024) }] }),
     );
     expect((await s.next((f) => f.op === "error")).error.code).toBe("MESSAGE_TOO_LARGE");
-    for (let i = 0; i < 2500; i++) s.send({ op: "credit", credits: 1 }); // errors: no subscription
+    // Cheap frames, many more than the burst (2 × WS_FRAMES_PER_SECOND): the object handles them faster
+    // than the allowed rate, so once the burst is spent the rest are throttled.
+    for (let i = 0; i < 8 * WS_FRAMES_PER_SECOND; i++) s.send({ op: "credit", credits: 1 });
     const throttled = await s.next((f) => f.error?.code === "THROTTLING_QUOTA_EXCEEDED");
     expect(throttled.error.retriable).toBe(true);
     s.ws.close(1000);
