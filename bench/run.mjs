@@ -288,14 +288,17 @@ async function wsProduceOnce(topic, ws) {
   let next = 0;
   let acked = 0;
   const pending = new Map();
+  let failure = null;
   ws.on("message", (data) => {
     const f = JSON.parse(String(data));
+    if (f.op === "error")
+      failure = new Error(`produce over WebSocket refused: ${String(data).slice(0, 200)}`);
     const done = pending.get(f.id);
     if (!done) return;
     pending.delete(f.id);
     if (f.op !== "produced" || f.status !== 200)
-      throw new Error(`produce over WebSocket failed: ${String(data).slice(0, 200)}`);
-    acked += f.results.length;
+      failure = new Error(`produce over WebSocket failed: ${String(data).slice(0, 200)}`);
+    else acked += f.results.length;
     done();
   });
   const started = performance.now();
