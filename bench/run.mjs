@@ -261,10 +261,17 @@ async function groupFailover(topic) {
   throw new Error("the silent member's partitions were not delivered to the other member");
 }
 
+/** A WebSocket to the gateway. Errors after it opened are recorded on `ws.failure`, never left unhandled. */
 function openSocket() {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${base.replace("http", "ws")}/v1/ws`);
-    ws.once("open", () => resolve(ws));
+    ws.failure = null;
+    ws.once("open", () => {
+      ws.on("error", (error) => {
+        ws.failure = error;
+      });
+      resolve(ws);
+    });
     ws.once("error", reject);
   });
 }
@@ -383,11 +390,13 @@ async function e2eLatency(rate) {
   }
   await Promise.all(sends);
   const deadline = performance.now() + 10_000;
-  while (latencies.length < intended.length && performance.now() < deadline)
+  while (latencies.length < intended.length && performance.now() < deadline && ws.failure === null)
     await new Promise((resolve) => setTimeout(resolve, 20));
   ws.close();
   if (latencies.length < intended.length)
-    throw new Error(`e2e: ${latencies.length} of ${intended.length} records arrived`);
+    throw new Error(
+      `e2e: ${latencies.length} of ${intended.length} records arrived${ws.failure ? ` (${ws.failure})` : ""}`,
+    );
   latencies.sort((a, b) => a - b);
   const buckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
   return {
