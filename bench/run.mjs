@@ -435,6 +435,15 @@ async function main() {
   if (urlArg >= 0) base = args[urlArg + 1];
   else {
     server = new LocalServer(tempStateDir());
+    // Whatever happens, the server (its own process group) must not outlive the benchmark.
+    const stopAndExit = (reason) => {
+      console.error(reason);
+      server?.stop("SIGKILL").finally(() => process.exit(1));
+    };
+    process.once("uncaughtException", stopAndExit);
+    process.once("unhandledRejection", stopAndExit);
+    process.once("SIGINT", () => stopAndExit("interrupted"));
+    process.once("SIGTERM", () => stopAndExit("terminated"));
     await server.start();
     base = server.url;
   }
