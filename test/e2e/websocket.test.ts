@@ -5,6 +5,8 @@ import { LocalServer, tempStateDir } from "./server";
 /** Sockets tailing one partition at once (issue 5). */
 const TAIL_SOCKETS = 200;
 const RECORDS = 100;
+/** Longer than workerd's idle time before it hibernates an object holding only hibernatable sockets. */
+const IDLE_MS = 12_000;
 
 function open(url: string): Promise<{ ws: WebSocket; frames: any[] }> {
   return new Promise((resolve, reject) => {
@@ -51,6 +53,34 @@ describe("WebSocket against a real server with real ws clients", () => {
       expect(s.frames.filter((f) => f.op === "error")).toEqual([]);
     }
     for (const s of sockets) s.ws.close(1000);
+  });
+
+  it("a socket idle past the hibernation window still gets pushes and answers frames", async () => {
+    const wsUrl = `${server.url.replace("http", "ws")}/v1/ws`;
+    expect(
+      (await server.request("POST", "/v1/topics", { name: "idle", partitions: 1, replicationFactor: 1 }))
+        .status,
+    ).toBe(201);
+    const s = await open(wsUrl);
+    s.ws.send(JSON.stringify({ op: "subscribe", id: "quiet", topic: "idle", partition: 0, credits: 5 }));
+    await until(() => s.frames.some((f) => f.op === "subscribed"), 10_000);
+    // Nothing happens for longer than workerd waits before hibernating an idle object with sockets (10 s).
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    expect(
+      (await server.request("POST", "/v1/topics/idle/records?acks=1", { records: [{ value: "wake" }] }))
+        .status,
+    ).toBe(200);
+    await until(() => s.frames.some((f) => f.op === "records"), 10_000);
+    expect(s.frames.find((f) => f.op === "records")).toMatchObject({
+      subscription: "quiet",
+      records: [{ offset: 0, value: "wake" }],
+    });
+    // The subscription's credits came through whatever happened to the object: 4 left, then a credit frame adds more.
+    s.ws.send(JSON.stringify({ op: "credit", subscription: "quiet", credits: 1 }));
+    s.ws.send("not json");
+    await until(() => s.frames.some((f) => f.op === "error"), 10_000);
+    expect(s.frames.find((f) => f.op === "error").error.code).toBe("INVALID_REQUEST");
+    s.ws.close(1000);
   });
 
   it("produce over WebSocket, a group socket, commit, and resuming after reconnect", async () => {
