@@ -241,13 +241,7 @@ export class WsSession extends DurableObject<Env> {
 
   private async subscribe(frame: TailSubscribe): Promise<void> {
     const key = JSON.stringify(frame.id);
-    if (this.subscriptions.has(key))
-      throw new EdgelogError("INVALID_REQUEST", `subscription id ${key} is already in use on this socket`);
-    if (this.subscriptions.size >= WS_SUBSCRIPTIONS_MAX)
-      throw new EdgelogError(
-        "INVALID_REQUEST",
-        `a socket holds at most ${WS_SUBSCRIPTIONS_MAX} subscriptions`,
-      );
+    this.checkNewSubscription(key);
     const topic = await this.topics.get(this.env, frame.topic);
     if (frame.partition >= topic.partitions)
       throw new EdgelogError(
