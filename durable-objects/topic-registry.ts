@@ -33,6 +33,7 @@ const MIGRATIONS = [
    );
    -- Topics made before replication had one copy, on replica 0.
    INSERT INTO partitions (topic, partition, leader, leader_epoch, isr)
+     -- 1023: the last partition number (PARTITIONS_MAX − 1).
      WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < 1023)
      SELECT t.name, seq.n, 0, 0, '[0]' FROM topics t JOIN seq ON seq.n < t.partitions;`,
   // Consumer groups are objects named by their id; this directory lets them be listed.

@@ -48,6 +48,10 @@ const MIGRATIONS = [
    CREATE TABLE subscriptions (id TEXT PRIMARY KEY, data TEXT NOT NULL);`,
 ];
 
+/** Frames one delivery run sends at most before yielding (a later notification or credit continues). */
+const DELIVERY_FRAMES_MAX = 100;
+/** Bytes one push frame carries at most: half the frame limit leaves room for the envelope. */
+const PUSH_FRAME_BYTES_MAX = WS_FRAME_BYTES_MAX / 2;
 /** WebSocket close code for a policy violation (API.md: three non-JSON frames in a row). */
 const CLOSE_POLICY = 1008;
 
@@ -509,7 +513,7 @@ export class WsSession extends DurableObject<Env> {
   /**
    * Sends a subscription's records from its position while it has credits, in
    * offset order (one delivery at a time per subscription; a request meanwhile
-   * runs once more afterwards). Bounded: at most 100 frames a run.
+   * runs once more afterwards). Bounded: at most DELIVERY_FRAMES_MAX frames a run.
    */
   private async deliver(key: string): Promise<void> {
     if (this.delivering.has(key)) {
@@ -518,7 +522,7 @@ export class WsSession extends DurableObject<Env> {
     }
     this.delivering.add(key);
     try {
-      for (let frames = 0; frames < 100; frames++) {
+      for (let frames = 0; frames < DELIVERY_FRAMES_MAX; frames++) {
         const sub = this.subscriptions.get(key);
         if (!sub || sub.credits <= 0) return;
         const maxRecords = Math.min(sub.credits, WS_PUSH_RECORDS_MAX);
@@ -564,7 +568,7 @@ export class WsSession extends DurableObject<Env> {
           leaderEpoch: epoch,
           position: { kind: "offset", offset: sub.position },
           maxRecords,
-          maxBytes: WS_FRAME_BYTES_MAX / 2,
+          maxBytes: PUSH_FRAME_BYTES_MAX,
           waitMs: 0,
         }),
     );
@@ -579,7 +583,7 @@ export class WsSession extends DurableObject<Env> {
   ): Promise<Result<{ records: string; count: number }>> {
     const polled = await consumerGroup(this.env, sub.group).pollRecords(sub.memberId, {
       maxRecords,
-      maxBytes: WS_FRAME_BYTES_MAX / 2,
+      maxBytes: PUSH_FRAME_BYTES_MAX,
       waitMs: 0,
     });
     // A newer generation seen here is announced through onAssignment (an `assigned` frame first).
