@@ -11,9 +11,10 @@ export type EncodableRecord = {
 
 /**
  * Part of one append: a JSON array of `[timestamp, key, value, headers, valueBase64, size]`
- * tuples, stored with one INSERT … SELECT over json_each (one statement, not one a record).
+ * tuples, stored with one INSERT … SELECT over json_each (one statement, not one a record),
+ * and the records' bytes (for retention.bytes).
  */
-export type AppendChunk = { records: string; count: number };
+export type AppendChunk = { records: string; count: number; bytes: number };
 
 /** Per-record overhead of the tuple text beyond `sizeBytes` (brackets, commas, numbers, nulls). */
 const TUPLE_OVERHEAD_BYTES = 64;
@@ -29,20 +30,26 @@ export function encodeAppendChunks(
 ): AppendChunk[] {
   const chunks: AppendChunk[] = [];
   let parts: string[] = [];
-  let bytes = 0;
+  /** Approximate tuple-text bytes of the chunk so far (for the parameter limit). */
+  let textBytes = 0;
+  /** Record bytes (sizeBytes) of the chunk so far (for retention.bytes). */
+  let recordBytes = 0;
+  const flush = () => {
+    chunks.push({ records: `[${parts.join(",")}]`, count: parts.length, bytes: recordBytes });
+    parts = [];
+    textBytes = 0;
+    recordBytes = 0;
+  };
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    const recordBytes = r.sizeBytes + TUPLE_OVERHEAD_BYTES;
-    if (parts.length > 0 && bytes + recordBytes > APPEND_CHUNK_BYTES_MAX) {
-      chunks.push({ records: `[${parts.join(",")}]`, count: parts.length });
-      parts = [];
-      bytes = 0;
-    }
+    const tupleBytes = r.sizeBytes + TUPLE_OVERHEAD_BYTES;
+    if (parts.length > 0 && textBytes + tupleBytes > APPEND_CHUNK_BYTES_MAX) flush();
     const key = r.key === null ? "null" : JSON.stringify(r.key);
     const base64 = r.valueBase64 === null ? "null" : `"${r.valueBase64}"`;
     parts.push(`[${timestamps[i]},${key},${r.valueJson},${r.headersJson},${base64},${r.sizeBytes}]`);
-    bytes += recordBytes;
+    textBytes += tupleBytes;
+    recordBytes += r.sizeBytes;
   }
-  if (parts.length > 0) chunks.push({ records: `[${parts.join(",")}]`, count: parts.length });
+  if (parts.length > 0) flush();
   return chunks;
 }

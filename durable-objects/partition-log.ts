@@ -47,6 +47,8 @@ const MIGRATIONS = [
    INSERT INTO leader_epochs (epoch, start_offset) SELECT 0, 0 WHERE EXISTS (SELECT 1 FROM log);`,
   // WebSocket sessions tailing this partition: notified when the high watermark moves.
   `CREATE TABLE watchers (session_id TEXT PRIMARY KEY);`,
+  // Bytes of each appended batch, for retention.bytes without summing the log.
+  `ALTER TABLE time_index ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** What a replica is: set by the registry at creation, changed by elections. */
@@ -207,10 +209,13 @@ export class PartitionLog {
     }
     const firstNew = baseOffset + skip;
     assert(next > firstNew, "an append stores at least one new record");
+    // A re-sent batch partly present counts its bytes whole: retention by bytes errs on keeping.
+    const bytes = chunks.reduce((n, c) => n + c.bytes, 0);
     this.sql.exec(
-      "INSERT OR REPLACE INTO time_index (base_offset, max_timestamp) VALUES (?, ?)",
+      "INSERT OR REPLACE INTO time_index (base_offset, max_timestamp, bytes) VALUES (?, ?, ?)",
       firstNew,
       maxTimestamp,
+      bytes,
     );
     return next;
   }
@@ -220,6 +225,70 @@ export class PartitionLog {
     this.sql.exec('DELETE FROM log WHERE "offset" >= ?', offset);
     this.sql.exec("DELETE FROM time_index WHERE base_offset >= ?", offset);
     this.sql.exec("DELETE FROM leader_epochs WHERE start_offset >= ?", offset);
+  }
+
+  /**
+   * Where retention would start the log (Kafka deletes whole batches): the first
+   * batch whose records are not all older than `cutoff` (the time index holds the
+   * running maximum timestamp, so every batch before it is entirely older), and the
+   * first batch from which at most `bytesMax` bytes remain. -1 disables either rule.
+   * Answers an offset ≥ `from` and ≤ `end`.
+   */
+  retentionStart(cutoff: number, bytesMax: number, from: number, end: number): number {
+    let start = from;
+    if (cutoff >= 0) {
+      const kept = this.sql
+        .exec<{ base_offset: number }>(
+          "SELECT base_offset FROM time_index WHERE max_timestamp >= ? ORDER BY max_timestamp, base_offset LIMIT 1",
+          cutoff,
+        )
+        .toArray()[0];
+      start = Math.max(start, kept ? kept.base_offset : end);
+    }
+    if (bytesMax >= 0) {
+      const batches = this.sql
+        .exec<{ base_offset: number; bytes: number }>(
+          "SELECT base_offset, bytes FROM time_index WHERE base_offset >= ? ORDER BY base_offset DESC",
+          start,
+        )
+        .toArray();
+      let kept = 0;
+      let firstKept = end;
+      for (const b of batches) {
+        if (kept + b.bytes > bytesMax) break;
+        kept += b.bytes;
+        firstKept = b.base_offset;
+      }
+      start = Math.max(start, firstKept);
+    }
+    return Math.min(start, end);
+  }
+
+  /** The running maximum timestamp of the first batch at or after `from`, or null when there is none. */
+  oldestBatchTimestamp(from: number): number | null {
+    const row = this.sql
+      .exec<{ t: number }>(
+        "SELECT max_timestamp AS t FROM time_index WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1",
+        from,
+      )
+      .toArray()[0];
+    return row?.t ?? null;
+  }
+
+  /** The lowest offset still stored (rows below logStartOffset are deleted in bounded steps), or null. */
+  lowestOffset(): number | null {
+    return this.sql.exec<{ low: number | null }>('SELECT min("offset") AS low FROM log').one().low;
+  }
+
+  /** Deletes up to `rowsMax` records below `offset`, and time-index batches wholly below it. */
+  deleteBelow(offset: number, rowsMax: number): void {
+    const low = this.lowestOffset();
+    if (low === null || low >= offset) return;
+    this.sql.exec('DELETE FROM log WHERE "offset" < ?', Math.min(offset, low + rowsMax));
+    this.sql.exec(
+      "DELETE FROM time_index WHERE base_offset < (SELECT max(base_offset) FROM time_index WHERE base_offset <= ?)",
+      offset,
+    );
   }
 
   maxTimestamp(): number {

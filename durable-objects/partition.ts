@@ -37,6 +37,14 @@ const REPLICA_IN_FLIGHT_MAX = 4;
 const CATCH_UP_ROUNDS_MAX = 20;
 /** How often a moved high watermark is checkpointed to storage (coalesced, off the produce path). */
 const HIGH_WATERMARK_CHECKPOINT_MS = 100;
+/** Records deleted per step of retention (one alarm run, one replicate call on a follower). */
+const RETENTION_DELETE_ROWS_MAX = 10_000;
+/** After appends, how soon retention.bytes is checked (coalesced with any earlier alarm). */
+const RETENTION_BYTES_CHECK_MS = 1_000;
+/** How soon retention looks again when expired records wait for the high watermark. */
+const RETENTION_BLOCKED_RETRY_MS = 1_000;
+/** The latest a retention.ms check is put off (a clock or config change is caught by then). */
+const RETENTION_CHECK_MS_MAX = 60 * 60 * 1000;
 /** How long a restarting leader waits for its followers before serving (see the constructor). */
 const RESTART_PROBE_TIMEOUT_MS = 1_000;
 /** A failing replica's alarm looks again after this long (faults active: no work, no retry storm). */
@@ -70,6 +78,8 @@ export type ReplicateRequest = {
   baseOffset: number;
   chunks: AppendChunk[];
   maxTimestamp: number;
+  /** The leader's logStartOffset: retention moves it; followers delete below it too. */
+  logStartOffset: number;
   /** The leader's WebSocket watchers, sent only when they changed since this follower last heard. */
   watchers?: string[];
 };
@@ -237,6 +247,7 @@ export class Partition extends DurableObject<Env> {
     if (this.state?.topicId !== topicId) return;
     this.state = { ...this.state, configs };
     this.saveState();
+    if (this.isLeader()) await this.alarms.schedule(Date.now()); // new retention applies at the next alarm
   }
 
   /** Removes this replica of a deleted topic: all rows, offsets and state. */
@@ -371,6 +382,10 @@ export class Partition extends DurableObject<Env> {
     }
     this.replicateLive(baseOffset, next, request.chunks, request.maxTimestamp);
     this.maybeIncrementHighWatermark();
+    if (state.configs["retention.bytes"] >= 0)
+      void this.alarms.schedule(Date.now() + RETENTION_BYTES_CHECK_MS);
+    else if (state.configs["retention.ms"] >= 0 && baseOffset === this.logStartOffset)
+      void this.alarms.schedule(this.nextRetentionCheck()); // the first batch: when could it expire?
     if (request.acks !== "all")
       return ok({ baseOffset, logEndOffset: next, highWatermark: this.highWatermark });
     return this.awaitAcks(baseOffset, next, state.leaderEpoch);
@@ -475,6 +490,7 @@ export class Partition extends DurableObject<Env> {
       baseOffset,
       chunks,
       maxTimestamp,
+      logStartOffset: this.logStartOffset,
     };
     const version = this.watchersVersion;
     if (f.watchersSent !== version) request.watchers = [...this.watchers];
@@ -608,9 +624,10 @@ export class Partition extends DurableObject<Env> {
     }
     if (this.state === null || !this.isLeader()) return;
     const now = Date.now();
+    const retentionNextMs = this.applyRetention(now);
     const lagMaxMs = this.lagMaxMs();
     const work: Promise<void>[] = [];
-    let nextMs = Number.POSITIVE_INFINITY;
+    let nextMs = retentionNextMs;
     for (const f of this.followers) {
       if (f.inSync && f.logEndOffset < this.logEndOffset && now - f.lastCaughtUpMs > lagMaxMs) {
         console.warn(
@@ -631,6 +648,47 @@ export class Partition extends DurableObject<Env> {
       if (!f.inSync && !f.catchingUp) nextMs = Math.min(nextMs, Math.max(f.retryAtMs, Date.now() + 1));
     if (this.isrDirty) nextMs = Math.min(nextMs, Date.now() + 1_000);
     if (nextMs < Number.POSITIVE_INFINITY) await this.alarms.schedule(nextMs);
+  }
+
+  // ---- retention ----
+
+  /**
+   * Moves logStartOffset past what retention.ms / retention.bytes let go (whole
+   * batches, never past the high watermark: only records every consumer could
+   * have read expire) and deletes a bounded number of records below it. Offsets
+   * are never reused. Answers when the next check is due (Infinity: none).
+   */
+  private applyRetention(now: number): number {
+    const configs = this.state!.configs;
+    const retentionMs = configs["retention.ms"];
+    const cutoff = retentionMs >= 0 ? now - retentionMs : -1;
+    const target = this.log.retentionStart(
+      cutoff,
+      configs["retention.bytes"],
+      this.logStartOffset,
+      this.highWatermark,
+    );
+    if (target > this.logStartOffset) {
+      this.logStartOffset = target;
+      this.saveState();
+    }
+    this.log.deleteBelow(this.logStartOffset, RETENTION_DELETE_ROWS_MAX);
+    const low = this.log.lowestOffset();
+    if (low !== null && low < this.logStartOffset) return now; // more to delete: continue at once
+    return retentionMs >= 0 ? this.nextRetentionCheck() : Number.POSITIVE_INFINITY;
+  }
+
+  /** When the oldest retained batch can expire by retention.ms (bounded by RETENTION_CHECK_MS_MAX). */
+  private nextRetentionCheck(): number {
+    const now = Date.now();
+    // Nothing retained: the next append arms the check again.
+    if (this.logStartOffset >= this.logEndOffset) return Number.POSITIVE_INFINITY;
+    const oldest = this.log.oldestBatchTimestamp(this.logStartOffset);
+    if (oldest === null) return Number.POSITIVE_INFINITY;
+    const due = oldest + this.state!.configs["retention.ms"] + 1;
+    // Expired but held back by the high watermark (replicas behind): look again a little later, not in a loop.
+    if (due <= now) return now + RETENTION_BLOCKED_RETRY_MS;
+    return Math.min(due, now + RETENTION_CHECK_MS_MAX);
   }
 
   // ---- follower ----
@@ -671,6 +729,14 @@ export class Partition extends DurableObject<Env> {
       if (agreed < this.logEndOffset) this.truncateTo(agreed);
       this.reconciledEpoch = request.leaderEpoch;
     }
+    if (request.logStartOffset > this.logStartOffset) {
+      this.logStartOffset = Math.min(
+        request.logStartOffset,
+        Math.max(this.logEndOffset, request.logStartOffset),
+      );
+      this.saveState();
+    }
+    this.log.deleteBelow(this.logStartOffset, RETENTION_DELETE_ROWS_MAX);
     const count = request.chunks.reduce((n, c) => n + c.count, 0);
     if (request.baseOffset <= this.logEndOffset && request.baseOffset + count > this.logEndOffset) {
       const maxTimestamp = Math.max(this.maxTimestamp, request.maxTimestamp);
