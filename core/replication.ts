@@ -68,6 +68,14 @@ export function epochsBelow(epochs: readonly EpochEntry[], logEndOffset: number)
   return epochs.filter((e) => e.startOffset < logEndOffset);
 }
 
+/** Two epoch histories are the same (compared without serialising them: this runs on every replicate call). */
+export function sameEpochs(a: readonly EpochEntry[], b: readonly EpochEntry[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++)
+    if (a[i]!.epoch !== b[i]!.epoch || a[i]!.startOffset !== b[i]!.startOffset) return false;
+  return true;
+}
+
 export const RETRY_BACKOFF_MS_MIN = 100;
 export const RETRY_BACKOFF_MS_MAX = 10_000;
 /** ±20% jitter so that many partitions retrying one replica do not move in lockstep. */

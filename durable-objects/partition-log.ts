@@ -280,15 +280,19 @@ export class PartitionLog {
     return this.sql.exec<{ low: number | null }>('SELECT min("offset") AS low FROM log').one().low;
   }
 
-  /** Deletes up to `rowsMax` records below `offset`, and time-index batches wholly below it. */
-  deleteBelow(offset: number, rowsMax: number): void {
+  /** Deletes up to `rowsMax` records below `offset`, and time-index batches wholly below it; true while more remain. */
+  deleteBelow(offset: number, rowsMax: number): boolean {
     const low = this.lowestOffset();
-    if (low === null || low >= offset) return;
-    this.sql.exec('DELETE FROM log WHERE "offset" < ?', Math.min(offset, low + rowsMax));
+    if (low === null || low >= offset) return false;
+    const upTo = Math.min(offset, low + rowsMax);
+    this.sql.exec('DELETE FROM log WHERE "offset" < ?', upTo);
     this.sql.exec(
       "DELETE FROM time_index WHERE base_offset < (SELECT max(base_offset) FROM time_index WHERE base_offset <= ?)",
       offset,
     );
+    if (upTo >= offset) return false;
+    const next = this.lowestOffset();
+    return next !== null && next < offset;
   }
 
   maxTimestamp(): number {

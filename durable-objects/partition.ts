@@ -11,6 +11,7 @@ import {
   epochsBelow,
   highWatermarkFor,
   nextBackoffMs,
+  sameEpochs,
 } from "../core/replication";
 import type { TopicConfigs } from "../core/topic-config";
 import { AlarmScheduler } from "./alarm-scheduler";
@@ -150,6 +151,8 @@ export class Partition extends DurableObject<Env> {
   private readonly alarms: AlarmScheduler;
   private isrDirty = false;
   /** WebSocket sessions tailing this partition, and the notifications under way to them. */
+  /** A follower still has rows below logStartOffset to delete (set when the leader's moves; true after a load). */
+  private retentionPending = true;
   private watchers = new Set<string>();
   /** Bumped when the watchers change; followers are sent the list until they have this version. */
   private watchersVersion = 0;
@@ -560,7 +563,8 @@ export class Partition extends DurableObject<Env> {
     const epoch = this.state!.leaderEpoch;
     try {
       for (let round = 0; round < CATCH_UP_ROUNDS_MAX; round++) {
-        const from = f.logEndOffset < 0 ? this.logEndOffset : f.logEndOffset;
+        // Never below logStartOffset: what retention deleted is not sent (the follower skips to it).
+        const from = f.logEndOffset < 0 ? this.logEndOffset : Math.max(f.logEndOffset, this.logStartOffset);
         const end = Math.min(this.logEndOffset, from + REPLICA_FETCH_RECORDS_MAX);
         const part = from < end ? this.log.readChunks(from, end) : { chunks: [], count: 0, maxTimestamp: 0 };
         const logEndOffset = await this.sendTo(f, from, part.chunks, part.maxTimestamp);
@@ -672,9 +676,7 @@ export class Partition extends DurableObject<Env> {
       this.logStartOffset = target;
       this.saveState();
     }
-    this.log.deleteBelow(this.logStartOffset, RETENTION_DELETE_ROWS_MAX);
-    const low = this.log.lowestOffset();
-    if (low !== null && low < this.logStartOffset) return now; // more to delete: continue at once
+    if (this.log.deleteBelow(this.logStartOffset, RETENTION_DELETE_ROWS_MAX)) return now; // more to delete: continue at once
     return retentionMs >= 0 ? this.nextRetentionCheck() : Number.POSITIVE_INFINITY;
   }
 
@@ -730,13 +732,14 @@ export class Partition extends DurableObject<Env> {
       this.reconciledEpoch = request.leaderEpoch;
     }
     if (request.logStartOffset > this.logStartOffset) {
-      this.logStartOffset = Math.min(
-        request.logStartOffset,
-        Math.max(this.logEndOffset, request.logStartOffset),
-      );
+      this.logStartOffset = request.logStartOffset;
+      // What this follower lacks below the leader's logStartOffset is gone everywhere: go on from there.
+      if (this.logEndOffset < this.logStartOffset) this.logEndOffset = this.logStartOffset;
       this.saveState();
+      this.retentionPending = true;
     }
-    this.log.deleteBelow(this.logStartOffset, RETENTION_DELETE_ROWS_MAX);
+    if (this.retentionPending)
+      this.retentionPending = this.log.deleteBelow(this.logStartOffset, RETENTION_DELETE_ROWS_MAX);
     const count = request.chunks.reduce((n, c) => n + c.count, 0);
     if (request.baseOffset <= this.logEndOffset && request.baseOffset + count > this.logEndOffset) {
       const maxTimestamp = Math.max(this.maxTimestamp, request.maxTimestamp);
@@ -748,7 +751,7 @@ export class Partition extends DurableObject<Env> {
       );
       this.maxTimestamp = maxTimestamp;
       const mirrored = epochsBelow(request.epochs, this.logEndOffset);
-      if (JSON.stringify(mirrored) !== JSON.stringify(this.epochs)) {
+      if (!sameEpochs(mirrored, this.epochs)) {
         this.epochs = mirrored;
         this.log.saveEpochs(mirrored);
       }

@@ -8,7 +8,7 @@ import type { TopicMetadata } from "../durable-objects/topic-registry";
 import { topics } from "./topic-cache";
 
 /** Asks every partition's leader for its view (offsets, ISR), in parallel (bounded); null where none answered. */
-export function leaderViews<T extends PartitionInfo>(
+function leaderViews<T extends PartitionInfo>(
   env: Env,
   topic: TopicMetadata,
   ask: (leader: DurableObjectStub<Partition>) => Promise<T | null>,

@@ -165,6 +165,44 @@ describe("retention by alarm", () => {
     expect(views.map((r: any) => r.logStartOffset)).toEqual([2, 2, 2]);
   });
 
+  it("a replica that was down while retention ran catches up from logStartOffset, records at their offsets", async () => {
+    const topic = await createTopic({
+      replicationFactor: 3,
+      configs: { "min.insync.replicas": 2, "replica.lag.time.max.ms": 1000, "replica.ack.timeout.ms": 1000 },
+    });
+    await fault(topic, 0, 2, "fail");
+    const old = Date.now() - 2 * HOUR;
+    expect(
+      (
+        await produce(
+          topic,
+          [0, 1, 2].map((i) => ({ value: `old-${i}`, timestamp: old })),
+          "all",
+        )
+      ).status,
+    ).toBe(200);
+    expect((await produce(topic, [{ value: "new-0" }, { value: "new-1" }], "all")).status).toBe(200);
+    await api("PATCH", `/v1/topics/${topic}`, { configs: { "retention.ms": HOUR } });
+    await runDurableObjectAlarm(leader(topic));
+    expect((await describePartition(topic)).logStartOffset).toBe(3);
+    await fault(topic, 0, 2, "none");
+    await eventually(
+      () => describePartition(topic),
+      (p) => p.isr.includes(2),
+    );
+    const replica2 = env.PARTITION_REPLICA.get(env.PARTITION_REPLICA.idFromName(`${topic}/0/r2`));
+    const rows = await runInDurableObject(replica2, (_i, state) =>
+      state.storage.sql
+        .exec<{ offset: number; value: string }>('SELECT "offset", value FROM log ORDER BY "offset"')
+        .toArray(),
+    );
+    expect(rows).toEqual([
+      { offset: 3, value: '"new-0"' },
+      { offset: 4, value: '"new-1"' },
+    ]);
+    expect((await replicaViews(topic, 0))[2]).toMatchObject({ logStartOffset: 3, logEndOffset: 5 });
+  });
+
   it("a group whose committed offset expired resets per its autoOffsetReset", async () => {
     const topic = await createTopic();
     const old = Date.now() - 2 * HOUR;

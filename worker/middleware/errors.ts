@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { EdgelogError, type ErrorInfo, errorInfo, statusOf } from "../../core/errors";
 
 /** The one JSON error envelope of API.md; OFFSET_OUT_OF_RANGE also carries its offsets at the top level. */
-export function errorResponse(c: Context, info: ErrorInfo): Response {
+function errorResponse(c: Context, info: ErrorInfo): Response {
   const extra =
     info.code === "OFFSET_OUT_OF_RANGE"
       ? { logStartOffset: info.logStartOffset, highWatermark: info.highWatermark }
