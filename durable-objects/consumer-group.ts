@@ -13,7 +13,7 @@ import type { CommitRequest, JoinRequest, ResetRequest } from "../schemas/groups
 import { AlarmScheduler } from "./alarm-scheduler";
 import { type Env, topicRegistry } from "./env";
 import { type CommittedOffset, GroupStore, type PartitionRef, type StoredMember } from "./group-store";
-import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import { callLeader, callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import type { FetchedRecords } from "./partition";
 import { TopicCache } from "./topic-cache";
 import type { TopicMetadata } from "./topic-registry";
@@ -439,20 +439,16 @@ export class ConsumerGroup extends DurableObject<Env> {
     maxBytes: number,
     waitMs: number,
   ): Promise<Fetched | null> {
-    const topic = await this.topic(tp.topic);
-    if (!topic.ok || tp.partition >= topic.value.partitions) return null;
     const position = this.positionOf(partitionKey(tp.topic, tp.partition));
     const read = (from: FetchPosition, wait: number) =>
-      callLeader(
+      callPartitionLeader(
         this.env,
         this.topics,
-        topic.value,
-        tp.partition,
+        tp,
         wait + LEADER_CALL_SLACK_MS,
-        true,
-        (leader, leaderEpoch) =>
+        (leader, leaderEpoch, topic) =>
           leader.readForGroup({
-            topicId: topic.value.topicId,
+            topicId: topic.topicId,
             leaderEpoch,
             position: from,
             maxRecords,
@@ -468,7 +464,9 @@ export class ConsumerGroup extends DurableObject<Env> {
     if (!result.ok && result.error.code === "OFFSET_OUT_OF_RANGE")
       result = await read({ kind: m.autoOffsetReset }, 0);
     if (!result.ok) {
-      console.warn(`group ${this.name}: read of ${tp.topic}/${tp.partition} failed: ${result.error.code}`);
+      // A topic deleted meanwhile is not worth a warning: the next rebalance drops its partitions.
+      if (result.error.code !== "UNKNOWN_TOPIC_OR_PARTITION")
+        console.warn(`group ${this.name}: read of ${tp.topic}/${tp.partition} failed: ${result.error.code}`);
       return null;
     }
     return { tp, share: maxRecords, fetched: result.value };
@@ -542,16 +540,12 @@ export class ConsumerGroup extends DurableObject<Env> {
   /** Asks the leaders of these partitions for their high watermark and log start (in parallel, bounded). */
   private async refreshMarks(partitions: readonly PartitionRef[]): Promise<void> {
     await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (tp) => {
-      const topic = await this.topic(tp.topic);
-      if (!topic.ok || tp.partition >= topic.value.partitions) return;
-      const info = await callLeader(
+      const info = await callPartitionLeader(
         this.env,
         this.topics,
-        topic.value,
-        tp.partition,
+        tp,
         LEADER_CALL_SLACK_MS,
-        true,
-        async (leader) => ok(await leader.describe(topic.value.topicId)),
+        async (leader, _epoch, topic) => ok(await leader.describe(topic.topicId)),
       );
       if (info.ok && info.value)
         this.marks.set(partitionKey(tp.topic, tp.partition), {

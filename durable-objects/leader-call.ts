@@ -70,3 +70,33 @@ export async function callLeader<T>(
     }
   }
 }
+
+/**
+ * `callLeader` for a partition named by topic name (a safe call: reads, watches):
+ * looks the topic up first (cached); an unknown topic or partition is an error
+ * result, like any other operating error.
+ */
+export async function callPartitionLeader<T>(
+  env: Env,
+  topics: TopicCache,
+  ref: { topic: string; partition: number },
+  timeoutMs: number,
+  call: (
+    leader: DurableObjectStub<Partition>,
+    leaderEpoch: number,
+    topic: TopicMetadata,
+  ) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  let topic: TopicMetadata;
+  try {
+    topic = await topics.get(env, ref.topic);
+  } catch (error) {
+    if (error instanceof EdgelogError) return { ok: false, error: error.info };
+    throw error;
+  }
+  if (ref.partition >= topic.partitions)
+    return fail("UNKNOWN_TOPIC_OR_PARTITION", `partition ${ref.partition} of '${topic.name}' does not exist`);
+  return callLeader(env, topics, topic, ref.partition, timeoutMs, true, (leader, epoch) =>
+    call(leader, epoch, topic),
+  );
+}

@@ -20,7 +20,7 @@ import {
 import { parseProduceRequest } from "../schemas/produce";
 import { consumerGroup, type Env } from "./env";
 import type { PartitionRef } from "./group-store";
-import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import { callLeader, callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { appendToLeader, groupByPartition, produceResults } from "./produce-path";
 import { runMigrations } from "./sql-migrations";
 import { TopicCache } from "./topic-cache";
@@ -411,15 +411,12 @@ export class WsSession extends DurableObject<Env> {
       if (this.watched.has(key)) continue;
       changes.push(
         (async () => {
-          const topic = await this.topics.get(this.env, tp.topic);
-          const watched = await callLeader(
+          const watched = await callPartitionLeader(
             this.env,
             this.topics,
-            topic,
-            tp.partition,
+            tp,
             LEADER_CALL_SLACK_MS,
-            true,
-            (leader) => leader.watch(topic.topicId, me),
+            (leader, _epoch, topic) => leader.watch(topic.topicId, me),
           );
           if (!watched.ok) throw new EdgelogError(watched.error.code, watched.error.message);
           this.watched.add(key);
@@ -432,15 +429,11 @@ export class WsSession extends DurableObject<Env> {
       const [topicName, partition] = key.split("\u0000");
       changes.push(
         (async () => {
-          const topic = await this.topics.get(this.env, topicName!).catch(() => null);
-          if (!topic || Number(partition) >= topic.partitions) return;
-          await callLeader(
+          await callPartitionLeader(
             this.env,
             this.topics,
-            topic,
-            Number(partition),
+            { topic: topicName!, partition: Number(partition) },
             LEADER_CALL_SLACK_MS,
-            true,
             async (leader) => {
               await leader.unwatch(me);
               return ok(null);
@@ -554,14 +547,11 @@ export class WsSession extends DurableObject<Env> {
     sub: TailSubscription,
     maxRecords: number,
   ): Promise<Result<{ records: string; count: number }>> {
-    const topic = await this.topics.get(this.env, sub.topic);
-    const result = await callLeader(
+    const result = await callPartitionLeader(
       this.env,
       this.topics,
-      topic,
-      sub.partition,
+      sub,
       LEADER_CALL_SLACK_MS,
-      true,
       (leader, epoch) =>
         leader.readForGroup({
           topicId: sub.topicId,
