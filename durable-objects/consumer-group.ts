@@ -697,6 +697,7 @@ export class ConsumerGroup extends DurableObject<Env> {
   async forgetTopic(topic: string): Promise<void> {
     this.store.forgetTopic(topic);
     this.partitionCounts.delete(topic);
+    this.topics.forget(topic); // a re-created topic of that name is another incarnation
     for (const key of [...this.offsets.keys()])
       if (key.startsWith(`${topic}\u0000`)) this.offsets.delete(key);
     for (const key of [...this.positions.keys()])

@@ -1,3 +1,4 @@
+import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   api,
@@ -132,6 +133,36 @@ describe("membership and assignment", () => {
       .map(key)
       .sort();
     expect(all).toEqual([`${t1}/0`, `${t1}/1`, `${t2}/0`, `${t2}/1`].sort());
+  });
+});
+
+describe("subscription and partition changes", () => {
+  it("a static member rejoining with one more topic gets its partitions", async () => {
+    const t1 = await createTopic({ partitions: 1 });
+    const t2 = await createTopic({ partitions: 2 });
+    const group = uniqueGroup();
+    const first = await join(group, { topics: [t1], instanceId: "w1" });
+    expect(first.assignments.map(key)).toEqual([`${t1}/0`]);
+    const again = await join(group, { topics: [t1, t2], instanceId: "w1" });
+    expect(again.generation).toBe(first.generation + 1); // a changed subscription is a rebalance
+    expect(again.assignments.map(key)).toEqual([`${t1}/0`, `${t2}/0`, `${t2}/1`]);
+  });
+
+  it("a subscribed topic that comes back with more partitions is picked up by the group's alarm", async () => {
+    const topic = await createTopic({ partitions: 2 });
+    const group = uniqueGroup();
+    const m = await join(group, { topics: [topic] });
+    expect(m.assignments).toHaveLength(2);
+    expect((await api("DELETE", `/v1/topics/${topic}`)).status).toBe(204);
+    expect((await heartbeat(group, m.memberId)).body.assignments).toEqual([]);
+    await createTopic({ name: topic, partitions: 4 });
+    const coordinator = env.CONSUMER_GROUP.get(env.CONSUMER_GROUP.idFromName(group));
+    await runDurableObjectAlarm(coordinator);
+    const after = await eventually(
+      () => heartbeat(group, m.memberId),
+      (r) => r.body.assignments.length === 4,
+    );
+    expect(after.body.assignments.map(key)).toEqual([0, 1, 2, 3].map((p) => `${topic}/${p}`));
   });
 });
 
