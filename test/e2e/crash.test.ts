@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { LocalServer, tempStateDir } from "./server";
+import { LocalServer, tempStateDir, until } from "./server";
 
 type Acked = { partition: number; offset: number; value: string };
 
@@ -53,12 +53,11 @@ describe("kill -9 of the whole server during acks=1 and acks=all produce", () =>
     await server.start();
     for (let p = 0; p < 2; p++) {
       // After the restart the leader re-learns its followers' logs; wait until all it has is readable.
-      const deadline = Date.now() + HEAL_TIMEOUT_MS;
-      let info = (await server.request("GET", `/v1/topics/${topic}`)).body.partitionInfo[p];
-      while (info.highWatermark < info.logEndOffset && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      let info: any;
+      await until(async () => {
         info = (await server.request("GET", `/v1/topics/${topic}`)).body.partitionInfo[p];
-      }
+        return info.highWatermark >= info.logEndOffset;
+      }, HEAL_TIMEOUT_MS);
       expect(info.highWatermark).toBe(info.logEndOffset);
       const log: any[] = [];
       for (let offset = 0; offset < info.highWatermark; ) {

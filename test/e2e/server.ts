@@ -14,3 +14,9 @@ export class LocalServer extends Server {
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   }
 }
+
+/** Waits, bounded in time, until `done` holds (it may ask the server); the caller asserts afterwards. */
+export async function until(done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}

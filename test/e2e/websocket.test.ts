@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { LocalServer, tempStateDir } from "./server";
+import { LocalServer, tempStateDir, until } from "./server";
 
 /** Sockets tailing one partition at once (issue 5). */
 const TAIL_SOCKETS = 200;
@@ -16,12 +16,6 @@ function open(url: string): Promise<{ ws: WebSocket; frames: any[] }> {
     ws.once("open", () => resolve({ ws, frames }));
     ws.once("error", reject);
   });
-}
-
-/** Waits (bounded) until `done` holds. */
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 describe("WebSocket against a real server with real ws clients", () => {
