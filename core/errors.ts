@@ -26,6 +26,10 @@ export const ERRORS = {
   OUT_OF_ORDER_SEQUENCE_NUMBER: { status: 409, retriable: false },
   DUPLICATE_SEQUENCE_NUMBER: { status: 409, retriable: false },
   PRODUCER_FENCED: { status: 409, retriable: false },
+  /** An epoch newer than the producer's current one: never handed out by POST /v1/producers. */
+  INVALID_PRODUCER_EPOCH: { status: 409, retriable: false },
+  /** A producer id never handed out, or expired after producer.id.expiration.ms of silence. */
+  UNKNOWN_PRODUCER_ID: { status: 404, retriable: false },
   OFFSET_OUT_OF_RANGE: { status: 416, retriable: false },
   RECORD_TOO_LARGE: { status: 413, retriable: false },
   MESSAGE_TOO_LARGE: { status: 413, retriable: false },

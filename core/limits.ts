@@ -89,3 +89,17 @@ export const WS_FRAMES_PER_SECOND = 3_000;
 export const WS_PUSH_RECORDS_MAX = 1_000;
 /** Sockets (sessions) one partition leader notifies. */
 export const PARTITION_WATCHERS_MAX = 10_000;
+
+/**
+ * Sequences per producer whose results are kept (API.md: at least the last 5);
+ * an older repeat answers DUPLICATE_SEQUENCE_NUMBER. Kafka keeps 5 batches too.
+ */
+export const PRODUCER_SEQUENCES_KEPT = 5;
+/** Requests of one producer queued behind the one being applied (Kafka's max in-flight for idempotence). */
+export const PRODUCER_QUEUE_MAX = 5;
+/** Idle time after which a producer id and its per-partition state are forgotten (Kafka's producer.id.expiration.ms). */
+export const PRODUCER_ID_EXPIRATION_MS_DEFAULT = 7 * 24 * 60 * 60 * 1000;
+/** Kafka's transactional.id: a name, bounded like a group id. */
+export const TRANSACTIONAL_ID_LENGTH_MAX = 249;
+/** Producer epochs and sequences are exact JSON integers. */
+export const PRODUCER_EPOCH_MAX = Number.MAX_SAFE_INTEGER;

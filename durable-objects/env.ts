@@ -1,4 +1,6 @@
+import { PRODUCER_ID_EXPIRATION_MS_DEFAULT } from "../core/limits";
 import type { ConsumerGroup } from "./consumer-group";
+import type { IdempotentProducer } from "./idempotent-producer";
 import type { Partition } from "./partition";
 import type { PartitionLeader } from "./partition-leader";
 import type { PartitionReplica } from "./partition-replica";
@@ -12,6 +14,9 @@ export type Env = {
   PARTITION_REPLICA: DurableObjectNamespace<PartitionReplica>;
   CONSUMER_GROUP: DurableObjectNamespace<ConsumerGroup>;
   WS_SESSION: DurableObjectNamespace<WsSession>;
+  PRODUCER: DurableObjectNamespace<IdempotentProducer>;
+  /** Idle time after which a producer id is forgotten (ms); 7 days when unset. */
+  PRODUCER_ID_EXPIRATION_MS?: string;
   /** Gateway request-body limit in bytes; 1 MiB when unset. */
   EDGELOG_MAX_REQUEST_BYTES?: string;
 };
@@ -40,4 +45,10 @@ export function replicaStub(
 /** A consumer group's coordinator, named by the group id. */
 export function consumerGroup(env: Env, group: string): DurableObjectStub<ConsumerGroup> {
   return env.CONSUMER_GROUP.get(env.CONSUMER_GROUP.idFromName(group));
+}
+
+/** Kafka's producer.id.expiration.ms (a deployment setting, like Kafka's broker config); 7 days when unset. */
+export function producerExpirationMs(env: Env): number {
+  const configured = Number(env.PRODUCER_ID_EXPIRATION_MS);
+  return Number.isSafeInteger(configured) && configured > 0 ? configured : PRODUCER_ID_EXPIRATION_MS_DEFAULT;
 }

@@ -1,5 +1,6 @@
 import { assert } from "../core/errors";
-import { APPEND_CHUNK_BYTES_MAX } from "../core/limits";
+import { batchesToKeep, type ProducerBatch } from "../core/idempotence";
+import { APPEND_CHUNK_BYTES_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
 import { type AppendChunk, encodeAppendChunks } from "../core/record-batch";
 import type { EpochEntry } from "../core/replication";
 import type { TopicConfigs } from "../core/topic-config";
@@ -49,6 +50,18 @@ const MIGRATIONS = [
   `CREATE TABLE watchers (session_id TEXT PRIMARY KEY);`,
   // Bytes of each appended batch, for retention.bytes without summing the log.
   `ALTER TABLE time_index ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;`,
+  // Idempotent producers: the last batches appended per producer (Kafka's producer state),
+  // replicated with the records so that a new leader answers a retried request the same way.
+  `CREATE TABLE producer_batches (
+     producer_id TEXT NOT NULL,
+     epoch INTEGER NOT NULL,
+     sequence INTEGER NOT NULL,
+     base_offset INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     appended_ms INTEGER NOT NULL,
+     PRIMARY KEY (producer_id, epoch, sequence)
+   );
+   CREATE INDEX producer_batches_by_offset ON producer_batches (base_offset);`,
 ];
 
 /** What a replica is: set by the registry at creation, changed by elections. */
@@ -77,6 +90,26 @@ type StateRow = {
   isr: string;
   high_watermark: number;
 };
+
+type ProducerBatchRow = {
+  producer_id: string;
+  epoch: number;
+  sequence: number;
+  base_offset: number;
+  count: number;
+  appended_ms: number;
+};
+
+function producerBatch(row: ProducerBatchRow): ProducerBatch {
+  return {
+    producerId: row.producer_id,
+    epoch: row.epoch,
+    sequence: row.sequence,
+    baseOffset: row.base_offset,
+    count: row.count,
+    appendedMs: row.appended_ms,
+  };
+}
 
 type LogRow = [
   offset: number,
@@ -220,8 +253,88 @@ export class PartitionLog {
     return next;
   }
 
+  // ---- idempotent producers ----
+
+  /** The batches kept for one producer (at most PRODUCER_SEQUENCES_KEPT). */
+  producerBatches(producerId: string): ProducerBatch[] {
+    return this.sql
+      .exec<ProducerBatchRow>("SELECT * FROM producer_batches WHERE producer_id = ?", producerId)
+      .toArray()
+      .map(producerBatch);
+  }
+
+  /** Records a producer's batch and forgets its batches beyond the newest PRODUCER_SEQUENCES_KEPT. */
+  saveProducerBatch(batch: ProducerBatch): void {
+    const existing = this.producerBatches(batch.producerId);
+    const keep = batchesToKeep(existing, batch, PRODUCER_SEQUENCES_KEPT);
+    for (const b of existing)
+      if (!keep.some((k) => k.epoch === b.epoch && k.sequence === b.sequence))
+        this.sql.exec(
+          "DELETE FROM producer_batches WHERE producer_id = ? AND epoch = ? AND sequence = ?",
+          b.producerId,
+          b.epoch,
+          b.sequence,
+        );
+    this.sql.exec(
+      `INSERT OR REPLACE INTO producer_batches (producer_id, epoch, sequence, base_offset, count, appended_ms)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      batch.producerId,
+      batch.epoch,
+      batch.sequence,
+      batch.baseOffset,
+      batch.count,
+      batch.appendedMs,
+    );
+  }
+
+  /** Producer batches starting in [start, end): sent to a follower with those records. */
+  producerBatchesIn(start: number, end: number): ProducerBatch[] {
+    return this.sql
+      .exec<ProducerBatchRow>(
+        "SELECT * FROM producer_batches WHERE base_offset >= ? AND base_offset < ?",
+        start,
+        end,
+      )
+      .toArray()
+      .map(producerBatch);
+  }
+
+  /** Forgets producers silent since before `cutoffMs` (bounded); true while more remain. */
+  expireProducers(cutoffMs: number, rowsMax: number): boolean {
+    this.sql.exec(
+      `DELETE FROM producer_batches WHERE producer_id IN (
+         SELECT producer_id FROM producer_batches GROUP BY producer_id HAVING max(appended_ms) < ? LIMIT ?)`,
+      cutoffMs,
+      rowsMax,
+    );
+    const left = this.oldestProducerActivity();
+    return left !== null && left < cutoffMs;
+  }
+
+  /** The last activity of the producer silent the longest, or null when none is kept. */
+  oldestProducerActivity(): number | null {
+    return this.sql
+      .exec<{ t: number | null }>(
+        "SELECT min(last) AS t FROM (SELECT max(appended_ms) AS last FROM producer_batches GROUP BY producer_id)",
+      )
+      .one().t;
+  }
+
+  /** Timestamps of the stored records in [start, end), in offset order (for answering a duplicate). */
+  timestampsIn(start: number, end: number): number[] {
+    return this.sql
+      .exec<{ timestamp: number }>(
+        'SELECT timestamp FROM log WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset"',
+        start,
+        end,
+      )
+      .toArray()
+      .map((r) => r.timestamp);
+  }
+
   /** Removes every record at or above `offset` (a follower's divergent suffix). */
   truncateTo(offset: number): void {
+    this.sql.exec("DELETE FROM producer_batches WHERE base_offset >= ?", offset);
     this.sql.exec('DELETE FROM log WHERE "offset" >= ?', offset);
     this.sql.exec("DELETE FROM time_index WHERE base_offset >= ?", offset);
     this.sql.exec("DELETE FROM leader_epochs WHERE start_offset >= ?", offset);

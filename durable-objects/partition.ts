@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { withTimeout } from "../core/concurrency";
 import { type ErrorInfo, fail, ok, type Result } from "../core/errors";
 import { type FetchPosition, resolveFetchOffset } from "../core/fetch-position";
+import { type ProducerBatch, type ProducerRef, partitionDecision } from "../core/idempotence";
 import { FETCH_WAITERS_MAX, PARTITION_WATCHERS_MAX } from "../core/limits";
 import type { AppendChunk } from "../core/record-batch";
 import {
@@ -15,7 +16,7 @@ import {
 } from "../core/replication";
 import type { TopicConfigs } from "../core/topic-config";
 import { AlarmScheduler } from "./alarm-scheduler";
-import { type Env, replicaStub, topicRegistry } from "./env";
+import { type Env, producerExpirationMs, replicaStub, topicRegistry } from "./env";
 import { FAULTS_COMPILED, FaultInjector, type FaultMode } from "./faults";
 import { PartitionLog, type ReplicaState } from "./partition-log";
 
@@ -48,6 +49,8 @@ const RETENTION_BLOCKED_RETRY_MS = 1_000;
 const RETENTION_CHECK_MS_MAX = 60 * 60 * 1000;
 /** How long a restarting leader waits for its followers before serving (see the constructor). */
 const RESTART_PROBE_TIMEOUT_MS = 1_000;
+/** Producers forgotten per alarm run once silent for producer.id.expiration.ms (bounded work). */
+const PRODUCER_EXPIRY_MAX = 1_000;
 /** A failing replica's alarm looks again after this long (faults active: no work, no retry storm). */
 const FAULTED_ALARM_MS = 1_000;
 
@@ -58,8 +61,21 @@ export type AppendRequest = {
   chunks: AppendChunk[];
   maxTimestamp: number;
   acks: Acks;
+  /** An idempotent producer's request: a batch this partition already appended is answered, not appended. */
+  producer?: ProducerRef;
+  /**
+   * The producer object knows the sequence was applied: answer the kept batch or
+   * DUPLICATE_SEQUENCE_NUMBER, never append (a repeat must not become a new batch).
+   */
+  repeat?: boolean;
 };
-export type AppendInfo = { baseOffset: number; logEndOffset: number; highWatermark: number };
+export type AppendInfo = {
+  baseOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+  /** A duplicate's records' stored timestamps (the original answer's), in offset order. */
+  timestamps?: number[];
+};
 export type ReadRequest = {
   topicId: string;
   leaderEpoch: number;
@@ -83,6 +99,8 @@ export type ReplicateRequest = {
   logStartOffset: number;
   /** The leader's WebSocket watchers, sent only when they changed since this follower last heard. */
   watchers?: string[];
+  /** Idempotent producers' batches among these records: producer state travels with the log. */
+  producers: ProducerBatch[];
 };
 export type PartitionInfo = {
   partition: number;
@@ -150,6 +168,8 @@ export class Partition extends DurableObject<Env> {
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly alarms: AlarmScheduler;
   private isrDirty = false;
+  /** An alarm is set for forgetting silent producers (one per leadership; re-armed by the alarm). */
+  private producerExpiryArmed = false;
   /** WebSocket sessions tailing this partition, and the notifications under way to them. */
   /** A follower still has rows below logStartOffset to delete (set when the leader's moves; true after a load). */
   private retentionPending = true;
@@ -292,6 +312,7 @@ export class Partition extends DurableObject<Env> {
     this.followers = this.newFollowers(-1);
     this.saveState();
     for (const f of this.followers) void this.catchUp(f); // probe every follower now
+    this.armProducerExpiry(); // producer state copied from the old leader expires here now
     // Sessions tailing this partition were watching the old leader: tell them to read from here.
     for (const sessionId of this.watchers) this.notify(sessionId);
     this.isrDirty = true;
@@ -366,6 +387,25 @@ export class Partition extends DurableObject<Env> {
     const refused = this.leaderCheck(request.topicId, request.leaderEpoch);
     if (refused) return refused;
     const state = this.state!;
+    const producer = request.producer;
+    if (producer) {
+      const decision = partitionDecision(
+        this.log.producerBatches(producer.id),
+        producer.epoch,
+        producer.sequence,
+      );
+      if (decision.kind === "fenced")
+        return fail(
+          "PRODUCER_FENCED",
+          `producer epoch ${producer.epoch} is older than epoch ${decision.epoch}, which this partition has seen`,
+        );
+      if (decision.kind === "duplicate") return this.answerDuplicate(decision.batch, request.acks);
+      if (request.repeat)
+        return fail(
+          "DUPLICATE_SEQUENCE_NUMBER",
+          `sequence ${producer.sequence} of epoch ${producer.epoch} was applied, but partition ${state.partition} no longer keeps its result`,
+        );
+    }
     const minInsync = state.configs["min.insync.replicas"];
     if (request.acks === "all" && state.isr.length < minInsync)
       return fail(
@@ -375,6 +415,13 @@ export class Partition extends DurableObject<Env> {
     const baseOffset = this.logEndOffset;
     const maxTimestamp = Math.max(this.maxTimestamp, request.maxTimestamp);
     const next = this.log.append(baseOffset, request.chunks, maxTimestamp);
+    const producers: ProducerBatch[] = [];
+    if (producer) {
+      const batch = { producerId: producer.id, epoch: producer.epoch, sequence: producer.sequence };
+      producers.push({ ...batch, baseOffset, count: next - baseOffset, appendedMs: Date.now() });
+      this.log.saveProducerBatch(producers[0]!);
+      if (!this.producerExpiryArmed) this.armProducerExpiry();
+    }
     this.maxTimestamp = maxTimestamp;
     this.logEndOffset = next;
     this.counters.produceRequests++;
@@ -383,7 +430,7 @@ export class Partition extends DurableObject<Env> {
       await this.ctx.storage.sync();
       throw new Error("injected fault: failed after commit");
     }
-    this.replicateLive(baseOffset, next, request.chunks, request.maxTimestamp);
+    this.replicateLive(baseOffset, next, request.chunks, request.maxTimestamp, producers);
     this.maybeIncrementHighWatermark();
     if (state.configs["retention.bytes"] >= 0)
       void this.alarms.schedule(Date.now() + RETENTION_BYTES_CHECK_MS);
@@ -392,6 +439,35 @@ export class Partition extends DurableObject<Env> {
     if (request.acks !== "all")
       return ok({ baseOffset, logEndOffset: next, highWatermark: this.highWatermark });
     return this.awaitAcks(baseOffset, next, state.leaderEpoch);
+  }
+
+  /**
+   * A producer's batch this partition already appended: the original offsets and
+   * timestamps, once acknowledged as `acks` asks (the first attempt may have timed out).
+   */
+  private async answerDuplicate(batch: ProducerBatch, acks: Acks): Promise<Result<AppendInfo>> {
+    const end = batch.baseOffset + batch.count;
+    const acked =
+      acks === "all" && end > this.highWatermark
+        ? await this.awaitAcks(batch.baseOffset, end, this.state!.leaderEpoch)
+        : ok({
+            baseOffset: batch.baseOffset,
+            logEndOffset: this.logEndOffset,
+            highWatermark: this.highWatermark,
+          });
+    if (!acked.ok) return acked;
+    const timestamps = this.log.timestampsIn(batch.baseOffset, end);
+    // Retention may have deleted the records since: the gateway then answers its own timestamps.
+    return ok({
+      ...acked.value,
+      baseOffset: batch.baseOffset,
+      timestamps: timestamps.length === batch.count ? timestamps : undefined,
+    });
+  }
+
+  private armProducerExpiry(): void {
+    this.producerExpiryArmed = true;
+    void this.alarms.schedule(Date.now() + producerExpirationMs(this.env));
   }
 
   private async awaitAcks(baseOffset: number, end: number, leaderEpoch: number): Promise<Result<AppendInfo>> {
@@ -445,7 +521,13 @@ export class Partition extends DurableObject<Env> {
   // ---- leader: replication to followers ----
 
   /** Sends a just-appended batch to every in-sync follower whose pipeline is at `baseOffset`. */
-  private replicateLive(baseOffset: number, end: number, chunks: AppendChunk[], maxTimestamp: number): void {
+  private replicateLive(
+    baseOffset: number,
+    end: number,
+    chunks: AppendChunk[],
+    maxTimestamp: number,
+    producers: ProducerBatch[],
+  ): void {
     const epoch = this.state!.leaderEpoch;
     for (const f of this.followers) {
       if (!f.inSync || f.catchingUp) continue;
@@ -458,7 +540,7 @@ export class Partition extends DurableObject<Env> {
       f.sentOffset = end;
       f.inFlight++;
       const sentAtMs = Date.now();
-      this.sendTo(f, baseOffset, chunks, maxTimestamp).then(
+      this.sendTo(f, baseOffset, chunks, maxTimestamp, producers).then(
         (logEndOffset) => {
           f.inFlight--;
           this.onFollowerProgress(f, epoch, logEndOffset, end, sentAtMs);
@@ -481,6 +563,7 @@ export class Partition extends DurableObject<Env> {
     baseOffset: number,
     chunks: AppendChunk[],
     maxTimestamp: number,
+    producers: ProducerBatch[],
   ): Promise<number> {
     const state = this.state!;
     const request: ReplicateRequest = {
@@ -494,6 +577,7 @@ export class Partition extends DurableObject<Env> {
       chunks,
       maxTimestamp,
       logStartOffset: this.logStartOffset,
+      producers,
     };
     const version = this.watchersVersion;
     if (f.watchersSent !== version) request.watchers = [...this.watchers];
@@ -567,7 +651,8 @@ export class Partition extends DurableObject<Env> {
         const from = f.logEndOffset < 0 ? this.logEndOffset : Math.max(f.logEndOffset, this.logStartOffset);
         const end = Math.min(this.logEndOffset, from + REPLICA_FETCH_RECORDS_MAX);
         const part = from < end ? this.log.readChunks(from, end) : { chunks: [], count: 0, maxTimestamp: 0 };
-        const logEndOffset = await this.sendTo(f, from, part.chunks, part.maxTimestamp);
+        const producers = part.count > 0 ? this.log.producerBatchesIn(from, from + part.count) : [];
+        const logEndOffset = await this.sendTo(f, from, part.chunks, part.maxTimestamp, producers);
         if (!this.isLeader() || this.state!.leaderEpoch !== epoch) return;
         f.logEndOffset = logEndOffset; // authoritative: it may have truncated
         f.backoffMs = 0;
@@ -631,7 +716,7 @@ export class Partition extends DurableObject<Env> {
     const retentionNextMs = this.applyRetention(now);
     const lagMaxMs = this.lagMaxMs();
     const work: Promise<void>[] = [];
-    let nextMs = retentionNextMs;
+    let nextMs = Math.min(retentionNextMs, this.expireProducers(now));
     for (const f of this.followers) {
       if (f.inSync && f.logEndOffset < this.logEndOffset && now - f.lastCaughtUpMs > lagMaxMs) {
         console.warn(
@@ -678,6 +763,18 @@ export class Partition extends DurableObject<Env> {
     }
     if (this.log.deleteBelow(this.logStartOffset, RETENTION_DELETE_ROWS_MAX)) return now; // more to delete: continue at once
     return retentionMs >= 0 ? this.nextRetentionCheck() : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Forgets producers silent for producer.id.expiration.ms (a bounded number a run);
+   * answers when the next one could expire (Infinity: none kept).
+   */
+  private expireProducers(now: number): number {
+    const expirationMs = producerExpirationMs(this.env);
+    if (this.log.expireProducers(now - expirationMs, PRODUCER_EXPIRY_MAX)) return now;
+    const oldest = this.log.oldestProducerActivity();
+    this.producerExpiryArmed = oldest !== null;
+    return oldest === null ? Number.POSITIVE_INFINITY : oldest + expirationMs + 1;
   }
 
   /** When the oldest retained batch can expire by retention.ms (bounded by RETENTION_CHECK_MS_MAX). */
@@ -750,6 +847,7 @@ export class Partition extends DurableObject<Env> {
         this.logEndOffset - request.baseOffset,
       );
       this.maxTimestamp = maxTimestamp;
+      for (const b of request.producers) if (b.baseOffset < this.logEndOffset) this.log.saveProducerBatch(b);
       const mirrored = epochsBelow(request.epochs, this.logEndOffset);
       if (!sameEpochs(mirrored, this.epochs)) {
         this.epochs = mirrored;

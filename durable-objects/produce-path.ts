@@ -1,8 +1,10 @@
-import type { ErrorInfo, Result } from "../core/errors";
+import { EdgelogError, type ErrorInfo, type Result, unwrap } from "../core/errors";
+import { keylessPartition, type ProducerRef } from "../core/idempotence";
 import { partitionForKey, StickyPartitioner } from "../core/partitioner";
 import { encodeAppendChunks } from "../core/record-batch";
 import type { ProduceRecord } from "../schemas/produce";
 import type { Env } from "./env";
+import type { IdempotentProducer } from "./idempotent-producer";
 import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import type { Acks, AppendInfo } from "./partition";
 import type { TopicCache } from "./topic-cache";
@@ -11,15 +13,24 @@ import type { TopicMetadata } from "./topic-registry";
 const sticky = new StickyPartitioner();
 
 /** The records of one request that go to one partition, in request order. */
-type PartitionBatch = {
+export type PartitionBatch = {
   partition: number;
   indices: number[];
   records: ProduceRecord[];
   timestamps: number[];
 };
 
-/** Chooses every record's partition (API.md): explicit, else murmur2 of the key, else sticky. */
-export function groupByPartition(topic: TopicMetadata, records: readonly ProduceRecord[], now: number) {
+/**
+ * Chooses every record's partition (API.md): explicit, else murmur2 of the key,
+ * else sticky — or, in an idempotent producer's request, fixed by its sequence so
+ * that a retry goes where the original went.
+ */
+export function groupByPartition(
+  topic: TopicMetadata,
+  records: readonly ProduceRecord[],
+  now: number,
+  producer?: ProducerRef,
+) {
   const batches = new Map<number, PartitionBatch>();
   let stickyPartition = -1;
   for (let i = 0; i < records.length; i++) {
@@ -28,7 +39,10 @@ export function groupByPartition(topic: TopicMetadata, records: readonly Produce
     if (partition === undefined) {
       if (record.key !== null) partition = partitionForKey(record.key, topic.partitions);
       else {
-        if (stickyPartition < 0) stickyPartition = sticky.partitionFor(topic.name, topic.partitions);
+        if (stickyPartition < 0)
+          stickyPartition = producer
+            ? keylessPartition(producer, topic.partitions)
+            : sticky.partitionFor(topic.name, topic.partitions);
         partition = stickyPartition;
       }
     }
@@ -51,13 +65,22 @@ export async function appendToLeader(
   topic: TopicMetadata,
   batch: PartitionBatch,
   acks: Acks,
+  idempotent?: { producer: ProducerRef; repeat: boolean },
 ): Promise<Result<AppendInfo>> {
   let maxTimestamp = 0;
   for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
   const chunks = encodeAppendChunks(batch.records, batch.timestamps);
   const timeoutMs = topic.configs["replica.ack.timeout.ms"] + LEADER_CALL_SLACK_MS;
   return callLeader(env, topics, topic, batch.partition, timeoutMs, false, (leader, leaderEpoch) =>
-    leader.append({ topicId: topic.topicId, leaderEpoch, chunks, maxTimestamp, acks }),
+    leader.append({
+      topicId: topic.topicId,
+      leaderEpoch,
+      chunks,
+      maxTimestamp,
+      acks,
+      producer: idempotent?.producer,
+      repeat: idempotent?.repeat,
+    }),
   );
 }
 
@@ -65,12 +88,14 @@ export type ProduceResult =
   | { partition: number; offset: number; timestamp: number }
   | { partition: number; error: ErrorInfo };
 
+export type ProduceOutcome = { results: ProduceResult[]; firstError: ErrorInfo | null };
+
 /** Per-record results in request order; `firstError` is the first failed record's error, if any. */
 export function produceResults(
   recordCount: number,
   batches: readonly PartitionBatch[],
   answers: readonly Result<AppendInfo>[],
-): { results: ProduceResult[]; firstError: ErrorInfo | null } {
+): ProduceOutcome {
   const results = new Array<ProduceResult>(recordCount);
   let firstError: ErrorInfo | null = null;
   let firstErrorIndex = recordCount;
@@ -81,7 +106,8 @@ export function produceResults(
         results[index] = {
           partition: batch.partition,
           offset: answer.value.baseOffset + position,
-          timestamp: batch.timestamps[position]!,
+          // A duplicate answers the stored timestamps: the original request's.
+          timestamp: answer.value.timestamps?.[position] ?? batch.timestamps[position]!,
         };
       } else {
         results[index] = { partition: batch.partition, error: answer.error };
@@ -93,4 +119,54 @@ export function produceResults(
     });
   });
   return { results, firstError };
+}
+
+/**
+ * Sends a validated produce request on its way (HTTP and WebSocket share it): plain
+ * requests straight to the partition leaders, an idempotent producer's through its
+ * producer object. Throws a bad request before anything is sent.
+ */
+export function startProduce(
+  env: Env,
+  topics: TopicCache,
+  topic: TopicMetadata,
+  records: readonly ProduceRecord[],
+  acks: Acks,
+  producer: ProducerRef | undefined,
+): Promise<ProduceOutcome> {
+  if (producer && acks === "0")
+    throw new EdgelogError(
+      "INVALID_REQUEST",
+      "an idempotent producer needs acks=1 or acks=all: acks=0 answers no offsets to repeat",
+    );
+  const batches = groupByPartition(topic, records, Date.now(), producer);
+  if (!producer)
+    return Promise.all(batches.map((batch) => appendToLeader(env, topics, topic, batch, acks))).then(
+      (answers) => produceResults(records.length, batches, answers),
+    );
+  const request = {
+    epoch: producer.epoch,
+    sequence: producer.sequence,
+    topic,
+    batches,
+    recordCount: records.length,
+    acks,
+  };
+  return producerStub(env, producer.id)
+    .produce(request)
+    .then((outcome) => unwrap(outcome));
+}
+
+/** The object of a producer id handed out by POST /v1/producers; UNKNOWN_PRODUCER_ID for any other id. */
+export function producerStub(env: Env, id: string): DurableObjectStub<IdempotentProducer> {
+  let objectId: DurableObjectId;
+  try {
+    objectId = env.PRODUCER.idFromString(id);
+  } catch {
+    throw new EdgelogError(
+      "UNKNOWN_PRODUCER_ID",
+      `producer id '${id}' was not handed out by POST /v1/producers`,
+    );
+  }
+  return env.PRODUCER.get(objectId);
 }

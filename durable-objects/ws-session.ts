@@ -21,7 +21,7 @@ import { parseProduceRequest } from "../schemas/produce";
 import { consumerGroup, type Env } from "./env";
 import type { PartitionRef } from "./group-store";
 import { callLeader, callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
-import { appendToLeader, groupByPartition, produceResults } from "./produce-path";
+import { startProduce } from "./produce-path";
 import { runMigrations } from "./sql-migrations";
 import { TopicCache } from "./topic-cache";
 
@@ -586,22 +586,18 @@ export class WsSession extends DurableObject<Env> {
 
   private async produce(frame: ProduceFrame): Promise<void> {
     const topic = await this.topics.get(this.env, frame.topic);
-    const { records } = parseProduceRequest(frame.body, {
+    const { records, producer } = parseProduceRequest(frame.body, {
       partitions: topic.partitions,
       maxMessageBytes: topic.configs["max.message.bytes"],
     });
-    const batches = groupByPartition(topic, records, Date.now());
-    const appends = Promise.all(
-      batches.map((b) => appendToLeader(this.env, this.topics, topic, b, frame.acks)),
-    );
+    const produced = startProduce(this.env, this.topics, topic, records, frame.acks, producer);
     if (frame.acks === "0") {
       // Nothing is promised for acks=0: answer now, append meanwhile.
       this.send(JSON.stringify({ op: "produced", id: frame.id, accepted: records.length }));
-      void appends;
+      void produced.catch(() => undefined);
       return;
     }
-    const answers = await appends;
-    const { results, firstError } = produceResults(records.length, batches, answers);
+    const { results, firstError } = await produced;
     const status = firstError ? statusOf(firstError.code) : 200;
     this.send(JSON.stringify({ op: "produced", id: frame.id, status, results }));
   }

@@ -1,6 +1,8 @@
 import { EdgelogError } from "../core/errors";
+import type { ProducerRef } from "../core/idempotence";
 import {
   PRODUCE_RECORDS_MAX,
+  PRODUCER_EPOCH_MAX,
   RECORD_HEADER_KEY_LENGTH_MAX,
   RECORD_HEADERS_MAX,
   RECORD_VALUE_DEPTH_MAX,
@@ -23,10 +25,13 @@ export type ProduceRecord = {
   sizeBytes: number;
 };
 
-export type ProduceRequest = { records: ProduceRecord[] };
+export type ProduceRequest = { records: ProduceRecord[]; producer: ProducerRef | undefined };
 
 const REQUEST_FIELDS = ["records", "producer"] as const;
 const RECORD_FIELDS = ["key", "value", "valueBase64", "headers", "partition", "timestamp"] as const;
+const PRODUCER_FIELDS = ["id", "epoch", "sequence"] as const;
+/** Producer ids are the ids of their Durable Objects (POST /v1/producers hands them out): 64 hex digits. */
+export const PRODUCER_ID = /^[0-9a-f]{64}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** True when `value` nests arrays/objects deeper than `depthMax` (SQLite's JSON refuses > 1000). */
@@ -128,8 +133,7 @@ export function parseProduceRequest(
 ): ProduceRequest {
   const request = expectObject(body, "body");
   rejectUnknownFields(request, REQUEST_FIELDS, "body");
-  if (request.producer !== undefined)
-    invalid("idempotent producers ('producer') are not supported yet; send the request without it");
+  const producer = request.producer === undefined ? undefined : parseProducerRef(request.producer);
   const records = request.records;
   if (!Array.isArray(records)) invalid(`body.records must be an array of records, got ${typeName(records)}`);
   if (records.length === 0) invalid("body.records must hold at least one record");
@@ -141,5 +145,18 @@ export function parseProduceRequest(
   for (let i = 0; i < records.length; i++) {
     parsed[i] = parseRecord(records[i], i, topic.partitions, topic.maxMessageBytes);
   }
-  return { records: parsed };
+  return { records: parsed, producer };
+}
+
+/** `producer: { id, epoch, sequence }` of an idempotent produce request. */
+export function parseProducerRef(input: unknown): ProducerRef {
+  const producer = expectObject(input, "body.producer");
+  rejectUnknownFields(producer, PRODUCER_FIELDS, "body.producer");
+  if (typeof producer.id !== "string" || !PRODUCER_ID.test(producer.id))
+    invalid("body.producer.id must be an id from POST /v1/producers (64 hexadecimal digits)");
+  return {
+    id: producer.id,
+    epoch: expectInt(producer.epoch, "body.producer.epoch", 0, PRODUCER_EPOCH_MAX),
+    sequence: expectInt(producer.sequence, "body.producer.sequence", 0, Number.MAX_SAFE_INTEGER),
+  };
 }

@@ -6,6 +6,7 @@ import { notFound, onError } from "./middleware/errors";
 import { faultRoutes } from "./routes/faults";
 import { groupRoutes } from "./routes/groups";
 import { operationRoutes } from "./routes/operations";
+import { producerRoutes } from "./routes/producers";
 import { recordRoutes } from "./routes/records";
 import { topicRoutes } from "./routes/topics";
 
@@ -15,6 +16,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
   app.route("/v1/topics", topicRoutes);
   app.route("/v1/topics", recordRoutes);
   app.route("/v1/groups", groupRoutes);
+  app.route("/v1/producers", producerRoutes);
   app.get("/v1/ws", (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
       throw new EdgelogError("INVALID_REQUEST", "GET /v1/ws needs a WebSocket upgrade (Upgrade: websocket)");

@@ -13,7 +13,7 @@ import {
 import type { Env } from "../../durable-objects/env";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
 import type { Acks } from "../../durable-objects/partition";
-import { appendToLeader, groupByPartition, produceResults } from "../../durable-objects/produce-path";
+import { startProduce } from "../../durable-objects/produce-path";
 import { invalid } from "../../schemas/input";
 import { parseProduceRequest } from "../../schemas/produce";
 import { pathInt, queryInt, readQuery } from "../../schemas/query";
@@ -39,18 +39,17 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
     invalid(`query parameter 'acks' must be 'all', '1' or '0', got '${query.get("acks")}'`);
   const topic = await getTopic(c.env, c.req.param("topic"));
   const body = await readJsonBody(c.req.raw, maxRequestBytes(c.env));
-  const { records } = parseProduceRequest(body, {
+  const { records, producer } = parseProduceRequest(body, {
     partitions: topic.partitions,
     maxMessageBytes: topic.configs["max.message.bytes"],
   });
-  const batches = groupByPartition(topic, records, Date.now());
-  const appends = batches.map((batch) => appendToLeader(c.env, topics, topic, batch, acks));
+  const produced = startProduce(c.env, topics, topic, records, acks, producer);
   if (acks === "0") {
     // Nothing is promised for acks=0: answer now, append in the background.
-    c.executionCtx.waitUntil(Promise.all(appends));
+    c.executionCtx.waitUntil(produced);
     return c.json({ accepted: records.length }, 202);
   }
-  const { results, firstError } = produceResults(records.length, batches, await Promise.all(appends));
+  const { results, firstError } = await produced;
   const status = firstError ? statusOf(firstError.code) : 200;
   return c.json({ topic: topic.name, results }, status as 200);
 });

@@ -1,0 +1,89 @@
+import { murmur2, toPositive } from "./murmur2";
+
+/**
+ * Idempotent producers (API.md "Produce"; Kafka's ProducerStateManager): the
+ * pure rules. A producer numbers its REQUESTS per (id, epoch) from 0. The
+ * producer's own object orders the requests and finds gaps; every partition
+ * keeps the last few batches it appended per producer, so that a request that
+ * is sent again (after a timeout, a restart, a failover) is answered with the
+ * offsets it got the first time instead of being appended twice.
+ */
+
+/** The `producer` member of a produce request. */
+export type ProducerRef = { id: string; epoch: number; sequence: number };
+
+/** One batch a partition appended for a producer (Kafka's BatchMetadata), replicated with the log. */
+export type ProducerBatch = {
+  producerId: string;
+  epoch: number;
+  sequence: number;
+  baseOffset: number;
+  count: number;
+  /** When the leader appended it: the partition forgets a producer silent for producer.id.expiration.ms. */
+  appendedMs: number;
+};
+
+export type SequenceCheck = "next" | "duplicate" | "expired-duplicate" | "gap";
+
+/**
+ * Where `sequence` stands for a producer whose next expected sequence is
+ * `nextSequence`: the next one (apply it), one of the last `kept` applied
+ * (answer the original results), an older applied one (DUPLICATE_SEQUENCE_NUMBER),
+ * or beyond the next (OUT_OF_ORDER_SEQUENCE_NUMBER).
+ */
+export function checkSequence(nextSequence: number, sequence: number, kept: number): SequenceCheck {
+  if (sequence === nextSequence) return "next";
+  if (sequence > nextSequence) return "gap";
+  return sequence >= nextSequence - kept ? "duplicate" : "expired-duplicate";
+}
+
+export type PartitionDecision =
+  | { kind: "append" }
+  | { kind: "duplicate"; batch: ProducerBatch }
+  | { kind: "fenced"; epoch: number };
+
+/**
+ * What a partition does with a producer's batch, given the batches it keeps for
+ * that producer: refuse an epoch older than one it has seen, answer a batch it
+ * already appended, else append.
+ */
+export function partitionDecision(
+  kept: readonly ProducerBatch[],
+  epoch: number,
+  sequence: number,
+): PartitionDecision {
+  let newestEpoch = -1;
+  for (const b of kept) {
+    if (b.epoch > newestEpoch) newestEpoch = b.epoch;
+    if (b.epoch === epoch && b.sequence === sequence) return { kind: "duplicate", batch: b };
+  }
+  if (epoch < newestEpoch) return { kind: "fenced", epoch: newestEpoch };
+  return { kind: "append" };
+}
+
+/**
+ * The batches a partition keeps for one producer after appending `added`: the
+ * newest `kept` by (epoch, sequence). Older epochs go first.
+ */
+export function batchesToKeep(
+  existing: readonly ProducerBatch[],
+  added: ProducerBatch,
+  kept: number,
+): ProducerBatch[] {
+  const all = existing.filter((b) => !(b.epoch === added.epoch && b.sequence === added.sequence));
+  all.push(added);
+  all.sort((a, b) => b.epoch - a.epoch || b.sequence - a.sequence);
+  return all.slice(0, kept);
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The partition of an idempotent request's keyless records without an explicit
+ * partition: fixed by (id, epoch, sequence), so that a retry of the request lands
+ * where the original did (a sticky partitioner would move on).
+ */
+export function keylessPartition(producer: ProducerRef, partitions: number): number {
+  const bytes = utf8.encode(`${producer.id}:${producer.epoch}:${producer.sequence}`);
+  return toPositive(murmur2(bytes)) % partitions;
+}

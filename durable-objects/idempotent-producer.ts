@@ -1,0 +1,182 @@
+import { DurableObject } from "cloudflare:workers";
+import { fail, ok, type Result } from "../core/errors";
+import { checkSequence } from "../core/idempotence";
+import { PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
+import { type Env, producerExpirationMs } from "./env";
+import type { Acks } from "./partition";
+import { appendToLeader, type PartitionBatch, type ProduceOutcome, produceResults } from "./produce-path";
+import { runMigrations } from "./sql-migrations";
+import { TopicCache } from "./topic-cache";
+import type { TopicMetadata } from "./topic-registry";
+
+/**
+ * One idempotent producer (API.md "Produce"): its current epoch and the next
+ * sequence it may send. Sequences number a producer's REQUESTS, which may span
+ * partitions, so this object is where they are ordered: it applies them one at a
+ * time in sequence order, finds gaps and fences older epochs, then sends each
+ * partition's batch to its leader with (id, epoch, sequence). The leaders keep
+ * the last batches per producer with their logs, so a request applied before
+ * (also before a restart or a failover, when this object's own memory is gone)
+ * is answered with its original offsets and never appended twice.
+ *
+ * The object's id is the producer id; a transactionalId names its object, so the
+ * same transactionalId finds the same id and bumps the epoch (Kafka's InitProducerId).
+ */
+
+const MIGRATIONS = [
+  `CREATE TABLE producer (
+     id INTEGER PRIMARY KEY CHECK (id = 0),
+     transactional_id TEXT,
+     epoch INTEGER NOT NULL,
+     next_sequence INTEGER NOT NULL,
+     last_used_ms INTEGER NOT NULL
+   );`,
+];
+
+type ProducerRow = { epoch: number; next_sequence: number; last_used_ms: number };
+
+export type IdempotentProduceRequest = {
+  epoch: number;
+  sequence: number;
+  topic: TopicMetadata;
+  batches: PartitionBatch[];
+  recordCount: number;
+  acks: Acks;
+};
+
+export class IdempotentProducer extends DurableObject<Env> {
+  private state: { epoch: number; nextSequence: number; lastUsedMs: number } | null = null;
+  /** Requests run one after another in arrival order; each decides on its sequence when its turn comes. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  /** Outcomes of the last PRODUCER_SEQUENCES_KEPT applied sequences (after a restart the leaders answer). */
+  private readonly recent = new Map<number, ProduceOutcome>();
+  private readonly topics = new TopicCache();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    runMigrations(ctx.storage.sql, MIGRATIONS);
+    const row = ctx.storage.sql.exec<ProducerRow>("SELECT * FROM producer WHERE id = 0").toArray()[0];
+    if (row) this.state = { epoch: row.epoch, nextSequence: row.next_sequence, lastUsedMs: row.last_used_ms };
+  }
+
+  /** Starts the producer, or for a transactionalId a new epoch of it (older epochs are fenced from now on). */
+  async init(transactionalId: string | null): Promise<{ id: string; epoch: number }> {
+    const epoch = this.state === null ? 0 : this.state.epoch + 1;
+    this.state = { epoch, nextSequence: 0, lastUsedMs: Date.now() };
+    this.recent.clear();
+    this.ctx.storage.sql.exec(
+      `INSERT OR REPLACE INTO producer (id, transactional_id, epoch, next_sequence, last_used_ms)
+       VALUES (0, ?, ?, 0, ?)`,
+      transactionalId,
+      epoch,
+      this.state.lastUsedMs,
+    );
+    if ((await this.ctx.storage.getAlarm()) === null)
+      await this.ctx.storage.setAlarm(Date.now() + producerExpirationMs(this.env));
+    return { id: this.ctx.id.toString(), epoch };
+  }
+
+  /** Applies one request at most once (see the class comment). */
+  async produce(request: IdempotentProduceRequest): Promise<Result<ProduceOutcome>> {
+    if (this.state === null) return this.unknown();
+    if (this.queued >= PRODUCER_QUEUE_MAX)
+      return fail(
+        "THROTTLING_QUOTA_EXCEEDED",
+        `producer has ${PRODUCER_QUEUE_MAX} requests waiting; wait for their answers before sending more`,
+      );
+    this.queued++;
+    const turn = this.queue.then(() => this.apply(request));
+    this.queue = turn.catch(() => undefined);
+    try {
+      return await turn;
+    } finally {
+      this.queued--;
+    }
+  }
+
+  private async apply(request: IdempotentProduceRequest): Promise<Result<ProduceOutcome>> {
+    const state = this.state;
+    if (state === null) return this.unknown(); // expired while it waited
+    if (request.epoch < state.epoch)
+      return fail(
+        "PRODUCER_FENCED",
+        `epoch ${request.epoch} is fenced: the producer is at epoch ${state.epoch}`,
+      );
+    if (request.epoch > state.epoch)
+      return fail(
+        "INVALID_PRODUCER_EPOCH",
+        `epoch ${request.epoch} was never handed out; the producer is at epoch ${state.epoch}`,
+      );
+    const check = checkSequence(state.nextSequence, request.sequence, PRODUCER_SEQUENCES_KEPT);
+    if (check === "gap")
+      return fail(
+        "OUT_OF_ORDER_SEQUENCE_NUMBER",
+        `sequence ${request.sequence} is out of order: the producer's next sequence is ${state.nextSequence}`,
+      );
+    if (check === "expired-duplicate")
+      return fail(
+        "DUPLICATE_SEQUENCE_NUMBER",
+        `sequence ${request.sequence} was applied; only the results of the last ${PRODUCER_SEQUENCES_KEPT} sequences are kept`,
+      );
+    if (check === "duplicate") {
+      const kept = this.recent.get(request.sequence);
+      if (kept) return ok(kept);
+      // This object restarted since: the leaders answer from the batches they keep, never appending.
+      return ok(await this.send(request, true));
+    }
+    const outcome = await this.send(request, false);
+    // A request that failed on some partition is not applied: its sequence stays next, and a
+    // retry appends only where it failed (the leaders answer the rest from their batches).
+    if (outcome.firstError === null) this.applied(request.sequence, outcome);
+    return ok(outcome);
+  }
+
+  private async send(request: IdempotentProduceRequest, repeat: boolean): Promise<ProduceOutcome> {
+    const producer = { id: this.ctx.id.toString(), epoch: request.epoch, sequence: request.sequence };
+    // Leaders from this object's own cache: it forgets a failed leader, so a retry finds the new one.
+    const cached = await this.topics.get(this.env, request.topic.name).catch(() => request.topic);
+    const topic = cached.topicId === request.topic.topicId ? cached : request.topic;
+    const answers = await Promise.all(
+      request.batches.map((batch) =>
+        appendToLeader(this.env, this.topics, topic, batch, request.acks, { producer, repeat }),
+      ),
+    );
+    return produceResults(request.recordCount, request.batches, answers);
+  }
+
+  private applied(sequence: number, outcome: ProduceOutcome): void {
+    const state = this.state!;
+    state.nextSequence = sequence + 1;
+    state.lastUsedMs = Date.now();
+    this.ctx.storage.sql.exec(
+      "UPDATE producer SET next_sequence = ?, last_used_ms = ? WHERE id = 0",
+      state.nextSequence,
+      state.lastUsedMs,
+    );
+    this.recent.set(sequence, outcome);
+    this.recent.delete(sequence - PRODUCER_SEQUENCES_KEPT);
+  }
+
+  private unknown() {
+    return fail(
+      "UNKNOWN_PRODUCER_ID",
+      "this producer id is unknown or expired (producer.id.expiration.ms); get one from POST /v1/producers",
+    );
+  }
+
+  /** Forgets the producer once silent for producer.id.expiration.ms (Kafka's producer id expiry). */
+  override async alarm(): Promise<void> {
+    const state = this.state;
+    if (state === null) return;
+    const expiresAt = state.lastUsedMs + producerExpirationMs(this.env);
+    if (Date.now() < expiresAt) {
+      await this.ctx.storage.setAlarm(expiresAt);
+      return;
+    }
+    this.state = null;
+    this.recent.clear();
+    await this.ctx.storage.deleteAll();
+    runMigrations(this.ctx.storage.sql, MIGRATIONS); // a later init of the same transactionalId starts afresh
+  }
+}
