@@ -190,8 +190,8 @@ describe("idempotent produce", () => {
     expect((await send(topic, p1, 0, [{ value: "new" }], "1")).status).toBe(200);
     const meta = (await api("GET", `/v1/topics/${topic}`)).body;
     const leader = env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/0`));
-    const topicId = await runInDurableObject(leader, (i: any) => i.state.topicId);
-    const answer = await leader.append({
+    const topicId: string = await runInDurableObject(leader as any, (i: any) => i.state.topicId);
+    const answer: { ok: boolean; error?: { code: string } } = await (leader as any).append({
       topicId,
       leaderEpoch: meta.partitionInfo[0].leaderEpoch,
       chunks: [],
@@ -200,7 +200,7 @@ describe("idempotent produce", () => {
       producer: { id: p0.id, epoch: 0, sequence: 5 },
     });
     expect(answer.ok).toBe(false);
-    expect(!answer.ok && answer.error.code).toBe("PRODUCER_FENCED");
+    expect(answer.error?.code).toBe("PRODUCER_FENCED");
   });
 
   it.each([
