@@ -190,7 +190,9 @@ describe("idempotent produce", () => {
     expect((await send(topic, p1, 0, [{ value: "new" }], "1")).status).toBe(200);
     const meta = (await api("GET", `/v1/topics/${topic}`)).body;
     const leader = env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/0`));
-    const topicId: string = await runInDurableObject(leader as any, (i: any) => i.state.topicId);
+    const topicId = await runInDurableObject(leader, (_i, state) =>
+      String(state.storage.sql.exec("SELECT topic_id FROM partition_state").one().topic_id),
+    );
     const answer: { ok: boolean; error?: { code: string } } = await (leader as any).append({
       topicId,
       leaderEpoch: meta.partitionInfo[0].leaderEpoch,
@@ -313,9 +315,10 @@ describe("idempotent produce", () => {
     expect(await count()).toBe(1);
     await runDurableObjectAlarm(leader);
     expect(await count()).toBe(0);
-    await runInDurableObject(producerObject(producer.id), (instance: any) => {
-      instance.state.lastUsedMs -= 8 * DAY;
+    await runInDurableObject(producerObject(producer.id), (_i, state) => {
+      state.storage.sql.exec("UPDATE producer SET last_used_ms = last_used_ms - ?", 8 * DAY);
     });
+    await restartProducer(producer.id); // it reads its activity back from storage
     await runDurableObjectAlarm(producerObject(producer.id));
     const gone = await send(topic, producer, 1, [{ value: 2 }], "1");
     expect(gone.status).toBe(404);
