@@ -152,7 +152,7 @@ describe("bad input is refused with a clear 4xx and changes nothing", async () =
       "INVALID_TOPIC_EXCEPTION",
     ],
     [
-      "producer not supported yet",
+      "producer id not one POST /v1/producers hands out",
       "POST",
       records,
       { records: [{ value: 1 }], producer: { id: "p", epoch: 0, sequence: 0 } },
