@@ -11,7 +11,8 @@ export type EncodableRecord = {
 
 /**
  * Part of one append: a JSON array of `[timestamp, key, value, headers, valueBase64, size]`
- * tuples, stored with one INSERT … SELECT over json_each (one statement, not one a record),
+ * tuples (with the offset as a 7th member when the records are not contiguous: a
+ * compacted log sent to a follower), stored with one INSERT … SELECT over json_each (one statement, not one a record),
  * and the records' bytes (for retention.bytes).
  */
 export type AppendChunk = { records: string; count: number; bytes: number };
@@ -27,6 +28,7 @@ const TUPLE_OVERHEAD_BYTES = 64;
 export function encodeAppendChunks(
   records: readonly EncodableRecord[],
   timestamps: readonly number[],
+  offsets?: readonly number[],
 ): AppendChunk[] {
   const chunks: AppendChunk[] = [];
   let parts: string[] = [];
@@ -46,7 +48,8 @@ export function encodeAppendChunks(
     if (parts.length > 0 && textBytes + tupleBytes > APPEND_CHUNK_BYTES_MAX) flush();
     const key = r.key === null ? "null" : JSON.stringify(r.key);
     const base64 = r.valueBase64 === null ? "null" : `"${r.valueBase64}"`;
-    parts.push(`[${timestamps[i]},${key},${r.valueJson},${r.headersJson},${base64},${r.sizeBytes}]`);
+    const offset = offsets ? `,${offsets[i]}` : "";
+    parts.push(`[${timestamps[i]},${key},${r.valueJson},${r.headersJson},${base64},${r.sizeBytes}${offset}]`);
     textBytes += tupleBytes;
     recordBytes += r.sizeBytes;
   }

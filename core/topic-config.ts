@@ -27,6 +27,8 @@ export const TOPIC_CONFIG_SPECS = {
     values: ["delete", "compact", "compact,delete", "delete,compact"],
     default: "delete",
   },
+  /** How long a compacted topic keeps a tombstone (a key's latest record with value null), by its timestamp. */
+  "delete.retention.ms": { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER, default: DAY_MS },
 } as const satisfies Record<string, IntSpec | EnumSpec>;
 
 export type TopicConfigName = keyof typeof TOPIC_CONFIG_SPECS;
@@ -39,6 +41,7 @@ export type TopicConfigs = {
   "replica.lag.time.max.ms": number;
   "replica.ack.timeout.ms": number;
   "cleanup.policy": string;
+  "delete.retention.ms": number;
 };
 
 function defaults(replicationFactor: number): TopicConfigs {
@@ -50,7 +53,23 @@ function defaults(replicationFactor: number): TopicConfigs {
     "replica.lag.time.max.ms": TOPIC_CONFIG_SPECS["replica.lag.time.max.ms"].default,
     "replica.ack.timeout.ms": TOPIC_CONFIG_SPECS["replica.ack.timeout.ms"].default,
     "cleanup.policy": TOPIC_CONFIG_SPECS["cleanup.policy"].default,
+    "delete.retention.ms": TOPIC_CONFIG_SPECS["delete.retention.ms"].default,
   };
+}
+
+/** Stored configs with the defaults of configs added since they were stored. */
+export function withDefaults(stored: Partial<TopicConfigs>, replicationFactor: number): TopicConfigs {
+  return { ...defaults(replicationFactor), ...stored };
+}
+
+/** cleanup.policy compact or compact,delete: the log keeps the latest record per key. */
+export function isCompacted(configs: TopicConfigs): boolean {
+  return configs["cleanup.policy"].includes("compact");
+}
+
+/** cleanup.policy delete or compact,delete: retention.ms / retention.bytes delete old records. */
+export function deletesByRetention(configs: TopicConfigs): boolean {
+  return configs["cleanup.policy"].includes("delete");
 }
 
 function valueProblem(name: TopicConfigName, value: unknown): string | null {

@@ -3,7 +3,7 @@ import { batchesToKeep, type ProducerBatch } from "../core/idempotence";
 import { APPEND_CHUNK_BYTES_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
 import { type AppendChunk, encodeAppendChunks } from "../core/record-batch";
 import type { EpochEntry } from "../core/replication";
-import type { TopicConfigs } from "../core/topic-config";
+import { type TopicConfigs, withDefaults } from "../core/topic-config";
 import { runMigrations } from "./sql-migrations";
 
 /**
@@ -141,7 +141,7 @@ export class PartitionLog {
           topic: row.topic,
           partition: row.partition,
           topicId: row.topic_id,
-          configs: JSON.parse(row.configs),
+          configs: withDefaults(JSON.parse(row.configs), row.replication_factor),
           replica: row.replica,
           replicationFactor: row.replication_factor,
           leader: row.leader,
@@ -332,6 +332,68 @@ export class PartitionLog {
       .map((r) => r.timestamp);
   }
 
+  /**
+   * Inserts records that carry their own offsets (read from a compacted leader
+   * log, so possibly with gaps), those at or above `from` only. The batch counts
+   * as appended at `from` in the time index.
+   */
+  appendAt(chunks: readonly AppendChunk[], from: number, maxTimestamp: number): void {
+    for (const chunk of chunks)
+      this.sql.exec(
+        `INSERT INTO log ("offset", timestamp, key, value, value_base64, headers, size)
+         SELECT e.value ->> '$[6]', e.value ->> '$[0]', e.value ->> '$[1]',
+                CASE WHEN e.value ->> '$[4]' IS NULL THEN e.value -> '$[2]' END,
+                e.value ->> '$[4]', e.value -> '$[3]', e.value ->> '$[5]'
+         FROM json_each(?) AS e WHERE e.value ->> '$[6]' >= ?`,
+        chunk.records,
+        from,
+      );
+    const bytes = chunks.reduce((n, c) => n + c.bytes, 0);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO time_index (base_offset, max_timestamp, bytes) VALUES (?, ?, ?)",
+      from,
+      maxTimestamp,
+      bytes,
+    );
+  }
+
+  /**
+   * One bounded step of log compaction (Kafka's log cleaner) over offsets
+   * [from, to): removes each record that a later record with the same key below
+   * `bound` supersedes, then tombstones (value null, now the latest of their key)
+   * with a timestamp before `tombstoneCutoff`. A pass goes from logStartOffset to
+   * `bound` in order, so a tombstone is removed only after every older record of
+   * its key. Offsets of kept records never change. Answers the records removed.
+   */
+  compact(from: number, to: number, bound: number, tombstoneCutoff: number): number {
+    // Only compacted topics pay for this index (each partition is its own database).
+    this.sql.exec('CREATE INDEX IF NOT EXISTS log_by_key ON log (key, "offset")');
+    const superseded = this.sql.exec(
+      `DELETE FROM log WHERE "offset" >= ? AND "offset" < ? AND key IS NOT NULL AND EXISTS (
+         SELECT 1 FROM log AS later WHERE later.key = log.key AND later."offset" > log."offset" AND later."offset" < ?)`,
+      from,
+      to,
+      bound,
+    ).rowsWritten;
+    const tombstones = this.sql.exec(
+      `DELETE FROM log WHERE "offset" >= ? AND "offset" < ? AND value = 'null' AND value_base64 IS NULL
+         AND timestamp < ?`,
+      from,
+      to,
+      tombstoneCutoff,
+    ).rowsWritten;
+    return superseded + tombstones;
+  }
+
+  /** The oldest stored tombstone's timestamp (a later pass removes it), or null when there is none. */
+  oldestTombstone(): number | null {
+    return this.sql
+      .exec<{ t: number | null }>(
+        "SELECT min(timestamp) AS t FROM log WHERE value = 'null' AND value_base64 IS NULL",
+      )
+      .one().t;
+  }
+
   /** Removes every record at or above `offset` (a follower's divergent suffix). */
   truncateTo(offset: number): void {
     this.sql.exec("DELETE FROM producer_batches WHERE base_offset >= ?", offset);
@@ -425,48 +487,79 @@ export class PartitionLog {
    * after the first (always returned, so that a consumer progresses). `prefix`
    * is put first in every object (a group fetch adds `"topic":…,"partition":…,`).
    */
-  recordsText(start: number, end: number, maxBytes: number, prefix = ""): { text: string; records: number } {
+  recordsText(
+    start: number,
+    end: number,
+    maxRecords: number,
+    maxBytes: number,
+    prefix = "",
+  ): { text: string; records: number; next: number } {
     let text = "";
     let next = start;
+    let records = 0;
+    let full = false;
     if (start < end) {
       let bytes = 0;
-      for (const [offset, timestamp, key, value, valueBase64, headers, size] of this.rows(start, end)) {
-        if (next > start && bytes + size > maxBytes) break;
+      for (const [offset, timestamp, key, value, valueBase64, headers, size] of this.rows(
+        start,
+        end,
+        maxRecords,
+      )) {
+        if (records > 0 && bytes + size > maxBytes) {
+          full = true;
+          break;
+        }
         bytes += size;
-        if (next > start) text += ",";
+        if (records > 0) text += ",";
+        records++;
         text += `{${prefix}"offset":${offset},"timestamp":${timestamp},"key":${key === null ? "null" : JSON.stringify(key)},`;
         text += valueBase64 === null ? `"value":${value}` : `"valueBase64":"${valueBase64}"`;
         text += `,"headers":${headers}}`;
         next = offset + 1;
       }
+      // Compaction leaves gaps: when nothing stopped the read early, it covered up to `end`.
+      if (!full && records < maxRecords) next = end;
     }
-    return { text, records: next - start };
+    return { text, records, next };
   }
 
   /** Records in [start, end) re-encoded as append chunks, at most `maxBytes` (for catching a follower up). */
   readChunks(start: number, end: number, maxBytes = APPEND_CHUNK_BYTES_MAX) {
     const records = [];
     const timestamps: number[] = [];
+    const offsets: number[] = [];
     let bytes = 0;
     let maxTimestamp = 0;
-    for (const [, timestamp, key, value, valueBase64, headers, size] of this.rows(start, end)) {
-      if (records.length > 0 && bytes + size > maxBytes) break;
+    let next = end;
+    for (const [offset, timestamp, key, value, valueBase64, headers, size] of this.rows(start, end)) {
+      if (records.length > 0 && bytes + size > maxBytes) {
+        next = offset;
+        break;
+      }
       bytes += size;
       records.push({ key, valueJson: value ?? "null", valueBase64, headersJson: headers, sizeBytes: size });
       timestamps.push(timestamp);
+      offsets.push(offset);
       if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     }
-    return { chunks: encodeAppendChunks(records, timestamps), count: records.length, maxTimestamp };
+    // Records carry their offsets: a compacted log has gaps. `next` is where this read ends.
+    return {
+      chunks: encodeAppendChunks(records, timestamps, offsets),
+      count: records.length,
+      maxTimestamp,
+      next,
+    };
   }
 
   /** The stored records in [start, end), in offset order, as raw rows (no per-row objects). */
-  private rows(start: number, end: number): IterableIterator<LogRow> {
+  private rows(start: number, end: number, limit = -1): IterableIterator<LogRow> {
     return this.sql
       .exec(
         `SELECT "offset", timestamp, key, value, value_base64, headers, size FROM log
-         WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset"`,
+         WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset" LIMIT ?`,
         start,
         end,
+        limit,
       )
       .raw() as IterableIterator<LogRow>;
   }

@@ -14,7 +14,7 @@ import {
   nextBackoffMs,
   sameEpochs,
 } from "../core/replication";
-import type { TopicConfigs } from "../core/topic-config";
+import { deletesByRetention, isCompacted, type TopicConfigs } from "../core/topic-config";
 import { AlarmScheduler } from "./alarm-scheduler";
 import { type Env, producerExpirationMs, replicaStub, topicRegistry } from "./env";
 import { FAULTS_COMPILED, FaultInjector, type FaultMode } from "./faults";
@@ -49,6 +49,10 @@ const RETENTION_BLOCKED_RETRY_MS = 1_000;
 const RETENTION_CHECK_MS_MAX = 60 * 60 * 1000;
 /** How long a restarting leader waits for its followers before serving (see the constructor). */
 const RESTART_PROBE_TIMEOUT_MS = 1_000;
+/** Offsets one compaction step covers (one alarm run): bounded work, readers never wait long. */
+const COMPACTION_STEP_OFFSETS = 10_000;
+/** How soon a compacted log is looked at again after new records or with tombstones waiting (Kafka's cleaner back-off is 15 s). */
+const COMPACTION_INTERVAL_MS = 5_000;
 /** Producers forgotten per alarm run once silent for producer.id.expiration.ms (bounded work). */
 const PRODUCER_EXPIRY_MAX = 1_000;
 /** A failing replica's alarm looks again after this long (faults active: no work, no retry storm). */
@@ -93,7 +97,11 @@ export type ReplicateRequest = {
   leaderLogEndOffset: number;
   highWatermark: number;
   baseOffset: number;
+  /** Where these records end: baseOffset + their count, or more when compaction left gaps. */
+  endOffset: number;
   chunks: AppendChunk[];
+  /** The records carry their own offsets (a catch-up read of a possibly compacted log). */
+  sparse: boolean;
   maxTimestamp: number;
   /** The leader's logStartOffset: retention moves it; followers delete below it too. */
   logStartOffset: number;
@@ -130,6 +138,12 @@ export type FetchedRecords = {
 export type LogBounds = { logStartOffset: number; highWatermark: number };
 /** What the registry asks candidates during an election. */
 export type ElectionState = { replica: number; leaderEpoch: number; lastEpoch: number; logEndOffset: number };
+
+/** Records the leader sends a follower, with the producer batches among them. */
+type ReplicaBatch = Pick<
+  ReplicateRequest,
+  "baseOffset" | "endOffset" | "chunks" | "sparse" | "maxTimestamp" | "producers"
+>;
 
 /** The leader's view of one follower. */
 type Follower = {
@@ -168,6 +182,14 @@ export class Partition extends DurableObject<Env> {
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly alarms: AlarmScheduler;
   private isrDirty = false;
+  /**
+   * Log compaction: the pass under way (the next offset to clean and the bound
+   * fixed when it started), and what the last pass saw, to skip passes with nothing new.
+   */
+  private compaction: { next: number; end: number; bound: number } | null = null;
+  private lastCompactionBound = -1;
+  /** When the oldest tombstone the last pass kept may go (delete.retention.ms after its timestamp). */
+  private tombstoneDueMs = 0;
   /** An alarm is set for forgetting silent producers (one per leadership; re-armed by the alarm). */
   private producerExpiryArmed = false;
   /** WebSocket sessions tailing this partition, and the notifications under way to them. */
@@ -430,8 +452,16 @@ export class Partition extends DurableObject<Env> {
       await this.ctx.storage.sync();
       throw new Error("injected fault: failed after commit");
     }
-    this.replicateLive(baseOffset, next, request.chunks, request.maxTimestamp, producers);
+    this.replicateLive({
+      baseOffset,
+      endOffset: next,
+      chunks: request.chunks,
+      sparse: false,
+      maxTimestamp: request.maxTimestamp,
+      producers,
+    });
     this.maybeIncrementHighWatermark();
+    if (isCompacted(state.configs)) void this.alarms.schedule(Date.now() + COMPACTION_INTERVAL_MS);
     if (state.configs["retention.bytes"] >= 0)
       void this.alarms.schedule(Date.now() + RETENTION_BYTES_CHECK_MS);
     else if (state.configs["retention.ms"] >= 0 && baseOffset === this.logStartOffset)
@@ -521,13 +551,8 @@ export class Partition extends DurableObject<Env> {
   // ---- leader: replication to followers ----
 
   /** Sends a just-appended batch to every in-sync follower whose pipeline is at `baseOffset`. */
-  private replicateLive(
-    baseOffset: number,
-    end: number,
-    chunks: AppendChunk[],
-    maxTimestamp: number,
-    producers: ProducerBatch[],
-  ): void {
+  private replicateLive(batch: ReplicaBatch): void {
+    const { baseOffset, endOffset: end } = batch;
     const epoch = this.state!.leaderEpoch;
     for (const f of this.followers) {
       if (!f.inSync || f.catchingUp) continue;
@@ -540,7 +565,7 @@ export class Partition extends DurableObject<Env> {
       f.sentOffset = end;
       f.inFlight++;
       const sentAtMs = Date.now();
-      this.sendTo(f, baseOffset, chunks, maxTimestamp, producers).then(
+      this.sendTo(f, batch).then(
         (logEndOffset) => {
           f.inFlight--;
           this.onFollowerProgress(f, epoch, logEndOffset, end, sentAtMs);
@@ -558,13 +583,7 @@ export class Partition extends DurableObject<Env> {
     return this.state!.configs["replica.lag.time.max.ms"];
   }
 
-  private async sendTo(
-    f: Follower,
-    baseOffset: number,
-    chunks: AppendChunk[],
-    maxTimestamp: number,
-    producers: ProducerBatch[],
-  ): Promise<number> {
+  private async sendTo(f: Follower, batch: ReplicaBatch): Promise<number> {
     const state = this.state!;
     const request: ReplicateRequest = {
       topicId: state.topicId,
@@ -573,11 +592,8 @@ export class Partition extends DurableObject<Env> {
       epochs: this.epochs,
       leaderLogEndOffset: this.logEndOffset,
       highWatermark: this.highWatermark,
-      baseOffset,
-      chunks,
-      maxTimestamp,
+      ...batch,
       logStartOffset: this.logStartOffset,
-      producers,
     };
     const version = this.watchersVersion;
     if (f.watchersSent !== version) request.watchers = [...this.watchers];
@@ -650,9 +666,16 @@ export class Partition extends DurableObject<Env> {
         // Never below logStartOffset: what retention deleted is not sent (the follower skips to it).
         const from = f.logEndOffset < 0 ? this.logEndOffset : Math.max(f.logEndOffset, this.logStartOffset);
         const end = Math.min(this.logEndOffset, from + REPLICA_FETCH_RECORDS_MAX);
-        const part = from < end ? this.log.readChunks(from, end) : { chunks: [], count: 0, maxTimestamp: 0 };
-        const producers = part.count > 0 ? this.log.producerBatchesIn(from, from + part.count) : [];
-        const logEndOffset = await this.sendTo(f, from, part.chunks, part.maxTimestamp, producers);
+        const part =
+          from < end ? this.log.readChunks(from, end) : { chunks: [], count: 0, maxTimestamp: 0, next: end };
+        const logEndOffset = await this.sendTo(f, {
+          baseOffset: from,
+          endOffset: part.next,
+          chunks: part.chunks,
+          sparse: true,
+          maxTimestamp: part.maxTimestamp,
+          producers: part.count > 0 ? this.log.producerBatchesIn(from, part.next) : [],
+        });
         if (!this.isLeader() || this.state!.leaderEpoch !== epoch) return;
         f.logEndOffset = logEndOffset; // authoritative: it may have truncated
         f.backoffMs = 0;
@@ -711,12 +734,18 @@ export class Partition extends DurableObject<Env> {
       await this.alarms.schedule(Date.now() + FAULTED_ALARM_MS);
       return;
     }
-    if (this.state === null || !this.isLeader()) return;
+    if (this.state === null) return;
     const now = Date.now();
+    // Every replica compacts its own log (as Kafka's brokers do); the same rule gives the same result.
+    const compactionNextMs = this.compactStep(now);
+    if (!this.isLeader()) {
+      if (compactionNextMs < Number.POSITIVE_INFINITY) await this.alarms.schedule(compactionNextMs);
+      return;
+    }
     const retentionNextMs = this.applyRetention(now);
     const lagMaxMs = this.lagMaxMs();
     const work: Promise<void>[] = [];
-    let nextMs = Math.min(retentionNextMs, this.expireProducers(now));
+    let nextMs = Math.min(retentionNextMs, this.expireProducers(now), compactionNextMs);
     for (const f of this.followers) {
       if (f.inSync && f.logEndOffset < this.logEndOffset && now - f.lastCaughtUpMs > lagMaxMs) {
         console.warn(
@@ -749,11 +778,12 @@ export class Partition extends DurableObject<Env> {
    */
   private applyRetention(now: number): number {
     const configs = this.state!.configs;
-    const retentionMs = configs["retention.ms"];
+    const deletes = deletesByRetention(configs); // cleanup.policy=compact alone keeps old records
+    const retentionMs = deletes ? configs["retention.ms"] : -1;
     const cutoff = retentionMs >= 0 ? now - retentionMs : -1;
     const target = this.log.retentionStart(
       cutoff,
-      configs["retention.bytes"],
+      deletes ? configs["retention.bytes"] : -1,
       this.logStartOffset,
       this.highWatermark,
     );
@@ -763,6 +793,45 @@ export class Partition extends DurableObject<Env> {
     }
     if (this.log.deleteBelow(this.logStartOffset, RETENTION_DELETE_ROWS_MAX)) return now; // more to delete: continue at once
     return retentionMs >= 0 ? this.nextRetentionCheck() : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * One step of log compaction (cleanup.policy compact): a pass cleans from
+   * logStartOffset up to the last record (never cleaned, so the log end survives a
+   * restart), against the records below the high watermark when it started, COMPACTION_STEP_OFFSETS
+   * offsets a step, each step one transaction. A pass starts when records arrived
+   * since the last one or a kept tombstone's delete.retention.ms is up. Answers when
+   * the next step is due (Infinity: nothing to do).
+   */
+  private compactStep(now: number): number {
+    const configs = this.state!.configs;
+    if (!isCompacted(configs)) {
+      this.compaction = null;
+      return Number.POSITIVE_INFINITY;
+    }
+    if (this.compaction === null) {
+      const bound = this.highWatermark;
+      const end = Math.min(bound, this.logEndOffset - 1);
+      if (end <= this.logStartOffset) return Number.POSITIVE_INFINITY;
+      if (bound === this.lastCompactionBound && now < this.tombstoneDueMs) return this.tombstoneDueMs;
+      this.compaction = { next: this.logStartOffset, end, bound };
+    }
+    const pass = this.compaction;
+    const from = Math.max(pass.next, this.logStartOffset);
+    const to = Math.min(pass.end, from + COMPACTION_STEP_OFFSETS);
+    this.log.compact(from, to, pass.bound, now - configs["delete.retention.ms"]);
+    if (to < pass.end) {
+      pass.next = to;
+      return now; // more of this pass: the next alarm run, at once
+    }
+    this.compaction = null;
+    this.lastCompactionBound = pass.bound;
+    const oldest = this.log.oldestTombstone();
+    this.tombstoneDueMs =
+      oldest === null
+        ? Number.POSITIVE_INFINITY
+        : Math.max(now + COMPACTION_INTERVAL_MS, oldest + configs["delete.retention.ms"] + 1);
+    return this.tombstoneDueMs;
   }
 
   /**
@@ -837,17 +906,21 @@ export class Partition extends DurableObject<Env> {
     }
     if (this.retentionPending)
       this.retentionPending = this.log.deleteBelow(this.logStartOffset, RETENTION_DELETE_ROWS_MAX);
-    const count = request.chunks.reduce((n, c) => n + c.count, 0);
-    if (request.baseOffset <= this.logEndOffset && request.baseOffset + count > this.logEndOffset) {
+    if (request.baseOffset <= this.logEndOffset && request.endOffset > this.logEndOffset) {
       const maxTimestamp = Math.max(this.maxTimestamp, request.maxTimestamp);
-      this.logEndOffset = this.log.append(
-        request.baseOffset,
-        request.chunks,
-        maxTimestamp,
-        this.logEndOffset - request.baseOffset,
-      );
+      if (request.sparse) {
+        if (request.chunks.length > 0) this.log.appendAt(request.chunks, this.logEndOffset, maxTimestamp);
+        this.logEndOffset = request.endOffset;
+      } else
+        this.logEndOffset = this.log.append(
+          request.baseOffset,
+          request.chunks,
+          maxTimestamp,
+          this.logEndOffset - request.baseOffset,
+        );
       this.maxTimestamp = maxTimestamp;
       for (const b of request.producers) if (b.baseOffset < this.logEndOffset) this.log.saveProducerBatch(b);
+      if (isCompacted(state.configs)) void this.alarms.schedule(Date.now() + COMPACTION_INTERVAL_MS);
       const mirrored = epochsBelow(request.epochs, this.logEndOffset);
       if (!sameEpochs(mirrored, this.epochs)) {
         this.epochs = mirrored;
@@ -914,13 +987,18 @@ export class Partition extends DurableObject<Env> {
       // Retention may have moved logStartOffset past the start while we waited.
       if (start.value < this.logStartOffset) return this.fetchRecords({ ...request, waitMs: 0 }, prefix);
     }
-    const end = Math.min(this.highWatermark, start.value + request.maxRecords);
-    const { text, records } = this.log.recordsText(start.value, end, request.maxBytes, prefix);
+    const { text, records, next } = this.log.recordsText(
+      start.value,
+      this.highWatermark,
+      request.maxRecords,
+      request.maxBytes,
+      prefix,
+    );
     this.counters.fetchRecords += records;
     return ok({
       records: text,
       count: records,
-      nextOffset: start.value + records,
+      nextOffset: next,
       highWatermark: this.highWatermark,
       logStartOffset: this.logStartOffset,
     });

@@ -3,7 +3,7 @@ import { mapConcurrent, withTimeout } from "../core/concurrency";
 import { fail, ok, type Result } from "../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX, GROUPS_MAX, TOPICS_MAX } from "../core/limits";
 import { type Candidate, electLeader } from "../core/replication";
-import { resolveTopicConfigs, type TopicConfigs } from "../core/topic-config";
+import { resolveTopicConfigs, type TopicConfigs, withDefaults } from "../core/topic-config";
 import { consumerGroup, type Env, replicaStub } from "./env";
 import { runMigrations } from "./sql-migrations";
 
@@ -110,7 +110,7 @@ export class TopicRegistry extends DurableObject<Env> {
       topicId: row.topic_id,
       partitions: row.partitions,
       replicationFactor: row.replication_factor,
-      configs: JSON.parse(row.configs),
+      configs: withDefaults(JSON.parse(row.configs), row.replication_factor),
       leaders,
     };
   }

@@ -8,6 +8,7 @@ import {
   WS_PUSH_RECORDS_MAX,
   WS_SUBSCRIPTIONS_MAX,
 } from "../core/limits";
+import { isCompacted } from "../core/topic-config";
 import {
   type CommitFrame,
   type FrameId,
@@ -589,6 +590,7 @@ export class WsSession extends DurableObject<Env> {
     const { records, producer } = parseProduceRequest(frame.body, {
       partitions: topic.partitions,
       maxMessageBytes: topic.configs["max.message.bytes"],
+      keyRequired: isCompacted(topic.configs),
     });
     const produced = startProduce(this.env, this.topics, topic, records, frame.acks, producer);
     if (frame.acks === "0") {

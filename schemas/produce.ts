@@ -66,6 +66,7 @@ function parseRecord(
   index: number,
   partitions: number,
   maxMessageBytes: number,
+  keyRequired: boolean,
 ): ProduceRecord {
   const path = `records[${index}]`;
   const record = expectObject(input, path);
@@ -77,6 +78,11 @@ function parseRecord(
       invalid(`${path}.key must be a string or null, got ${typeName(record.key)}`);
     key = record.key;
   }
+  if (key === null && keyRequired)
+    throw new EdgelogError(
+      "INVALID_RECORD",
+      `${path} has no key; a compacted topic keeps the latest record per key, so every record needs one`,
+    );
 
   let partition: number | undefined;
   if (record.partition !== undefined) {
@@ -129,7 +135,7 @@ function parseRecord(
  */
 export function parseProduceRequest(
   body: unknown,
-  topic: { partitions: number; maxMessageBytes: number },
+  topic: { partitions: number; maxMessageBytes: number; keyRequired?: boolean },
 ): ProduceRequest {
   const request = expectObject(body, "body");
   rejectUnknownFields(request, REQUEST_FIELDS, "body");
@@ -143,7 +149,13 @@ export function parseProduceRequest(
     );
   const parsed = new Array<ProduceRecord>(records.length);
   for (let i = 0; i < records.length; i++) {
-    parsed[i] = parseRecord(records[i], i, topic.partitions, topic.maxMessageBytes);
+    parsed[i] = parseRecord(
+      records[i],
+      i,
+      topic.partitions,
+      topic.maxMessageBytes,
+      topic.keyRequired ?? false,
+    );
   }
   return { records: parsed, producer };
 }

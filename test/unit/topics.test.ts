@@ -37,6 +37,7 @@ describe("create-topic body", () => {
         "replica.lag.time.max.ms": 10000,
         "replica.ack.timeout.ms": 5000,
         "cleanup.policy": "delete",
+        "delete.retention.ms": 86400000,
       },
     });
   });

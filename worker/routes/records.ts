@@ -10,6 +10,7 @@ import {
   OFFSET_MAX,
   TIMESTAMP_MAX,
 } from "../../core/limits";
+import { isCompacted } from "../../core/topic-config";
 import type { Env } from "../../durable-objects/env";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
 import type { Acks } from "../../durable-objects/partition";
@@ -42,6 +43,7 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
   const { records, producer } = parseProduceRequest(body, {
     partitions: topic.partitions,
     maxMessageBytes: topic.configs["max.message.bytes"],
+    keyRequired: isCompacted(topic.configs),
   });
   const produced = startProduce(c.env, topics, topic, records, acks, producer);
   if (acks === "0") {
