@@ -21,8 +21,8 @@ const replica = (topic: string, r: number) =>
 const HOUR = 3_600_000;
 
 /** Runs the leader's alarm until the compaction pass under way is done (bounded). */
-async function compactNow(stub: DurableObjectStub<any>) {
-  for (let i = 0; i < 20; i++) await runDurableObjectAlarm(stub);
+async function compactNow(stub: ReturnType<typeof leader>) {
+  for (let i = 0; i < 20; i++) await runDurableObjectAlarm(stub as unknown as DurableObjectStub);
 }
 
 describe("log compaction (cleanup.policy=compact)", () => {
@@ -44,7 +44,7 @@ describe("log compaction (cleanup.policy=compact)", () => {
     const after = await readAll(topic, 0);
     // The model: each key's last offset.
     const latest = new Map<string, number>();
-    before.forEach((r) => latest.set(r.key, r.offset));
+    for (const r of before) latest.set(r.key, r.offset);
     expect(after.map((r) => r.offset)).toEqual([...latest.values()].sort((a, b) => a - b));
     for (const r of after) expect(r).toEqual(before.find((b) => b.offset === r.offset));
     // Offsets and the log end are unchanged; new records continue after it.
