@@ -43,6 +43,7 @@ const TARGETS = {
   group1: 100_000,
   acksAllRatio: 0.5,
   acksAllP99Ms: 10,
+  idempotentRatio: 0.9,
 };
 
 const agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: 30_000 });
@@ -112,13 +113,24 @@ async function closedLoop(inFlight, send, runMs = RUN_MS) {
   };
 }
 
-async function benchProduce(batch, inFlight, acks = "1", replicationFactor = 1) {
+async function benchProduce(batch, inFlight, acks = "1", replicationFactor = 1, idempotent = false) {
   const topic = await createTopic(1, replicationFactor);
   const body = produceBody(batch);
   const path = `/v1/topics/${topic}/records?acks=${acks}`;
   let acknowledged = 0;
+  // Idempotent: one producer per request in flight (a producer applies its requests one at a time).
+  const free = [];
+  if (idempotent)
+    for (let i = 0; i < inFlight; i++) free.push({ ...JSON.parse(await call("POST", "/v1/producers")), sequence: 0 });
+  const records = JSON.parse(body).records;
   const send = async () => {
-    await call("POST", path, body);
+    if (!idempotent) await call("POST", path, body);
+    else {
+      const producer = free.pop();
+      await call("POST", path, JSON.stringify({ records, producer }));
+      producer.sequence++;
+      free.push(producer);
+    }
     acknowledged += batch;
     return batch;
   };
@@ -132,9 +144,9 @@ async function benchProduce(batch, inFlight, acks = "1", replicationFactor = 1) 
       `${topic}: logEndOffset ${partitionInfo[0].logEndOffset} ≠ ${acknowledged} acknowledged records`,
     );
   const label =
-    replicationFactor === 1
+    (replicationFactor === 1
       ? `produce b${batch} × ${inFlight}`
-      : `acks=${acks} rf${replicationFactor} b${batch} × ${inFlight}`;
+      : `acks=${acks} rf${replicationFactor} b${batch} × ${inFlight}`) + (idempotent ? " idem" : "");
   return summarise(label, runs, 100);
 }
 
@@ -473,6 +485,10 @@ async function main() {
         results.push(r);
         console.error(`${r.name}: ${r.recordsPerSecond} rec/s ${JSON.stringify(r.runs)}`);
       }
+    // Idempotent producers (issue 6): the same acks=all workload with a producer id per request in flight.
+    const idem = await benchProduce(100, 4, "all", 3, true);
+    results.push(idem);
+    console.error(`${idem.name}: ${idem.recordsPerSecond} rec/s ${JSON.stringify(idem.runs)}`);
     const topic = await groupTopic();
     for (const members of [1, 3]) {
       const r = await benchGroup(topic, members);
@@ -515,6 +531,7 @@ async function main() {
   const one100 = byName["acks=1 rf3 b100 × 4"];
   const allSingle = byName["acks=all rf3 b1 × 1"];
   const ratio = +(all100.recordsPerSecond / one100.recordsPerSecond).toFixed(2);
+  const idemRatio = +(byName["acks=all rf3 b100 × 4 idem"].recordsPerSecond / all100.recordsPerSecond).toFixed(2);
   const targets = [
     {
       target: "produce b100 × 4 ≥ 60,000 rec/s",
@@ -531,6 +548,11 @@ async function main() {
       target: "acks=all b100 × 4 ≥ 50% of acks=1 (RF 3, same run)",
       measured: ratio,
       met: ratio >= TARGETS.acksAllRatio,
+    },
+    {
+      target: "idempotent produce b100 × 4 ≥ 90% of plain (acks=all, RF 3, same run)",
+      measured: idemRatio,
+      met: idemRatio >= TARGETS.idempotentRatio,
     },
     {
       target: "group consume, 1 member × 4 partitions, batch 500 ≥ 100,000 rec/s",

@@ -20,6 +20,7 @@ describe("topic lifecycle", () => {
       "replica.lag.time.max.ms": 10000,
       "replica.ack.timeout.ms": 5000,
       "cleanup.policy": "delete",
+      "delete.retention.ms": 86400000,
     });
     expect(created.body.partitionInfo).toHaveLength(3);
     for (const [p, info] of created.body.partitionInfo.entries()) {
