@@ -469,6 +469,15 @@ async function main() {
   let failoverMs = Number.NaN;
   const latency = [];
   try {
+    if (args.includes("--idempotence")) {
+      // A focused comparison for profiling: plain and idempotent acks=all, alternating.
+      for (let i = 0; i < 3; i++)
+        for (const idem of [false, true]) {
+          const r = await benchProduce(100, 4, "all", 3, idem);
+          console.log(`${r.name}: ${r.recordsPerSecond} rec/s p50 ${r.p50Ms} ms`);
+        }
+      return;
+    }
     for (const batch of [1, 100, 1000])
       for (const inFlight of [1, 4]) {
         const r = await benchProduce(batch, inFlight);
