@@ -4,8 +4,11 @@
 //   produce throughput at batch 1 / 100 / 1000 records × 1 / 4 requests in flight (acks=1,
 //   100-byte JSON values), fetch throughput, and single-record produce latency (p50/p99).
 // Then acks=1 vs acks=all on a replicated topic (RF 3, min.insync.replicas 2) at batch 1 × 1 and 100 × 4.
+// Then the later issues' workloads (groups, WebSocket, end-to-end latency, idempotent produce),
+// and last the side-by-side suite of bench/suite.mjs: the same workloads on edgelog and its peers
+// (Redis Streams, NATS JetStream), installed and started on loopback by bench/peers.mjs.
 // Every figure is the median of RUNS runs; every loop is bounded in count and time.
-// Prints a table and writes JSON under bench/results/.
+// Prints tables and targets, writes JSON and an SVG chart under bench/results/.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -13,6 +16,9 @@ import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
 import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
+import { stopAllPeers } from "./peers.mjs";
+import { printSuite, suiteChart, suiteTargets } from "./report.mjs";
+import { runSuite } from "./suite.mjs";
 
 const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
@@ -121,7 +127,8 @@ async function benchProduce(batch, inFlight, acks = "1", replicationFactor = 1, 
   // Idempotent: one producer per request in flight (a producer applies its requests one at a time).
   const free = [];
   if (idempotent)
-    for (let i = 0; i < inFlight; i++) free.push({ ...JSON.parse(await call("POST", "/v1/producers")), sequence: 0 });
+    for (let i = 0; i < inFlight; i++)
+      free.push({ ...JSON.parse(await call("POST", "/v1/producers")), sequence: 0 });
   const records = JSON.parse(body).records;
   const send = async () => {
     if (!idempotent) await call("POST", path, body);
@@ -456,6 +463,7 @@ async function main() {
     // Whatever happens, the server (its own process group) must not outlive the benchmark.
     const stopAndExit = (reason) => {
       console.error(reason);
+      stopAllPeers();
       server?.stop("SIGKILL").finally(() => process.exit(1));
     };
     process.once("uncaughtException", stopAndExit);
@@ -468,6 +476,8 @@ async function main() {
   const results = [];
   let failoverMs = Number.NaN;
   const latency = [];
+  let suite = null;
+  const started = performance.now();
   try {
     if (args.includes("--idempotence")) {
       // A focused comparison for profiling: plain and idempotent acks=all, alternating.
@@ -478,12 +488,18 @@ async function main() {
         }
       return;
     }
-    for (const batch of [1, 100, 1000])
-      for (const inFlight of [1, 4]) {
-        const r = await benchProduce(batch, inFlight);
-        results.push(r);
-        console.error(`${r.name}: ${r.recordsPerSecond} rec/s ${JSON.stringify(r.runs)}`);
-      }
+    // The quick run keeps the cells its targets need (the side-by-side suite covers the rest).
+    const cells = QUICK
+      ? [
+          [1, 1],
+          [100, 4],
+        ]
+      : [1, 100, 1000].flatMap((batch) => [1, 4].map((inFlight) => [batch, inFlight]));
+    for (const [batch, inFlight] of cells) {
+      const r = await benchProduce(batch, inFlight);
+      results.push(r);
+      console.error(`${r.name}: ${r.recordsPerSecond} rec/s ${JSON.stringify(r.runs)}`);
+    }
     // Replication (issue 3): acks=1 and acks=all on the same settings, RF 3, min.insync.replicas 2.
     for (const acks of ["1", "all"])
       for (const [batch, inFlight] of [
@@ -526,6 +542,8 @@ async function main() {
       results.push(r);
       console.error(`${r.name}: ${r.recordsPerSecond} rec/s`);
     }
+    // Issue 7: the same workloads on edgelog and its peers, side by side.
+    suite = await runSuite({ quick: QUICK, base });
   } finally {
     await agent.close();
     if (server) await server.stop("SIGTERM");
@@ -540,7 +558,9 @@ async function main() {
   const one100 = byName["acks=1 rf3 b100 × 4"];
   const allSingle = byName["acks=all rf3 b1 × 1"];
   const ratio = +(all100.recordsPerSecond / one100.recordsPerSecond).toFixed(2);
-  const idemRatio = +(byName["acks=all rf3 b100 × 4 idem"].recordsPerSecond / all100.recordsPerSecond).toFixed(2);
+  const idemRatio = +(
+    byName["acks=all rf3 b100 × 4 idem"].recordsPerSecond / all100.recordsPerSecond
+  ).toFixed(2);
   const targets = [
     {
       target: "produce b100 × 4 ≥ 60,000 rec/s",
@@ -613,8 +633,11 @@ async function main() {
     console.log(
       `${e.name.padEnd(58)} ${String(e.p50Ms).padStart(9)} ${String(e.p99Ms).padStart(9)} ${String(e.p999Ms).padStart(9)} ${String(e.maxMs).padStart(9)}`,
     );
+  printSuite(suite);
+  targets.push(...suiteTargets(suite));
   console.log("\ntargets");
-  for (const t of targets) console.log(`  ${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
+  for (const t of targets)
+    console.log(`  ${t.met === null ? "n/a   " : t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
 
   const dir = join(dirname(fileURLToPath(import.meta.url)), "results");
   mkdirSync(dir, { recursive: true });
@@ -635,10 +658,17 @@ async function main() {
     groupFailoverMs: failoverMs,
     latency,
     targets,
+    sideBySide: suite,
+    durationSeconds: Math.round((performance.now() - started) / 1000),
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(dir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwrote ${file}`);
+  const chart = suiteChart(suite);
+  writeFileSync(file.replace(/\.json$/, ".svg"), chart);
+  writeFileSync(join(dir, "latest.svg"), chart);
+  console.log(
+    `\nwrote ${file} and the chart ${file.replace(/\.json$/, ".svg")} (${report.durationSeconds} s)`,
+  );
 }
 
 main().catch((error) => {
