@@ -34,6 +34,7 @@ export class LocalServer {
   child = null;
   url = "";
   output = "";
+  inspectorPort = 0;
 
   /**
    * @param {string} stateDir where the server keeps its state (survives restarts)
@@ -47,6 +48,7 @@ export class LocalServer {
   async start() {
     const port = await freePort();
     const inspector = await freePort();
+    this.inspectorPort = inspector; // the Worker's V8 inspector (bench/profile.mjs takes CPU profiles there)
     this.url = `http://127.0.0.1:${port}`;
     this.output = "";
     // Its own process group, so a crash test can kill wrangler and workerd together.

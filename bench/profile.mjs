@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// npm run bench:profile [-- produce|consume|idempotent]
+// A CPU profile of the Worker (gateway and Durable Objects share one isolate locally) while a
+// side-by-side workload runs: started through the V8 inspector that wrangler dev exposes, then
+// summarised as self time per function and per source file. For the note when a target is missed.
+import WebSocket from "ws";
+import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
+import { edgelog } from "./systems.mjs";
+
+const workload = process.argv[2] ?? "produce";
+const PROFILE_MS = 4_000;
+const TOP = 25;
+
+async function inspect(port) {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  const target = targets.find((t) => t.webSocketDebuggerUrl);
+  if (!target) throw new Error("no inspector target");
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.on("message", (data) => {
+    const message = JSON.parse(String(data));
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      const n = ++id;
+      pending.set(n, resolve);
+      ws.send(JSON.stringify({ id: n, method, params }));
+    });
+  return { send, close: () => ws.close() };
+}
+
+function summarise(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const total = profile.samples.length;
+  for (const sample of profile.samples) {
+    const frame = byId.get(sample).callFrame;
+    const name = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`;
+    self.set(name, (self.get(name) ?? 0) + 1);
+  }
+  const byFile = new Map();
+  for (const [name, count] of self) {
+    const file = name.split(" ")[1]?.split(":")[0] || "(native)";
+    byFile.set(file, (byFile.get(file) ?? 0) + count);
+  }
+  const pct = (n) => `${((100 * n) / total).toFixed(1)}%`.padStart(6);
+  console.log(`\nself time by function (top ${TOP} of ${total} samples)`);
+  for (const [name, count] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+    console.log(`${pct(count)}  ${name}`);
+  console.log("\nself time by file");
+  for (const [file, count] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 15))
+    console.log(`${pct(count)}  ${file}`);
+}
+
+const server = new LocalServer(tempStateDir());
+await server.start();
+try {
+  const system = edgelog(server.url, workload === "idempotent" ? "all" : "1");
+  const handle = await system.open(4);
+  const inspector = await inspect(server.inspectorPort);
+  await inspector.send("Profiler.enable");
+  await inspector.send("Profiler.setSamplingInterval", { interval: 200 });
+  let records = 0;
+  const deadline = performance.now() + PROFILE_MS;
+  await inspector.send("Profiler.start");
+  const started = performance.now();
+  if (workload === "consume") records = await handle.consume(100_000);
+  else
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        while (performance.now() < deadline) {
+          await handle.produce(w, 100);
+          records += 100;
+        }
+      }),
+    );
+  const seconds = (performance.now() - started) / 1000;
+  const { result } = await inspector.send("Profiler.stop");
+  console.log(`${workload}: ${Math.round(records / seconds)} records/s while profiling`);
+  summarise(result.profile);
+  inspector.close();
+  await handle.close();
+  await system.shutdown();
+} finally {
+  await server.stop("SIGTERM");
+}
