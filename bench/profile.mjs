@@ -64,6 +64,9 @@ await server.start();
 try {
   const system = edgelog(server.url, workload === "idempotent" ? "all" : "1");
   const handle = await system.open(4);
+  const CONSUME_RECORDS = 100_000;
+  if (workload === "consume")
+    for (let sent = 0; sent < CONSUME_RECORDS; sent += 1000) await handle.produce(0, 1000);
   const inspector = await inspect(server.inspectorPort);
   await inspector.send("Profiler.enable");
   await inspector.send("Profiler.setSamplingInterval", { interval: 200 });
@@ -71,7 +74,7 @@ try {
   const deadline = performance.now() + PROFILE_MS;
   await inspector.send("Profiler.start");
   const started = performance.now();
-  if (workload === "consume") records = await handle.consume(100_000);
+  if (workload === "consume") records = await handle.consume(CONSUME_RECORDS);
   else
     await Promise.all(
       Array.from({ length: 8 }, async (_, w) => {

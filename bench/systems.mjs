@@ -204,7 +204,9 @@ export function redisStreams(port, tierName, tier) {
           let got = 0;
           const acks = [];
           for (let reads = 0; got < n && reads < n; reads++) {
-            const args = ["GROUP", "g", "c", "COUNT", CONSUME_BATCH, "BLOCK", 1000, "STREAMS", ...streams];
+            // COUNT applies to each stream: split the read's 500 over them, as the others read 500 in all.
+            const count = Math.ceil(CONSUME_BATCH / streams.length);
+            const args = ["GROUP", "g", "c", "COUNT", count, "BLOCK", 1000, "STREAMS", ...streams];
             const answer = await reader.xreadgroup(...args, ...streams.map(() => ">"));
             if (!answer) continue;
             for (const [stream, entries] of answer) {
