@@ -13,9 +13,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
+import { httpCall } from "./http.mjs";
 import { stopAllPeers } from "./peers.mjs";
 import { printSuite, suiteChart, suiteTargets } from "./report.mjs";
 import { runSuite } from "./suite.mjs";
@@ -55,16 +56,8 @@ const TARGETS = {
 const agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: 30_000 });
 let base = "";
 
-async function call(method, path, body) {
-  const res = await request(`${base}${path}`, {
-    method,
-    dispatcher: agent,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body,
-  });
-  const text = await res.body.text();
-  if (res.statusCode >= 300) throw new Error(`${method} ${path} → ${res.statusCode} ${text.slice(0, 200)}`);
-  return text;
+function call(method, path, body) {
+  return httpCall(agent, `${base}${path}`, method, body);
 }
 
 async function createTopic(partitions, replicationFactor = 1) {

@@ -6,8 +6,9 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import Redis from "ioredis";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import WebSocket from "ws";
+import { httpCall } from "./http.mjs";
 
 export const VALUE_BYTES = 100;
 const VALUE = "x".repeat(VALUE_BYTES - 2); // as JSON text: 100 bytes
@@ -57,17 +58,8 @@ async function e2eRun(rate, durationMs, sendTick, arrivals) {
 
 export function edgelog(base, acks) {
   const agent = new Agent({ connections: 32, pipelining: 1, keepAliveTimeout: 30_000 });
-  const call = async (method, path, body) => {
-    const res = await request(`${base}${path}`, {
-      method,
-      dispatcher: agent,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body,
-    });
-    const text = await res.body.text();
-    if (res.statusCode >= 300) throw new Error(`${method} ${path} → ${res.statusCode} ${text.slice(0, 200)}`);
-    return text;
-  };
+  const call = (method, path, body) => httpCall(agent, `${base}${path}`, method, body);
+
   const replicationFactor = acks === "all" ? 3 : 1;
   const bodies = new Map();
   const body = (batch) => {

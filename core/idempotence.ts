@@ -21,6 +21,12 @@ export type ProducerBatch = {
   count: number;
   /** When the leader appended it: the partition forgets a producer silent for producer.id.expiration.ms. */
   appendedMs: number;
+  /**
+   * The gateway's clock for the request's records without a timestamp: with the
+   * request's own timestamps it gives the original answer's, even once retention
+   * has deleted the records.
+   */
+  defaultTimestamp: number;
 };
 
 export type SequenceCheck = "next" | "duplicate" | "expired-duplicate" | "gap";

@@ -59,6 +59,7 @@ const MIGRATIONS = [
      base_offset INTEGER NOT NULL,
      count INTEGER NOT NULL,
      appended_ms INTEGER NOT NULL,
+     default_timestamp INTEGER NOT NULL,
      PRIMARY KEY (producer_id, epoch, sequence)
    );
    CREATE INDEX producer_batches_by_offset ON producer_batches (base_offset);`,
@@ -98,6 +99,7 @@ type ProducerBatchRow = {
   base_offset: number;
   count: number;
   appended_ms: number;
+  default_timestamp: number;
 };
 
 function producerBatch(row: ProducerBatchRow): ProducerBatch {
@@ -108,6 +110,7 @@ function producerBatch(row: ProducerBatchRow): ProducerBatch {
     baseOffset: row.base_offset,
     count: row.count,
     appendedMs: row.appended_ms,
+    defaultTimestamp: row.default_timestamp,
   };
 }
 
@@ -276,14 +279,16 @@ export class PartitionLog {
           b.sequence,
         );
     this.sql.exec(
-      `INSERT OR REPLACE INTO producer_batches (producer_id, epoch, sequence, base_offset, count, appended_ms)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO producer_batches
+         (producer_id, epoch, sequence, base_offset, count, appended_ms, default_timestamp)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
       batch.producerId,
       batch.epoch,
       batch.sequence,
       batch.baseOffset,
       batch.count,
       batch.appendedMs,
+      batch.defaultTimestamp,
     );
   }
 
@@ -318,18 +323,6 @@ export class PartitionLog {
         "SELECT min(last) AS t FROM (SELECT max(appended_ms) AS last FROM producer_batches GROUP BY producer_id)",
       )
       .one().t;
-  }
-
-  /** Timestamps of the stored records in [start, end), in offset order (for answering a duplicate). */
-  timestampsIn(start: number, end: number): number[] {
-    return this.sql
-      .exec<{ timestamp: number }>(
-        'SELECT timestamp FROM log WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset"',
-        start,
-        end,
-      )
-      .toArray()
-      .map((r) => r.timestamp);
   }
 
   /**

@@ -67,6 +67,8 @@ export type AppendRequest = {
   acks: Acks;
   /** An idempotent producer's request: a batch this partition already appended is answered, not appended. */
   producer?: ProducerRef;
+  /** With `producer`: the gateway's clock for records without a timestamp (kept with the batch). */
+  defaultTimestamp?: number;
   /**
    * The producer object knows the sequence was applied: answer the kept batch or
    * DUPLICATE_SEQUENCE_NUMBER, never append (a repeat must not become a new batch).
@@ -77,8 +79,8 @@ export type AppendInfo = {
   baseOffset: number;
   logEndOffset: number;
   highWatermark: number;
-  /** A duplicate's records' stored timestamps (the original answer's), in offset order. */
-  timestamps?: number[];
+  /** A duplicate's original default timestamp (see ProducerBatch): the answer's timestamps are rebuilt from it. */
+  defaultTimestamp?: number;
 };
 export type ReadRequest = {
   topicId: string;
@@ -440,7 +442,14 @@ export class Partition extends DurableObject<Env> {
     const producers: ProducerBatch[] = [];
     if (producer) {
       const batch = { producerId: producer.id, epoch: producer.epoch, sequence: producer.sequence };
-      producers.push({ ...batch, baseOffset, count: next - baseOffset, appendedMs: Date.now() });
+      const defaultTimestamp = request.defaultTimestamp ?? 0;
+      producers.push({
+        ...batch,
+        baseOffset,
+        count: next - baseOffset,
+        appendedMs: Date.now(),
+        defaultTimestamp,
+      });
       this.log.saveProducerBatch(producers[0]!);
       if (!this.producerExpiryArmed) this.armProducerExpiry();
     }
@@ -472,8 +481,9 @@ export class Partition extends DurableObject<Env> {
   }
 
   /**
-   * A producer's batch this partition already appended: the original offsets and
-   * timestamps, once acknowledged as `acks` asks (the first attempt may have timed out).
+   * A producer's batch this partition already appended: its original offsets
+   * (and default timestamp), once acknowledged as `acks` asks (the first attempt
+   * may have timed out).
    */
   private async answerDuplicate(batch: ProducerBatch, acks: Acks): Promise<Result<AppendInfo>> {
     const end = batch.baseOffset + batch.count;
@@ -486,13 +496,7 @@ export class Partition extends DurableObject<Env> {
             highWatermark: this.highWatermark,
           });
     if (!acked.ok) return acked;
-    const timestamps = this.log.timestampsIn(batch.baseOffset, end);
-    // Retention may have deleted the records since: the gateway then answers its own timestamps.
-    return ok({
-      ...acked.value,
-      baseOffset: batch.baseOffset,
-      timestamps: timestamps.length === batch.count ? timestamps : undefined,
-    });
+    return ok({ ...acked.value, baseOffset: batch.baseOffset, defaultTimestamp: batch.defaultTimestamp });
   }
 
   private armProducerExpiry(): void {

@@ -18,6 +18,8 @@ export type PartitionBatch = {
   indices: number[];
   records: ProduceRecord[];
   timestamps: number[];
+  /** The clock given to records without a timestamp. */
+  defaultTimestamp: number;
 };
 
 /**
@@ -48,7 +50,7 @@ export function groupByPartition(
     }
     let batch = batches.get(partition);
     if (!batch) {
-      batch = { partition, indices: [], records: [], timestamps: [] };
+      batch = { partition, indices: [], records: [], timestamps: [], defaultTimestamp: now };
       batches.set(partition, batch);
     }
     batch.indices.push(i);
@@ -79,6 +81,7 @@ export async function appendToLeader(
       maxTimestamp,
       acks,
       producer: idempotent?.producer,
+      defaultTimestamp: idempotent ? batch.defaultTimestamp : undefined,
       repeat: idempotent?.repeat,
     }),
   );
@@ -106,8 +109,11 @@ export function produceResults(
         results[index] = {
           partition: batch.partition,
           offset: answer.value.baseOffset + position,
-          // A duplicate answers the stored timestamps: the original request's.
-          timestamp: answer.value.timestamps?.[position] ?? batch.timestamps[position]!,
+          // A duplicate answers the original timestamps: the records' own, else the original clock.
+          timestamp:
+            answer.value.defaultTimestamp === undefined
+              ? batch.timestamps[position]!
+              : (batch.records[position]!.timestamp ?? answer.value.defaultTimestamp),
         };
       } else {
         results[index] = { partition: batch.partition, error: answer.error };

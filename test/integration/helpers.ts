@@ -1,4 +1,4 @@
-import { SELF } from "cloudflare:test";
+import { runInDurableObject, SELF } from "cloudflare:test";
 
 /** Calls the gateway Worker inside workerd, as a client would over HTTP. */
 export async function api(
@@ -190,4 +190,34 @@ export async function openSocket(): Promise<TestSocket> {
     next,
     closed,
   };
+}
+
+/**
+ * Restarts a Durable Object as a crash would: its memory is gone, its storage
+ * stays. The call that aborts it may stay unanswered (its output gate breaks), so
+ * it is not awaited beyond RESTART_CALL_MS; then waits, bounded, until a fresh
+ * instance (one without the marker set before the abort) answers.
+ */
+export async function restartObject(stubOf: () => DurableObjectStub): Promise<void> {
+  type Marked = { restartMarker?: boolean };
+  const RESTART_CALL_MS = 1_000;
+  const aborting = runInDurableObject(stubOf(), (instance: unknown, state: DurableObjectState) => {
+    (instance as Marked).restartMarker = true;
+    try {
+      state.abort("test: restart");
+    } catch {
+      // abort throws by design
+    }
+  }).catch(() => undefined);
+  await Promise.race([aborting, new Promise((resolve) => setTimeout(resolve, RESTART_CALL_MS))]);
+  for (let i = 0; i < 200; i++) {
+    // A new stub each time: a stub of an object that reset stays broken.
+    const fresh = await runInDurableObject(
+      stubOf(),
+      (instance: unknown) => !(instance as Marked).restartMarker,
+    ).catch(() => false);
+    if (fresh) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error("the object did not restart within 2 s");
 }

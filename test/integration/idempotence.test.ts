@@ -9,6 +9,7 @@ import {
   logEndOffsets,
   readAll,
   replicaViews,
+  restartObject,
 } from "./helpers";
 
 const REPLICATED = { replicationFactor: 3, configs: { "min.insync.replicas": 2 } };
@@ -44,13 +45,7 @@ const producerObject = (id: string) => env.PRODUCER.get(env.PRODUCER.idFromStrin
 
 /** Restarts a producer object: its memory (the recent results) is gone, storage stays. */
 async function restartProducer(id: string) {
-  await runInDurableObject(producerObject(id), (_instance, state) => {
-    try {
-      state.abort("test: restart");
-    } catch {
-      // abort throws in the caller by design
-    }
-  }).catch(() => undefined);
+  await restartObject(() => producerObject(id) as unknown as DurableObjectStub);
 }
 
 async function sum(topic: string) {

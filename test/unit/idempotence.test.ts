@@ -64,7 +64,15 @@ describe("partition producer state (property)", () => {
           }
           const decision = partitionDecision(kept, epoch, sequence);
           expect(decision.kind).toBe("append");
-          const batch = { producerId: "p", epoch, sequence, baseOffset: offset, count: 2, appendedMs: 0 };
+          const batch = {
+            producerId: "p",
+            epoch,
+            sequence,
+            baseOffset: offset,
+            count: 2,
+            appendedMs: 0,
+            defaultTimestamp: 0,
+          };
           offset += 2;
           kept = batchesToKeep(kept, batch, KEPT);
           appended.push(batch);
