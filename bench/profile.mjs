@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:profile [-- produce|consume|idempotent]
+// npm run bench:profile [-- produce|produce-all|consume]   (produce-all: acks=all on RF 3)
 // A CPU profile of the Worker (gateway and Durable Objects share one isolate locally) while a
 // side-by-side workload runs: started through the V8 inspector that wrangler dev exposes, then
 // summarised as self time per function and per source file. For the note when a target is missed.
@@ -62,7 +62,7 @@ function summarise(profile) {
 const server = new LocalServer(tempStateDir());
 await server.start();
 try {
-  const system = edgelog(server.url, workload === "idempotent" ? "all" : "1");
+  const system = edgelog(server.url, workload === "produce-all" ? "all" : "1");
   const handle = await system.open(4);
   const CONSUME_RECORDS = 100_000;
   if (workload === "consume")
