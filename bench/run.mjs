@@ -20,6 +20,7 @@ import { httpCall } from "./http.mjs";
 import { stopAllPeers } from "./peers.mjs";
 import { printSuite, suiteChart, suiteTargets } from "./report.mjs";
 import { runSuite } from "./suite.mjs";
+import { edgelog } from "./systems.mjs";
 
 const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
@@ -38,7 +39,6 @@ const GROUP_RUN_MS_MAX = 30_000;
 const FAILOVER_SESSION_MS = 3_000;
 const WS_IN_FLIGHT = 8;
 const ANSWER_TIMEOUT_MS = 10_000;
-const TICK_MS = 10;
 const E2E_MS = QUICK ? 2_000 : 3_000;
 const TARGETS = {
   produceB100x4: 60_000,
@@ -371,50 +371,22 @@ async function benchWsProduce() {
 }
 
 /**
- * Open loop: every TICK_MS a batch of rate × TICK_MS / 1000 records is produced
+ * Open loop (bench/systems.mjs e2eRun): every 10 ms a batch of rate / 100 records is produced
  * over HTTP (acks=1) whether or not earlier ones were answered; a WebSocket tail
  * receives them. Latency = arrival − the batch's intended send time, so a stall
  * counts against every record scheduled during it (no coordinated omission).
  */
 async function e2eLatency(rate) {
-  const topic = await createTopic(1);
-  const ws = await openSocket();
-  const intended = [];
-  const latencies = [];
-  ws.on("message", (data) => {
-    const f = JSON.parse(String(data));
-    if (f.op !== "records") return;
-    const now = performance.now();
-    for (const r of f.records) latencies.push(now - intended[r.value.seq]);
-  });
-  ws.send(
-    JSON.stringify({ op: "subscribe", id: 1, topic, partition: 0, offset: "latest", credits: 100_000 }),
-  );
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
-  const ticks = Math.floor(E2E_MS / TICK_MS);
-  const started = performance.now();
-  const sends = [];
-  for (let tick = 0; tick < ticks; tick++) {
-    const at = started + tick * TICK_MS;
-    const wait = at - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const records = [];
-    for (let i = 0; i < perTick; i++) {
-      intended.push(at);
-      records.push({ value: { seq: intended.length - 1, pad: "x".repeat(80) } });
-    }
-    sends.push(call("POST", `/v1/topics/${topic}/records?acks=1`, JSON.stringify({ records })));
+  // The side-by-side suite's edgelog end-to-end run: HTTP produce (acks=1) → WebSocket tail.
+  const system = edgelog(base, "1");
+  const handle = await system.open(1);
+  let latencies;
+  try {
+    latencies = await handle.e2e(rate, E2E_MS);
+  } finally {
+    await handle.close();
+    await system.shutdown();
   }
-  await Promise.all(sends);
-  const deadline = performance.now() + 10_000;
-  while (latencies.length < intended.length && performance.now() < deadline && ws.failure === null)
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  ws.close();
-  if (latencies.length < intended.length)
-    throw new Error(
-      `e2e: ${latencies.length} of ${intended.length} records arrived${ws.failure ? ` (${ws.failure})` : ""}`,
-    );
   latencies.sort((a, b) => a - b);
   const buckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
   return {
