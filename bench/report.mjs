@@ -4,7 +4,7 @@ import { renderChart } from "./chart.mjs";
 const EDGELOG = "edgelog acks=1";
 const REDIS_DURABLE = "Redis Streams durable";
 const NATS = "NATS JetStream";
-export const SUITE_TARGETS = { redisDurableShare: 0.5, singleP99Ms: 10 };
+const SUITE_TARGETS = { redisDurableShare: 0.5, singleP99Ms: 10 };
 
 const pad = (value, width) => String(value ?? "-").padStart(width);
 const ratio = (a, b) => (a && b ? +(a / b).toFixed(2) : null);

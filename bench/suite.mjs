@@ -14,7 +14,7 @@ const REQUESTS_PER_RUN_MAX = 200_000;
 /** Unanswered requests an open loop tolerates before it calls the system saturated (bounded memory). */
 const OPEN_LOOP_OUTSTANDING_MAX = 2_000;
 
-export function suiteSettings(quick) {
+function suiteSettings(quick) {
   return {
     runs: quick ? 1 : 3,
     runMs: quick ? 400 : 1_000,

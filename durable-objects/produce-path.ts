@@ -164,7 +164,7 @@ export function startProduce(
 }
 
 /** The object of a producer id handed out by POST /v1/producers; UNKNOWN_PRODUCER_ID for any other id. */
-export function producerStub(env: Env, id: string): DurableObjectStub<IdempotentProducer> {
+function producerStub(env: Env, id: string): DurableObjectStub<IdempotentProducer> {
   let objectId: DurableObjectId;
   try {
     objectId = env.PRODUCER.idFromString(id);

@@ -31,7 +31,7 @@ const REQUEST_FIELDS = ["records", "producer"] as const;
 const RECORD_FIELDS = ["key", "value", "valueBase64", "headers", "partition", "timestamp"] as const;
 const PRODUCER_FIELDS = ["id", "epoch", "sequence"] as const;
 /** Producer ids are the ids of their Durable Objects (POST /v1/producers hands them out): 64 hex digits. */
-export const PRODUCER_ID = /^[0-9a-f]{64}$/;
+const PRODUCER_ID = /^[0-9a-f]{64}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** True when `value` nests arrays/objects deeper than `depthMax` (SQLite's JSON refuses > 1000). */
@@ -161,7 +161,7 @@ export function parseProduceRequest(
 }
 
 /** `producer: { id, epoch, sequence }` of an idempotent produce request. */
-export function parseProducerRef(input: unknown): ProducerRef {
+function parseProducerRef(input: unknown): ProducerRef {
   const producer = expectObject(input, "body.producer");
   rejectUnknownFields(producer, PRODUCER_FIELDS, "body.producer");
   if (typeof producer.id !== "string" || !PRODUCER_ID.test(producer.id))
