@@ -40,6 +40,8 @@ export const ERRORS = {
   NOT_ENOUGH_REPLICAS: { status: 503, retriable: true },
   NOT_ENOUGH_REPLICAS_AFTER_APPEND: { status: 503, retriable: true },
   LEADER_NOT_AVAILABLE: { status: 503, retriable: true },
+  /** The producer object did not answer: the outcome is unknown, and repeating the same sequence is safe. */
+  COORDINATOR_NOT_AVAILABLE: { status: 503, retriable: true },
   /** The object asked is not the partition's current leader (stale metadata or a fenced leader). */
   NOT_LEADER_OR_FOLLOWER: { status: 503, retriable: true },
   /** A replication request from a leader whose epoch is older than the replica's. */

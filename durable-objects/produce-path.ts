@@ -160,7 +160,12 @@ export function startProduce(
   };
   return producerStub(env, producer.id)
     .produce(request)
-    .then((outcome) => unwrap(outcome));
+    .then(unwrap<ProduceOutcome>, (error): never => {
+      throw new EdgelogError(
+        "COORDINATOR_NOT_AVAILABLE",
+        `the producer object did not answer (${String(error)}); send the same sequence again`,
+      );
+    });
 }
 
 /** The object of a producer id handed out by POST /v1/producers; UNKNOWN_PRODUCER_ID for any other id. */
