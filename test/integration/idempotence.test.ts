@@ -220,6 +220,25 @@ describe("idempotent produce", () => {
     expect(await sum(topic)).toBe(0);
   });
 
+  it("a producer object that fails answers 503 COORDINATOR_NOT_AVAILABLE; the same sequence then goes through once", async () => {
+    const topic = await createTopic({ replicationFactor: 1 });
+    const producer = await newProducer();
+    await runInDurableObject(producerObject(producer.id), (instance: unknown) => {
+      (instance as { apply: () => never }).apply = () => {
+        throw new Error("test: producer object failing");
+      };
+    });
+    const failed = await send(topic, producer, 0, [{ value: "x" }], "1");
+    expect(failed.status).toBe(503);
+    expect(failed.body.error).toMatchObject({ code: "COORDINATOR_NOT_AVAILABLE", retriable: true });
+    expect(await sum(topic)).toBe(0);
+    await restartProducer(producer.id);
+    const retried = await send(topic, producer, 0, [{ value: "x" }], "1");
+    expect(retried.status).toBe(200);
+    expect((await send(topic, producer, 0, [{ value: "x" }], "1")).body).toEqual(retried.body);
+    expect(await sum(topic)).toBe(1);
+  });
+
   it("refuses acks=0 for an idempotent producer", async () => {
     const topic = await createTopic({ replicationFactor: 1 });
     const producer = await newProducer();
