@@ -26,7 +26,6 @@ import type { TopicMetadata } from "./topic-registry";
 const MIGRATIONS = [
   `CREATE TABLE producer (
      id INTEGER PRIMARY KEY CHECK (id = 0),
-     transactional_id TEXT,
      epoch INTEGER NOT NULL,
      next_sequence INTEGER NOT NULL,
      last_used_ms INTEGER NOT NULL
@@ -40,7 +39,6 @@ export type IdempotentProduceRequest = {
   sequence: number;
   topic: TopicMetadata;
   batches: PartitionBatch[];
-  recordCount: number;
   acks: Acks;
 };
 
@@ -61,14 +59,12 @@ export class IdempotentProducer extends DurableObject<Env> {
   }
 
   /** Starts the producer, or for a transactionalId a new epoch of it (older epochs are fenced from now on). */
-  async init(transactionalId: string | null): Promise<{ id: string; epoch: number }> {
+  async init(): Promise<{ id: string; epoch: number }> {
     const epoch = this.state === null ? 0 : this.state.epoch + 1;
     this.state = { epoch, nextSequence: 0, lastUsedMs: Date.now() };
     this.recent.clear();
     this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO producer (id, transactional_id, epoch, next_sequence, last_used_ms)
-       VALUES (0, ?, ?, 0, ?)`,
-      transactionalId,
+      "INSERT OR REPLACE INTO producer (id, epoch, next_sequence, last_used_ms) VALUES (0, ?, 0, ?)",
       epoch,
       this.state.lastUsedMs,
     );
@@ -142,7 +138,8 @@ export class IdempotentProducer extends DurableObject<Env> {
         appendToLeader(this.env, this.topics, topic, batch, request.acks, { producer, repeat }),
       ),
     );
-    return produceResults(request.recordCount, request.batches, answers);
+    const recordCount = request.batches.reduce((n, b) => n + b.indices.length, 0);
+    return produceResults(recordCount, request.batches, answers);
   }
 
   private applied(sequence: number, outcome: ProduceOutcome): void {

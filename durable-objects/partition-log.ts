@@ -266,9 +266,11 @@ export class PartitionLog {
       .map(producerBatch);
   }
 
-  /** Records a producer's batch and forgets its batches beyond the newest PRODUCER_SEQUENCES_KEPT. */
-  saveProducerBatch(batch: ProducerBatch): void {
-    const existing = this.producerBatches(batch.producerId);
+  /**
+   * Records a producer's batch and forgets its batches beyond the newest
+   * PRODUCER_SEQUENCES_KEPT; `existing` when the caller has just read them.
+   */
+  saveProducerBatch(batch: ProducerBatch, existing = this.producerBatches(batch.producerId)): void {
     const keep = batchesToKeep(existing, batch, PRODUCER_SEQUENCES_KEPT);
     for (const b of existing)
       if (!keep.some((k) => k.epoch === b.epoch && k.sequence === b.sequence))

@@ -412,12 +412,9 @@ export class Partition extends DurableObject<Env> {
     if (refused) return refused;
     const state = this.state!;
     const producer = request.producer;
+    const producerBatches = producer ? this.log.producerBatches(producer.id) : [];
     if (producer) {
-      const decision = partitionDecision(
-        this.log.producerBatches(producer.id),
-        producer.epoch,
-        producer.sequence,
-      );
+      const decision = partitionDecision(producerBatches, producer.epoch, producer.sequence);
       if (decision.kind === "fenced")
         return fail(
           "PRODUCER_FENCED",
@@ -450,7 +447,7 @@ export class Partition extends DurableObject<Env> {
         appendedMs: Date.now(),
         defaultTimestamp,
       });
-      this.log.saveProducerBatch(producers[0]!);
+      this.log.saveProducerBatch(producers[0]!, producerBatches); // read above: no second query
       if (!this.producerExpiryArmed) this.armProducerExpiry();
     }
     this.maxTimestamp = maxTimestamp;

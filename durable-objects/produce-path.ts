@@ -155,7 +155,6 @@ export function startProduce(
     sequence: producer.sequence,
     topic,
     batches,
-    recordCount: records.length,
     acks,
   };
   return producerStub(env, producer.id)

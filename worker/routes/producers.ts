@@ -14,5 +14,5 @@ producerRoutes.post("/", async (c) => {
   const ns = c.env.PRODUCER;
   // A transactionalId names its producer object: the same id again, with the epoch bumped.
   const id = transactionalId === null ? ns.newUniqueId() : ns.idFromName(`transactional/${transactionalId}`);
-  return c.json(await ns.get(id).init(transactionalId));
+  return c.json(await ns.get(id).init());
 });
