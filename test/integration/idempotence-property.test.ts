@@ -1,6 +1,7 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { replicaStub } from "../../durable-objects/env";
 import { api, createTopic, fetchRecords, restartObject } from "./helpers";
 
 const PARTITIONS = 2;
@@ -100,7 +101,7 @@ describe("idempotent producer histories (property)", () => {
           } else {
             await api("PATCH", `/v1/topics/${topic}`, { configs: { "retention.bytes": c.bytes } });
             for (let p = 0; p < PARTITIONS; p++) {
-              const leader = env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/${p}`));
+              const leader = replicaStub(env, topic, p, 0);
               await runDurableObjectAlarm(leader);
             }
             await api("PATCH", `/v1/topics/${topic}`, { configs: { "retention.bytes": null } });

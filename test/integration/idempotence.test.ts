@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { replicaStub } from "../../durable-objects/env";
 import {
   api,
   createTopic,
@@ -184,7 +185,7 @@ describe("idempotent produce", () => {
     const p1 = await newProducer({ transactionalId: tid });
     expect((await send(topic, p1, 0, [{ value: "new" }], "1")).status).toBe(200);
     const meta = (await api("GET", `/v1/topics/${topic}`)).body;
-    const leader = env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/0`));
+    const leader = replicaStub(env, topic, 0, 0);
     const topicId = await runInDurableObject(leader, (_i, state) =>
       String(state.storage.sql.exec("SELECT topic_id FROM partition_state").one().topic_id),
     );
@@ -289,7 +290,7 @@ describe("idempotent produce", () => {
     expect(first.status).toBe(200);
     // Every replica holds the producer's batch with the records.
     for (const r of [1, 2]) {
-      const stub = env.PARTITION_REPLICA.get(env.PARTITION_REPLICA.idFromName(`${topic}/0/r${r}`));
+      const stub = replicaStub(env, topic, 0, r);
       const rows = await runInDurableObject(stub, (_i, state) =>
         state.storage.sql
           .exec("SELECT producer_id, epoch, sequence, base_offset, count FROM producer_batches")
@@ -316,7 +317,7 @@ describe("idempotent produce", () => {
     const topic = await createTopic({ replicationFactor: 1 });
     const producer = await newProducer();
     expect((await send(topic, producer, 0, [{ value: 1 }], "1")).status).toBe(200);
-    const leader = env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/0`));
+    const leader = replicaStub(env, topic, 0, 0);
     const count = () =>
       runInDurableObject(
         leader,
