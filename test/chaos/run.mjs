@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// The chaos run (issue 11): a seeded, randomized history against a real local server
+// (what `npm start` runs, with the test-only faults compiled in), with SIGKILLs of the
+// whole server, replica and leader faults and cut connections; then the checker reads
+// the complete log and reports what Jepsen's Kafka checker would.
+//
+//   npm run chaos -- --seed 42 --minutes 3
+import { parseArgs } from "node:util";
+import { LocalServer, tempStateDir } from "../../scripts/local-server.mjs";
+import { checkFinalLog, readFinalLog } from "./checker.mjs";
+import { fetcher, groupMember, groupSocket, offsetsObserver, tail } from "./consumers.mjs";
+import { call, History, sleep } from "./history.mjs";
+import { idempotentProducer, plainProducer } from "./producers.mjs";
+import { newSeed, Random } from "./random.mjs";
+
+/** Time between two crashes of the whole server: 10 or more in a 3-minute run. */
+const CRASH_EVERY_MS = { min: 6_000, max: 12_000 };
+/** Time between two injected faults while the server is up. */
+const FAULT_EVERY_MS = { min: 1_000, max: 3_000 };
+/** How long a fault stays before it is lifted (a crash lifts every fault too). */
+const FAULT_LASTS_MS = { min: 500, max: 4_000 };
+/** Time the clients get to finish their last request once the run is over. */
+const DRAIN_TIMEOUT_MS = 60_000;
+const FAULTS = ["fail", "hang", "failAfterCommit", "reset"];
+
+/**
+ * Runs one chaos history and checks it.
+ * @param {{ seed: number, durationMs: number, crashes?: boolean }} options
+ * @returns {Promise<History>}
+ */
+export async function runChaos({ seed, durationMs, crashes = true }) {
+  const history = new History(seed);
+  const server = new LocalServer(tempStateDir(), { EDGELOG_FAULTS: "1" });
+  await server.start();
+  let up = Promise.resolve();
+  const stopAt = Date.now() + durationMs;
+  const ctx = {
+    seed,
+    history,
+    url: () => server.url,
+    done: () => Date.now() >= stopAt,
+    waitUp: () => up,
+    topics: {
+      /** acks=0 and acks=1: one replica, so an acknowledged record can only be lost by the storage. */
+      single: { name: "chaos-single", partitions: 2, replicationFactor: 1 },
+      /** acks=all and idempotent: three replicas, two in sync needed, short ISR timers for quick changes. */
+      replicated: { name: "chaos-replicated", partitions: 3, replicationFactor: 3 },
+    },
+    highWatermarks: new Map(),
+    tailPositions: new Map(),
+  };
+  try {
+    for (const topic of Object.values(ctx.topics)) {
+      const created = await call(ctx, "POST", "/v1/topics", {
+        ...topic,
+        configs:
+          topic.replicationFactor > 1
+            ? { "min.insync.replicas": 2, "replica.lag.time.max.ms": 2_000, "replica.ack.timeout.ms": 2_000 }
+            : {},
+      });
+      if (created.kind !== "ok")
+        throw new Error(`could not create ${topic.name}: ${JSON.stringify(created)}`);
+    }
+    const groups = ["chaos-http", "chaos-ws"];
+    const clients = [
+      plainProducer(ctx, "p-acks0", "0"),
+      plainProducer(ctx, "p-acks1-a", "1"),
+      plainProducer(ctx, "p-acks1-b", "1"),
+      plainProducer(ctx, "p-all-a", "all"),
+      plainProducer(ctx, "p-all-b", "all"),
+      idempotentProducer(ctx, "idem-a"),
+      idempotentProducer(ctx, "idem-b"),
+      fetcher(ctx, "fetch-a"),
+      fetcher(ctx, "fetch-b"),
+      groupMember(ctx, "member-a", groups[0]),
+      groupMember(ctx, "member-b", groups[0]),
+      groupSocket(ctx, "gsock-a", groups[0]),
+      groupSocket(ctx, "gsock-b", groups[1]),
+      groupSocket(ctx, "gsock-c", groups[1]),
+      tail(ctx, "tail-a"),
+      tail(ctx, "tail-b"),
+      offsetsObserver(ctx, groups),
+    ];
+    const nemesis = runNemesis(ctx, server, crashes, (next) => {
+      up = next;
+    });
+    await Promise.all([nemesis, bounded(Promise.all(clients), stopAt - Date.now() + DRAIN_TIMEOUT_MS)]);
+
+    // The last crash lifts every fault; then the checker reads the whole log.
+    await server.stop("SIGKILL");
+    await server.start();
+    const logs = await readFinalLog(ctx);
+    checkFinalLog(history, logs);
+  } finally {
+    await server.stop("SIGKILL");
+  }
+  return history;
+}
+
+/** Resolves when `promise` does or after `ms`, whichever is first. */
+function bounded(promise, ms) {
+  return Promise.race([promise, sleep(Math.max(0, ms))]);
+}
+
+/** Crashes the server and injects faults on a seeded schedule until the run is over. */
+async function runNemesis(ctx, server, crashes, setUp) {
+  const rng = Random.derive(ctx.seed, "nemesis");
+  const { history } = ctx;
+  let nextCrash = Date.now() + rng.int(CRASH_EVERY_MS.min, CRASH_EVERY_MS.max);
+  while (!ctx.done()) {
+    await sleep(rng.int(FAULT_EVERY_MS.min, FAULT_EVERY_MS.max));
+    if (ctx.done()) break;
+    if (crashes && Date.now() >= nextCrash) {
+      history.crashes += 1;
+      // No shutdown: wrangler and workerd die mid-request; clients wait for the restart.
+      const restart = server.stop("SIGKILL").then(() => server.start());
+      setUp(restart);
+      await restart;
+      nextCrash = Date.now() + rng.int(CRASH_EVERY_MS.min, CRASH_EVERY_MS.max);
+      continue;
+    }
+    const topic = rng.chance(0.8) ? ctx.topics.replicated : ctx.topics.single;
+    const target = {
+      topic: topic.name,
+      partition: rng.int(0, topic.partitions - 1),
+      replica: rng.int(0, topic.replicationFactor - 1),
+    };
+    const fault = rng.pick(FAULTS);
+    const injected = await call(ctx, "POST", "/v1/_faults", { ...target, fault });
+    if (injected.kind !== "ok") continue;
+    history.faults += 1;
+    if (fault !== "reset") {
+      const lasts = rng.int(FAULT_LASTS_MS.min, FAULT_LASTS_MS.max);
+      const crashesBefore = history.crashes;
+      setTimeout(() => {
+        if (history.crashes === crashesBefore)
+          void call(ctx, "POST", "/v1/_faults", { ...target, fault: "none" });
+      }, lasts);
+    }
+  }
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: { seed: { type: "string" }, minutes: { type: "string", default: "3" } },
+  });
+  const seed = values.seed === undefined ? newSeed() : Number(values.seed);
+  const minutes = Number(values.minutes);
+  if (!Number.isInteger(seed) || seed < 0 || !(minutes > 0 && minutes <= 60)) {
+    console.error("usage: npm run chaos -- [--seed N (integer ≥ 0)] [--minutes M (0 < M ≤ 60, default 3)]");
+    process.exit(2);
+  }
+  console.log(`chaos seed=${seed} minutes=${minutes}`);
+  const history = await runChaos({ seed, durationMs: minutes * 60_000 });
+  console.log(history.summary());
+  process.exit(history.failed ? 1 : 0);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
