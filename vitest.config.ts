@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 // end-to-end against a real `wrangler dev` server with real clients.
 export default defineConfig({
   test: {
+    // Under CI a forgotten `.only` fails the run instead of silently skipping the rest.
+    allowOnly: !process.env.CI,
     projects: [
       {
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
