@@ -85,6 +85,8 @@ export const WS_SUBSCRIPTIONS_MAX = 32;
  * About twice what a producer needs for 100k records/s at 100 records a frame (1,000/s).
  */
 export const WS_FRAMES_PER_SECOND = 3_000;
+/** Frames a socket may send at once after a quiet spell: two seconds' worth. */
+export const WS_FRAMES_BURST = 2 * WS_FRAMES_PER_SECOND;
 /** Records one push frame carries at most (further ones follow while credits last). */
 export const WS_PUSH_RECORDS_MAX = 1_000;
 /** Sockets (sessions) one partition leader notifies. */

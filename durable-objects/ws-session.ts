@@ -3,11 +3,13 @@ import { EdgelogError, type ErrorInfo, errorInfo, ok, type Result, statusOf } fr
 import {
   WS_CREDITS_MAX,
   WS_FRAME_BYTES_MAX,
+  WS_FRAMES_BURST,
   WS_FRAMES_PER_SECOND,
   WS_NON_JSON_FRAMES_MAX,
   WS_PUSH_RECORDS_MAX,
   WS_SUBSCRIPTIONS_MAX,
 } from "../core/limits";
+import { TokenBucket } from "../core/token-bucket";
 import { isCompacted } from "../core/topic-config";
 import {
   type CommitFrame,
@@ -81,6 +83,17 @@ type Subscription = TailSubscription | GroupSubscription;
 function partitionsOf(sub: Subscription): PartitionRef[] {
   return sub.kind === "tail" ? [{ topic: sub.topic, partition: sub.partition }] : sub.assignments;
 }
+/**
+ * UTF-8 bytes of a frame, which the limit counts (not UTF-16 units). A text frame
+ * short enough to be under the limit whatever its characters (at most 3 bytes a
+ * unit) is not encoded: the hot path pays nothing.
+ */
+function frameBytes(message: string | ArrayBuffer): number {
+  if (typeof message !== "string") return message.byteLength;
+  if (message.length * 3 <= WS_FRAME_BYTES_MAX) return message.length;
+  return new TextEncoder().encode(message).byteLength;
+}
+
 const refKey = (tp: PartitionRef) => `${tp.topic}\u0000${tp.partition}`;
 type Attachment = { nonJson: number };
 
@@ -91,9 +104,10 @@ export class WsSession extends DurableObject<Env> {
   private readonly redeliver = new Set<string>();
   /** Partitions whose leaders notify this session. */
   private readonly watched = new Set<string>();
-  /** Token bucket of frames (memory only: a hibernated socket starts with a full bucket). */
-  private tokens = 2 * WS_FRAMES_PER_SECOND;
-  private tokensAtMs = Date.now();
+  /** Subscriptions being set up (id → group, null for a tail): counted by the limits before they exist. */
+  private readonly subscribing = new Map<string, string | null>();
+  /** Frames the client may send (memory only: a hibernated socket starts with a full bucket); tests inject a clock. */
+  private frames = new TokenBucket(WS_FRAMES_PER_SECOND, WS_FRAMES_BURST);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -142,23 +156,10 @@ export class WsSession extends DurableObject<Env> {
     this.send(JSON.stringify({ op: "error", id, error }));
   }
 
-  private takeToken(): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(
-      2 * WS_FRAMES_PER_SECOND,
-      this.tokens + ((now - this.tokensAtMs) * WS_FRAMES_PER_SECOND) / 1000,
-    );
-    this.tokensAtMs = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (!this.takeToken()) {
-      // Past twice the burst the client is not listening to the errors: close instead.
-      if (this.tokens < -2 * WS_FRAMES_PER_SECOND) ws.close(CLOSE_POLICY, "frame rate limit exceeded");
-      this.tokens -= 1;
+    if (!this.frames.take()) {
+      // A burst's worth of refused frames: the client is not listening to the errors, so close.
+      if (this.frames.overdrawnBy > this.frames.burst) ws.close(CLOSE_POLICY, "frame rate limit exceeded");
       this.sendError(
         null,
         errorInfo(
@@ -168,7 +169,7 @@ export class WsSession extends DurableObject<Env> {
       );
       return;
     }
-    const bytes = typeof message === "string" ? message.length : message.byteLength;
+    const bytes = frameBytes(message);
     if (bytes > WS_FRAME_BYTES_MAX) {
       this.sendError(
         null,
@@ -246,7 +247,15 @@ export class WsSession extends DurableObject<Env> {
 
   private async subscribe(frame: TailSubscribe): Promise<void> {
     const key = JSON.stringify(frame.id);
-    this.checkNewSubscription(key);
+    this.reserveSubscription(key, null);
+    try {
+      await this.startTail(key, frame);
+    } finally {
+      this.subscribing.delete(key);
+    }
+  }
+
+  private async startTail(key: string, frame: TailSubscribe): Promise<void> {
     const topic = await this.topics.get(this.env, frame.topic);
     if (frame.partition >= topic.partitions)
       throw new EdgelogError(
@@ -267,8 +276,6 @@ export class WsSession extends DurableObject<Env> {
       (leader, epoch) => leader.resolveOffset(topic.topicId, epoch, position),
     );
     if (!resolved.ok) throw new EdgelogError(resolved.error.code, resolved.error.message, resolved.error);
-    if (this.subscriptions.has(key))
-      throw new EdgelogError("INVALID_REQUEST", `subscription id ${key} is already in use on this socket`);
     const sub: TailSubscription = {
       kind: "tail",
       id: frame.id,
@@ -291,22 +298,40 @@ export class WsSession extends DurableObject<Env> {
     void this.deliver(key);
   }
 
-  private checkNewSubscription(key: string): void {
-    if (this.subscriptions.has(key))
+  /**
+   * Reserves a subscription id (and, for a group, the group) before the first await,
+   * so frames handled while this one waits see it: the limit and the duplicate checks
+   * hold however many subscribes arrive at once. The caller releases it when done.
+   */
+  private reserveSubscription(key: string, group: string | null): void {
+    if (this.subscriptions.has(key) || this.subscribing.has(key))
       throw new EdgelogError("INVALID_REQUEST", `subscription id ${key} is already in use on this socket`);
-    if (this.subscriptions.size >= WS_SUBSCRIPTIONS_MAX)
+    if (this.subscriptions.size + this.subscribing.size >= WS_SUBSCRIPTIONS_MAX)
       throw new EdgelogError(
         "INVALID_REQUEST",
         `a socket holds at most ${WS_SUBSCRIPTIONS_MAX} subscriptions`,
       );
+    if (
+      group !== null &&
+      ([...this.subscriptions.values()].some((s) => s.kind === "group" && s.group === group) ||
+        [...this.subscribing.values()].includes(group))
+    )
+      throw new EdgelogError("INVALID_REQUEST", `this socket is already a member of group '${group}'`);
+    this.subscribing.set(key, group);
   }
 
   /** Joins a group as a member whose assignments and records are pushed to this socket. */
   private async subscribeGroup(frame: GroupSubscribe): Promise<void> {
     const key = JSON.stringify(frame.id);
-    this.checkNewSubscription(key);
-    if ([...this.subscriptions.values()].some((s) => s.kind === "group" && s.group === frame.group))
-      throw new EdgelogError("INVALID_REQUEST", `this socket is already a member of group '${frame.group}'`);
+    this.reserveSubscription(key, frame.group);
+    try {
+      await this.joinGroup(key, frame);
+    } finally {
+      this.subscribing.delete(key);
+    }
+  }
+
+  private async joinGroup(key: string, frame: GroupSubscribe): Promise<void> {
     const joined = await consumerGroup(this.env, frame.group).join(
       frame.group,
       frame.join,

@@ -10,21 +10,19 @@ import {
   SUBSCRIBED_TOPICS_MAX,
   TIMESTAMP_MAX,
 } from "../core/limits";
-import { topicNameProblem } from "../core/topic-name";
+import { nameProblem, topicNameProblem } from "../core/topic-name";
 import { expectInt, expectObject, expectString, invalid, rejectUnknownFields, typeName } from "./input";
 
-const NAME = /^[a-zA-Z0-9._-]+$/;
-
-/** Group ids follow the topic-name alphabet (they name Durable Objects and appear in metrics labels). */
+/** Group ids follow the topic-name rule (they name Durable Objects, URL paths and metrics labels). */
 export function checkGroupId(group: string): string {
-  if (group.length === 0 || group.length > GROUP_ID_LENGTH_MAX || !NAME.test(group))
-    invalid(`group id '${group.slice(0, 100)}' must be 1 to ${GROUP_ID_LENGTH_MAX} of a-z A-Z 0-9 . _ -`);
+  const problem = nameProblem("group id", group, GROUP_ID_LENGTH_MAX);
+  if (problem) invalid(problem);
   return group;
 }
 
 export function checkMemberId(memberId: string, path = "memberId"): string {
-  if (memberId.length === 0 || memberId.length > MEMBER_ID_LENGTH_MAX || !NAME.test(memberId))
-    invalid(`${path} must be 1 to ${MEMBER_ID_LENGTH_MAX} of a-z A-Z 0-9 . _ -`);
+  const problem = nameProblem(path, memberId, MEMBER_ID_LENGTH_MAX);
+  if (problem) invalid(problem);
   return memberId;
 }
 

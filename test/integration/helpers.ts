@@ -144,9 +144,16 @@ export type TestSocket = {
   closed: Promise<{ code: number; reason: string }>;
 };
 
-export async function openSocket(): Promise<TestSocket> {
+/**
+ * Opens a WebSocket through the gateway, or straight to a `session` object the test
+ * holds (so it can reach inside it, e.g. to inject a clock).
+ */
+export async function openSocket(session?: DurableObjectStub): Promise<TestSocket> {
   const { SELF } = await import("cloudflare:test");
-  const res = await SELF.fetch("http://edgelog.test/v1/ws", { headers: { Upgrade: "websocket" } });
+  const init = { headers: { Upgrade: "websocket" } };
+  const res = session
+    ? await session.fetch("http://edgelog.test/v1/ws", init)
+    : await SELF.fetch("http://edgelog.test/v1/ws", init);
   const ws = res.webSocket;
   if (!ws) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);
   ws.accept();

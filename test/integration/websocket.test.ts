@@ -1,6 +1,17 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { WS_FRAMES_PER_SECOND } from "../../core/limits";
-import { api, createTopic, describePartition, fault, logEndOffsets, openSocket, produce } from "./helpers";
+import { WS_FRAME_BYTES_MAX, WS_FRAMES_PER_SECOND, WS_SUBSCRIPTIONS_MAX } from "../../core/limits";
+import { TokenBucket } from "../../core/token-bucket";
+import {
+  api,
+  createTopic,
+  describePartition,
+  fault,
+  logEndOffsets,
+  openSocket,
+  produce,
+  uniqueGroup,
+} from "./helpers";
 
 const values = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ value: `${tag}-${i}` }));
 
@@ -225,29 +236,111 @@ describe("bad frames get an error frame and change nothing", async () => {
     const s = await openSocket();
     s.send("nope");
     s.send("nope");
-    s.send({ op: "produce", id: "ok", topic, acks: "1", records: [{ value: 1 }] }); // JSON resets the count
+    // A JSON frame resets the count; one answered without any await (no leader call, nothing to wait on).
+    s.send({ op: "unsubscribe", id: "json" });
     s.send("nope");
     s.send("nope");
-    expect((await s.next((f) => f.id === "ok")).op).toBe("produced");
+    expect((await s.next((f) => f.id === "json")).error.code).toBe("INVALID_REQUEST");
+    // Four non-JSON frames so far, never three in a row: still open, and still answering.
+    s.send({ op: "unsubscribe", id: "open" });
+    expect((await s.next((f) => f.id === "open")).error.code).toBe("INVALID_REQUEST");
+    s.send("nope");
+    s.send("nope");
     s.send("nope");
     expect(await s.closed).toMatchObject({ code: 1008 });
   });
 
-  it("a frame over 1 MiB is refused; a flood is throttled; the gateway refuses a plain GET /v1/ws", async () => {
+  it("a frame over 1 MiB is refused, counted in UTF-8 bytes; the gateway refuses a plain GET /v1/ws", async () => {
     const s = await openSocket();
+    const before = await logEndOffsets(topic);
     s.send(
       JSON.stringify({ op: "produce", id: "big", topic, records: [{ value: "x".repeat(1024 * 1024) }] }),
     );
     expect((await s.next((f) => f.op === "error")).error.code).toBe("MESSAGE_TOO_LARGE");
-    // Cheap frames, many more than the burst (2 × WS_FRAMES_PER_SECOND): the object handles them faster
-    // than the allowed rate, so once the burst is spent the rest are throttled.
-    for (let i = 0; i < 8 * WS_FRAMES_PER_SECOND; i++) s.send({ op: "credit", credits: 1 });
-    const throttled = await s.next((f) => f.error?.code === "THROTTLING_QUOTA_EXCEEDED");
-    expect(throttled.error.retriable).toBe(true);
+    // 600,000 characters of 'é' are 1.2 MB: over the limit though fewer than 1 Mi characters.
+    const accents = JSON.stringify({
+      op: "produce",
+      id: "é",
+      topic,
+      records: [{ value: "é".repeat(600_000) }],
+    });
+    expect(accents.length).toBeLessThan(WS_FRAME_BYTES_MAX);
+    s.send(accents);
+    const refused = await s.next((f) => f.op === "error");
+    expect(refused.error.code).toBe("MESSAGE_TOO_LARGE");
+    expect(refused.error.message).toContain(`frame is ${new TextEncoder().encode(accents).byteLength} bytes`);
+    expect(await logEndOffsets(topic)).toEqual(before);
     s.ws.close(1000);
     const plain = await api("GET", "/v1/ws");
     expect(plain.status).toBe(400);
     expect(plain.body.error.code).toBe("INVALID_REQUEST");
+  });
+
+  it("a flood past the burst is throttled, and a burst more closes the socket (clock frozen, so no race)", async () => {
+    const session = env.WS_SESSION.get(env.WS_SESSION.newUniqueId());
+    const s = await openSocket(session);
+    const burst = 5;
+    // Time stands still: however fast or slow this machine is, no token comes back.
+    await runInDurableObject(session, (instance: any) => {
+      instance.frames = new TokenBucket(WS_FRAMES_PER_SECOND, burst, () => 0);
+    });
+    for (let i = 0; i < burst; i++) s.send({ op: "unsubscribe", id: `u${i}` });
+    for (let i = 0; i < burst; i++)
+      expect((await s.next((f) => f.op === "error")).error.code).toBe("INVALID_REQUEST"); // handled
+    for (let i = 0; i < burst; i++) s.send({ op: "unsubscribe", id: `t${i}` });
+    for (let i = 0; i < burst; i++) {
+      const throttled = await s.next((f) => f.op === "error");
+      expect(throttled.error).toMatchObject({ code: "THROTTLING_QUOTA_EXCEEDED", retriable: true });
+    }
+    s.send({ op: "unsubscribe", id: "last" });
+    expect(await s.closed).toMatchObject({ code: 1008 });
+  });
+});
+
+describe("subscription limits hold for frames sent without waiting", () => {
+  it(`200 tail subscribes at once leave exactly ${WS_SUBSCRIPTIONS_MAX} subscriptions`, async () => {
+    const topic = await createTopic();
+    const s = await openSocket();
+    for (let i = 0; i < 200; i++) s.send({ op: "subscribe", id: i, topic, partition: 0, offset: "latest" });
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => s.next((f) => f.id === i && f.op !== "records")),
+    );
+    expect(answers.filter((f) => f.op === "subscribed").length).toBe(WS_SUBSCRIPTIONS_MAX);
+    const refused = answers.filter((f) => f.op === "error");
+    expect(refused.length).toBe(200 - WS_SUBSCRIPTIONS_MAX);
+    for (const f of refused)
+      expect(f.error.message).toContain(`at most ${WS_SUBSCRIPTIONS_MAX} subscriptions`);
+    s.ws.close(1000);
+  });
+
+  it("two subscribes to one group sent back to back make one member; the same id twice makes one subscription", async () => {
+    const topic = await createTopic();
+    const group = uniqueGroup();
+    const s = await openSocket();
+    const join = { op: "subscribe", group, topics: [topic], autoOffsetReset: "earliest" };
+    s.send({ ...join, id: "a" });
+    s.send({ ...join, id: "b" });
+    const answers = [await s.next((f) => f.id === "a"), await s.next((f) => f.id === "b")];
+    expect(answers.map((f) => f.op).sort()).toEqual(["assigned", "error"]);
+    expect(answers.find((f) => f.op === "error").error.message).toContain("already a member");
+    const described = await api("GET", `/v1/groups/${group}`);
+    expect(described.body.members.length).toBe(1);
+    s.send({ op: "subscribe", id: "t", topic, partition: 0, offset: "latest" });
+    s.send({ op: "subscribe", id: "t", topic, partition: 0, offset: "latest" });
+    const twice = [await s.next((f) => f.id === "t"), await s.next((f) => f.id === "t")];
+    expect(twice.map((f) => f.op).sort()).toEqual(["error", "subscribed"]);
+    s.ws.close(1000);
+  });
+
+  it.each([".", ".."])("the group id '%s' is refused over WebSocket as over HTTP", async (group) => {
+    const topic = await createTopic();
+    const s = await openSocket();
+    s.send({ op: "subscribe", id: 1, group, topics: [topic] });
+    const answer = await s.next((f) => f.id === 1);
+    expect(answer.error).toMatchObject({ code: "INVALID_REQUEST" });
+    expect(answer.error.message).toContain(`group id cannot be '${group}'`);
+    expect((await api("GET", "/v1/groups")).body.groups.map((g: any) => g.group)).not.toContain(group);
+    s.ws.close(1000);
   });
 });
 
