@@ -277,7 +277,7 @@ describe("bad frames get an error frame and change nothing", async () => {
   });
 
   it("a flood past the burst is throttled, and a burst more closes the socket (clock frozen, so no race)", async () => {
-    const session = env.WS_SESSION.get(env.WS_SESSION.newUniqueId());
+    const session: DurableObjectStub = env.WS_SESSION.get(env.WS_SESSION.newUniqueId());
     const s = await openSocket(session);
     const burst = 5;
     // Time stands still: however fast or slow this machine is, no token comes back.
