@@ -281,8 +281,8 @@ describe("bad frames get an error frame and change nothing", async () => {
     const s = await openSocket(session);
     const burst = 5;
     // Time stands still: however fast or slow this machine is, no token comes back.
-    await runInDurableObject(session, (instance: any) => {
-      instance.frames = new TokenBucket(WS_FRAMES_PER_SECOND, burst, () => 0);
+    await runInDurableObject(session, (instance: unknown) => {
+      (instance as { frames: TokenBucket }).frames = new TokenBucket(WS_FRAMES_PER_SECOND, burst, () => 0);
     });
     for (let i = 0; i < burst; i++) s.send({ op: "unsubscribe", id: `u${i}` });
     for (let i = 0; i < burst; i++)
