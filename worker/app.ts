@@ -3,6 +3,7 @@ import { EdgelogError } from "../core/errors";
 import type { Env } from "../durable-objects/env";
 import { FAULTS_COMPILED } from "../durable-objects/faults";
 import { notFound, onError } from "./middleware/errors";
+import { retryAfter } from "./middleware/retry-after";
 import { faultRoutes } from "./routes/faults";
 import { groupRoutes } from "./routes/groups";
 import { operationRoutes } from "./routes/operations";
@@ -13,6 +14,7 @@ import { topicRoutes } from "./routes/topics";
 /** Builds the gateway: every route of shared/API.md, one error envelope. */
 export function createApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
+  app.use(retryAfter());
   app.route("/v1/topics", topicRoutes);
   app.route("/v1/topics", recordRoutes);
   app.route("/v1/groups", groupRoutes);

@@ -12,7 +12,12 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
  */
 export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limitBytes) tooLarge(Number(declared), limitBytes);
+  if (declared !== null && Number(declared) > limitBytes) {
+    // Cancel the body: workerd answers only once a request body is consumed, so without
+    // this a huge declared upload (or an `Expect: 100-continue` one) waits for every byte.
+    await request.body?.cancel();
+    tooLarge(Number(declared), limitBytes);
+  }
   if (request.body === null) return undefined;
   const reader = request.body.getReader();
   const parts: Uint8Array[] = [];
