@@ -1,0 +1,528 @@
+import fc from "fast-check";
+import { request } from "undici";
+import { afterAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { ERRORS } from "../../core/errors";
+import { LocalServer, tempStateDir } from "./server";
+
+/**
+ * Generated bad input (issue 11): fast-check builds malformed requests for every
+ * endpoint (a valid request with one part broken: a field of the wrong type or out
+ * of range, an unknown field, a missing one, a body that is not JSON or not an
+ * object, a wrong content type, an unknown or repeated query parameter, an illegal
+ * path segment) and malformed WebSocket frames. Each must get a 4xx with the error
+ * envelope (or an `error` frame), never a 5xx, and change nothing: the topic's
+ * offsets, the group's members and committed offsets are the same afterwards.
+ * Sent over real HTTP and a real WebSocket to the server `npm start` runs.
+ */
+
+/** Generated requests per endpoint: 19 endpoints × 60 = 1,140 a run. */
+const RUNS_PER_ENDPOINT = 60;
+/** Generated WebSocket frames a run. */
+const FRAME_RUNS = 320;
+/** One seed for the whole file, printed so a failure can be replayed (FC_SEED=… npm run test:e2e). */
+const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+console.log(`bad-input-property: fast-check seed ${SEED} (replay with FC_SEED=${SEED})`);
+
+const server = new LocalServer(tempStateDir());
+
+/** One request over real HTTP; the body as text, parsed when it is JSON. */
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = JSON_HEADERS,
+) {
+  const res = await request(`${server.url}${path}`, {
+    method: method as "GET",
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  let parsed: any;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.statusCode, body: parsed, text };
+}
+
+/** A WebSocket whose frames are read one at a time, each within a bound. */
+async function openSocket() {
+  const ws = new WebSocket(`${server.url.replace("http", "ws")}/v1/ws`);
+  const frames: any[] = [];
+  const waiting: ((frame: any) => void)[] = [];
+  ws.on("message", (data) => {
+    const frame = JSON.parse(data.toString());
+    const waiter = waiting.shift();
+    if (waiter) waiter(frame);
+    else frames.push(frame);
+  });
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  const next = () =>
+    frames.length > 0
+      ? Promise.resolve(frames.shift())
+      : new Promise<any>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error("no frame within 10 s")), 10_000);
+          waiting.push((frame) => {
+            clearTimeout(timer);
+            resolve(frame);
+          });
+        });
+  return { ws, frames, next, send: (text: string) => ws.send(text) };
+}
+
+type Malformed = { method: string; path: string; body?: string; headers?: Record<string, string> };
+type Endpoint = {
+  name: string;
+  method: string;
+  /** The path of a valid request. */
+  path: string;
+  /** Query parameters of a valid request, and bad values for each. */
+  query?: Record<string, string[]>;
+  /** A valid body; mutations break one part of it (never sent as is when it would change state). */
+  body?: Record<string, unknown>;
+  /** Bad values per body field. */
+  badFields?: Record<string, unknown[]>;
+  /** Fields that must be present. */
+  required?: string[];
+  /** Path variants that are illegal (bad names, bad numbers). */
+  badPaths?: string[];
+};
+
+const JSON_HEADERS = { "content-type": "application/json" };
+const notJson = fc.constantFrom(
+  '{"',
+  "[",
+  "nope",
+  '{"a":}',
+  "{'a':1}",
+  "\u0000",
+  '{"records": [',
+  "tru",
+  "1 2",
+);
+const notObject = fc.oneof(
+  fc.integer(),
+  fc.string(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+);
+const wrongType = fc.constantFrom(
+  "text/plain",
+  "application/xml",
+  "application/jsonx",
+  "multipart/form-data",
+);
+const unknownName = fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9_]{0,15}$/).map((s) => `zz${s}`);
+
+function malformed(e: Endpoint): fc.Arbitrary<Malformed> {
+  const options: fc.Arbitrary<Malformed>[] = [];
+  const validQuery = Object.fromEntries(Object.entries(e.query ?? {}).map(([k, v]) => [k, v[0]!]));
+  const withQuery = (q: Record<string, string>) => {
+    const text = new URLSearchParams(q).toString();
+    return text ? `${e.path}?${text}` : e.path;
+  };
+  const base = { method: e.method, path: withQuery(validQuery) };
+  const bodyText = e.body ? JSON.stringify(e.body) : undefined;
+  const sameBody = bodyText ? { body: bodyText, headers: JSON_HEADERS } : {};
+  // Query: an unknown parameter, a repeated one, or a bad value for a known one.
+  options.push(
+    unknownName.map((name) => ({ ...base, ...sameBody, path: withQuery({ ...validQuery, [name]: "1" }) })),
+  );
+  const queryBad = Object.entries(e.query ?? {}).flatMap(([k, values]) => values.slice(1).map((v) => [k, v]));
+  if (queryBad.length > 0)
+    options.push(
+      fc
+        .constantFrom(...queryBad)
+        .map(([k, v]) => ({ ...base, ...sameBody, path: withQuery({ ...validQuery, [k!]: v! }) })),
+    );
+  if (Object.keys(validQuery).length > 0) {
+    const [k, v] = Object.entries(validQuery)[0]!;
+    options.push(fc.constant({ ...base, ...sameBody, path: `${base.path}&${k}=${encodeURIComponent(v)}` }));
+  }
+  if (e.badPaths?.length)
+    options.push(fc.constantFrom(...e.badPaths).map((path) => ({ ...base, ...sameBody, path })));
+  if (e.body) {
+    const body = e.body;
+    options.push(notJson.map((text) => ({ ...base, body: text, headers: JSON_HEADERS })));
+    options.push(notObject.map((v) => ({ ...base, body: JSON.stringify(v), headers: JSON_HEADERS })));
+    options.push(wrongType.map((type) => ({ ...base, body: bodyText, headers: { "content-type": type } })));
+    options.push(
+      fc.tuple(unknownName, fc.jsonValue({ maxDepth: 1 })).map(([name, value]) => ({
+        ...base,
+        body: JSON.stringify({ ...body, [name]: value }),
+        headers: JSON_HEADERS,
+      })),
+    );
+    const bad = Object.entries(e.badFields ?? {}).flatMap(([k, values]) =>
+      values.map((v) => [k, v] as const),
+    );
+    if (bad.length > 0)
+      options.push(
+        fc
+          .constantFrom(...bad)
+          .map(([k, v]) => ({ ...base, body: JSON.stringify({ ...body, [k]: v }), headers: JSON_HEADERS })),
+      );
+    if (e.required?.length)
+      options.push(
+        fc.constantFrom(...e.required).map((k) => {
+          const { [k]: _dropped, ...rest } = body;
+          return { ...base, body: JSON.stringify(rest), headers: JSON_HEADERS };
+        }),
+      );
+  }
+  return fc.oneof(...options);
+}
+
+/** What a refused request must not change: the topic's offsets, the group's members and commits. */
+async function snapshot(topic: string, group: string) {
+  const described = await api("GET", `/v1/topics/${topic}`);
+  const groupView = await api("GET", `/v1/groups/${group}`);
+  const offsets = await api("GET", `/v1/groups/${group}/offsets`);
+  const topics = await api("GET", "/v1/topics");
+  return {
+    topicNames: topics.body.topics
+      .map((t: any) => t.name)
+      .filter((n: string) => n.startsWith("bp-"))
+      .sort(),
+    configs: described.body.configs,
+    partitions: described.body.partitionInfo.map((p: any) => [
+      p.logStartOffset,
+      p.highWatermark,
+      p.logEndOffset,
+    ]),
+    generation: groupView.body.generation,
+    members: groupView.body.members.map((m: any) => [m.memberId, JSON.stringify(m.assignments)]),
+    committed: offsets.body.offsets.map((o: any) => [o.topic, o.partition, o.committedOffset]),
+  };
+}
+
+function expectRefused(request: Malformed, status: number, body: any): void {
+  const what = `${request.method} ${request.path} ${request.body?.slice(0, 200) ?? ""} → ${status} ${JSON.stringify(body)?.slice(0, 300)}`;
+  expect(status, what).toBeGreaterThanOrEqual(400);
+  expect(status, what).toBeLessThan(500);
+  expect(typeof body?.error?.message, what).toBe("string");
+  expect(ERRORS[body.error.code as keyof typeof ERRORS]?.status, what).toBe(status);
+  expect(body.error.retriable, what).toBe(ERRORS[body.error.code as keyof typeof ERRORS].retriable);
+}
+
+describe("generated malformed requests: a 4xx with the envelope, and nothing changes", async () => {
+  await server.start();
+  afterAll(() => server.stop());
+  const topic = `bp-${Date.now().toString(36)}`;
+  await api("POST", "/v1/topics", { name: topic, partitions: 2, replicationFactor: 1 });
+  await api("POST", `/v1/topics/${topic}/records?acks=1`, {
+    records: [
+      { value: "a", partition: 0 },
+      { value: "b", partition: 1 },
+    ],
+  });
+  const group = "bp-group";
+  const joined = await api("POST", `/v1/groups/${group}/members`, {
+    topics: [topic],
+    sessionTimeoutMs: 300_000,
+    autoOffsetReset: "earliest",
+  });
+  const member: string = joined.body.memberId;
+  const generation: number = joined.body.generation;
+  await api("POST", `/v1/groups/${group}/offsets`, {
+    memberId: member,
+    generation,
+    offsets: [{ topic, partition: 0, offset: 1 }],
+  });
+  const badNames = ["a%20b", "x".repeat(300), "a$b", "%C3%A9t%C3%A9", "a%2Fb"];
+  const memberPath = `/v1/groups/${group}/members/${member}`;
+  const endpoints: Endpoint[] = [
+    {
+      name: "create topic",
+      method: "POST",
+      path: "/v1/topics",
+      body: { name: `bp-never-${Date.now().toString(36)}`, partitions: 1, replicationFactor: 1 },
+      required: ["name"],
+      badFields: {
+        name: ["", ".", "..", "a b", "x".repeat(250), 5, null, ["x"]],
+        partitions: [0, -1, 1025, 1.5, "1", null, 1e300],
+        replicationFactor: [0, 6, "x", 2.5, -1],
+        configs: ["x", [], { "unknown.config": 1 }, { "retention.ms": "x" }, { "min.insync.replicas": 2 }],
+      },
+    },
+    { name: "list topics", method: "GET", path: "/v1/topics" },
+    {
+      name: "describe topic",
+      method: "GET",
+      path: `/v1/topics/${topic}`,
+      badPaths: badNames.map((n) => `/v1/topics/${n}`),
+    },
+    {
+      name: "alter configs",
+      method: "PATCH",
+      path: `/v1/topics/${topic}`,
+      body: { configs: { "retention.ms": 1000 } },
+      required: ["configs"],
+      badFields: {
+        configs: [
+          "x",
+          [],
+          5,
+          { nope: 1 },
+          { "retention.ms": -5 },
+          { "retention.ms": "1000" },
+          { "max.message.bytes": 0 },
+          { "cleanup.policy": "bogus" },
+          { "min.insync.replicas": 9 },
+        ],
+      },
+      badPaths: badNames.map((n) => `/v1/topics/${n}`),
+    },
+    {
+      name: "delete topic",
+      method: "DELETE",
+      path: `/v1/topics/${topic}`,
+      badPaths: badNames.map((n) => `/v1/topics/${n}`),
+    },
+    {
+      name: "produce",
+      method: "POST",
+      path: `/v1/topics/${topic}/records`,
+      query: { acks: ["1", "2", "x", "", "01", "all2", "-2"] },
+      body: { records: [{ value: 1, partition: 0 }] },
+      required: ["records"],
+      badFields: {
+        records: [
+          [],
+          "x",
+          [{}],
+          [5],
+          [{ value: 1, partition: -1 }],
+          [{ value: 1, partition: 1.5 }],
+          [{ value: 1, valueBase64: "AA==" }],
+          [{ valueBase64: "!!!" }],
+          [{ value: 1, headers: { a: 1 } }],
+          [{ value: 1, headers: "x" }],
+          [{ value: 1, timestamp: "x" }],
+          [{ value: 1, timestamp: -1 }],
+          [{ key: 5, value: 1 }],
+          [{ value: 1, extra: 1 }],
+          [{ value: "x".repeat(1_100_000) }],
+        ],
+        producer: ["x", 5, { id: 5, epoch: 0, sequence: 0 }, { id: "a".repeat(64), epoch: -1, sequence: 0 }],
+      },
+      badPaths: badNames.map((n) => `/v1/topics/${n}/records`),
+    },
+    {
+      name: "fetch",
+      method: "GET",
+      path: `/v1/topics/${topic}/partitions/0/records`,
+      query: {
+        offset: ["0", "-1", "x", "1e3", "+1", "0x10", "", "1.5", "99"],
+        maxRecords: ["10", "0", "10001", "x", "-5"],
+        maxBytes: ["1000", "0", "99999999999", "x"],
+        waitMs: ["0", "-1", "30001", "x"],
+      },
+      badPaths: ["x", "-1", "99", "1.5", "01x"].map(
+        (p) => `/v1/topics/${topic}/partitions/${p}/records?offset=0`,
+      ),
+    },
+    {
+      name: "join group",
+      method: "POST",
+      path: `/v1/groups/${group}/members`,
+      body: { topics: [topic], sessionTimeoutMs: 300_000 },
+      required: ["topics"],
+      badFields: {
+        topics: [
+          [],
+          "x",
+          [5],
+          ["bad name"],
+          Array.from({ length: 101 }, (_, i) => `t${i}`),
+          [topic, topic, 7],
+        ],
+        sessionTimeoutMs: [999, 300_001, "x", 1.5, -1],
+        autoOffsetReset: ["middle", 5, null],
+        assignor: ["random", 5],
+        instanceId: ["", "a b", 5, "x".repeat(301)],
+      },
+      badPaths: badNames.map((n) => `/v1/groups/${n}/members`),
+    },
+    {
+      name: "heartbeat",
+      method: "POST",
+      path: `${memberPath}/heartbeat`,
+      body: {},
+      badPaths: badNames.map((n) => `/v1/groups/${group}/members/${n}/heartbeat`),
+    },
+    {
+      name: "poll",
+      method: "GET",
+      path: `${memberPath}/records`,
+      query: {
+        maxRecords: ["10", "0", "10001", "x"],
+        maxBytes: ["100", "0", "x"],
+        waitMs: ["0", "-1", "30001"],
+      },
+      badPaths: badNames.map((n) => `/v1/groups/${group}/members/${n}/records`),
+    },
+    {
+      name: "commit",
+      method: "POST",
+      path: `/v1/groups/${group}/offsets`,
+      body: { memberId: member, generation, offsets: [{ topic, partition: 0, offset: 1 }] },
+      required: ["memberId", "generation", "offsets"],
+      badFields: {
+        memberId: [5, "", "a b", null],
+        generation: [-1, "x", 1.5, null],
+        offsets: [
+          "x",
+          [],
+          [{ topic, partition: 0 }],
+          [{ topic, partition: 0, offset: -1 }],
+          [{ topic, partition: "x", offset: 0 }],
+          [{ topic: "bad name", partition: 0, offset: 0 }],
+          [{ topic, partition: 0, offset: 1e20 }],
+          [{ topic, partition: 0, offset: 2 }],
+          [{ topic, partition: 9, offset: 0 }],
+          [{ topic, partition: 0, offset: 1, extra: 1 }],
+        ],
+      },
+      badPaths: badNames.map((n) => `/v1/groups/${n}/offsets`),
+    },
+    { name: "list offsets", method: "GET", path: `/v1/groups/${group}/offsets` },
+    {
+      name: "reset offsets",
+      method: "POST",
+      path: `/v1/groups/${group}/offsets/reset`,
+      body: { topic, to: "earliest" },
+      required: ["topic", "to"],
+      badFields: { to: ["middle", { offset: -1 }, { timestamp: "x" }, 5, {}], topic: [5, "bad name", ""] },
+    },
+    {
+      name: "leave",
+      method: "DELETE",
+      path: memberPath,
+      badPaths: badNames.map((n) => `/v1/groups/${group}/members/${n}`),
+    },
+    {
+      name: "delete group",
+      method: "DELETE",
+      path: `/v1/groups/${group}`,
+      badPaths: badNames.map((n) => `/v1/groups/${n}`),
+    },
+    { name: "list groups", method: "GET", path: "/v1/groups" },
+    {
+      name: "describe group",
+      method: "GET",
+      path: `/v1/groups/${group}`,
+      badPaths: badNames.map((n) => `/v1/groups/${n}`),
+    },
+    {
+      name: "init producer",
+      method: "POST",
+      path: "/v1/producers",
+      body: { transactionalId: "bp" },
+      badFields: { transactionalId: [5, "", [], {}, "x".repeat(300)] },
+    },
+    {
+      name: "health and metrics",
+      method: "GET",
+      path: "/healthz",
+      badPaths: ["/metrics?x=1", "/metrics?x=1&x=2"],
+    },
+  ];
+
+  const before = await snapshot(topic, group);
+  const sent = { count: 0 };
+
+  it.each(endpoints.map((e) => [e.name, e] as const))("%s", async (_name, endpoint) => {
+    await fc.assert(
+      fc.asyncProperty(malformed(endpoint), async (request) => {
+        const res = await api(request.method, request.path, request.body, request.headers ?? {});
+        sent.count++;
+        expectRefused(request, res.status, res.body);
+      }),
+      { seed: SEED, numRuns: RUNS_PER_ENDPOINT },
+    );
+    expect(await snapshot(topic, group)).toEqual(before);
+  });
+
+  it(`sent at least 1,000 generated requests, and the state is as before`, async () => {
+    expect(sent.count).toBeGreaterThanOrEqual(1_000);
+    expect(await snapshot(topic, group)).toEqual(before);
+  });
+
+  it(`${FRAME_RUNS} generated malformed WebSocket frames each get an error frame and change nothing`, async () => {
+    const opFrames = fc.oneof(
+      fc.record({ op: fc.constantFrom("nope", "", "SUBSCRIBE", "records"), id: fc.integer() }),
+      fc.record({
+        op: fc.constant("subscribe"),
+        id: fc.integer(),
+        topic: fc.constantFrom(topic, "bad name", "", 5),
+        partition: fc.constantFrom(-1, 9, "0", 1.5),
+      }),
+      fc.record({
+        op: fc.constant("subscribe"),
+        id: fc.integer(),
+        topic: fc.constant(topic),
+        partition: fc.constant(0),
+        offset: fc.constantFrom(-1, "x", 99, 1.5),
+      }),
+      fc.record({
+        op: fc.constant("subscribe"),
+        id: fc.integer(),
+        group: fc.constantFrom(".", "..", "a b", "", 5),
+        topics: fc.constant([topic]),
+      }),
+      fc.record({
+        op: fc.constant("credit"),
+        subscription: fc.integer(),
+        credits: fc.constantFrom(0, -1, "x", 1e9),
+      }),
+      fc.record({
+        op: fc.constant("commit"),
+        id: fc.integer(),
+        offsets: fc.constant([{ topic, partition: 0, offset: 1 }]),
+      }),
+      fc.record({
+        op: fc.constant("produce"),
+        id: fc.integer(),
+        topic: fc.constant(topic),
+        acks: fc.constantFrom("1", "2", 1),
+        records: fc.constantFrom([], "x", [{}], [{ value: 1, partition: 9 }], [{ key: 5, value: 1 }]),
+      }),
+      fc.record({ op: fc.constant("unsubscribe"), id: fc.integer() }),
+    );
+    // Valid-looking frames with one field broken, unknown fields, and frames that are not objects.
+    const frames = fc.oneof(
+      { weight: 6, arbitrary: opFrames.map((f) => JSON.stringify(f)) },
+      { weight: 1, arbitrary: opFrames.map((f) => JSON.stringify({ ...f, zzUnknown: 1 })) },
+      { weight: 1, arbitrary: notObject.map((v) => JSON.stringify(v)) },
+      { weight: 1, arbitrary: notJson },
+    );
+    const s = await openSocket();
+    let frameCount = 0;
+    await fc.assert(
+      fc.asyncProperty(frames, async (frame) => {
+        s.send(frame);
+        frameCount++;
+        const answer = await s.next();
+        expect(answer.op, `${frame} → ${JSON.stringify(answer)}`).toBe("error");
+        expect(ERRORS[answer.error.code as keyof typeof ERRORS]?.status, frame).toBeLessThan(500);
+        expect(typeof answer.error.message).toBe("string");
+        // Not JSON three times in a row closes the socket: a JSON frame in between keeps it open.
+        s.send(JSON.stringify({ op: "unsubscribe", id: "keep-open" }));
+        expect((await s.next()).id).toBe("keep-open");
+      }),
+      { seed: SEED, numRuns: FRAME_RUNS },
+    );
+    expect(frameCount).toBeGreaterThanOrEqual(300);
+    expect(s.frames).toEqual([]);
+    s.ws.close(1000);
+    expect(await snapshot(topic, group)).toEqual(before);
+  });
+});
