@@ -8,7 +8,9 @@ describe("chaos: a short randomized history with crashes, faults and cut connect
   it("finds nothing: no lost, duplicated or inconsistent record, no read above the high watermark, no regression, no unexpected answer", async () => {
     // Seeded from the clock, printed at the start and in every finding, so a failure can be replayed.
     const seed = Date.now() % 2 ** 31;
-    console.log(`chaos seed=${seed} (replay: npm run chaos -- --seed ${seed} --minutes ${DURATION_MS / 60_000})`);
+    console.log(
+      `chaos seed=${seed} (replay: npm run chaos -- --seed ${seed} --minutes ${DURATION_MS / 60_000})`,
+    );
     const history = await runChaos({ seed, durationMs: DURATION_MS });
     console.log(history.summary());
     expect(history.printed).toEqual([]);
