@@ -13,6 +13,7 @@ import {
   produce,
   readAll,
   replicaViews,
+  sendAcrossFailover,
   uniqueGroup,
 } from "./helpers";
 
@@ -174,8 +175,7 @@ describe("log compaction (cleanup.policy=compact)", () => {
     for (const v of views) expect(v).toMatchObject({ logEndOffset: 13 });
     // Fail the leader: the new one serves the same compacted records at the same offsets.
     await fault(topic, 0, 0, "fail");
-    let res = await produce(topic, [{ key: "a", value: "after" }], "all");
-    if (res.status !== 200) res = await produce(topic, [{ key: "a", value: "after" }], "all");
+    const res = await sendAcrossFailover(() => produce(topic, [{ key: "a", value: "after" }], "all"));
     expect(res.body.results[0].offset).toBe(13);
     const served = await readAll(topic, 0);
     expect(served.slice(0, 4)).toEqual(compacted);

@@ -228,3 +228,19 @@ export async function restartObject(stubOf: () => DurableObjectStub): Promise<vo
   }
   throw new Error("the object did not restart within 2 s");
 }
+
+/**
+ * Sends a produce whose leader was just failed: the first answer is either accepted
+ * or a clean 503 LEADER_NOT_AVAILABLE (asserted here, before the one retry: the
+ * caller's offsets then show the refused attempt appended nothing).
+ */
+export async function sendAcrossFailover<T extends { status: number; body: any }>(
+  send: () => Promise<T>,
+): Promise<T> {
+  const first = await send();
+  if (first.status === 200) return first;
+  const codes: unknown[] = first.body?.results?.map((r: any) => r.error?.code) ?? [first.body?.error?.code];
+  if (first.status !== 503 || codes.some((code) => code !== "LEADER_NOT_AVAILABLE"))
+    throw new Error(`the first answer across a failover was ${first.status} ${JSON.stringify(first.body)}`);
+  return send();
+}

@@ -11,6 +11,7 @@ import {
   readAll,
   replicaViews,
   restartObject,
+  sendAcrossFailover,
 } from "./helpers";
 
 const REPLICATED = { replicationFactor: 3, configs: { "min.insync.replicas": 2 } };
@@ -300,8 +301,7 @@ describe("idempotent produce", () => {
     }
     await restartProducer(producer.id);
     await fault(topic, 0, 0, "fail");
-    let again = await send(topic, producer, 0, [{ value: "a" }, { value: "b" }]);
-    if (again.status !== 200) again = await send(topic, producer, 0, [{ value: "a" }, { value: "b" }]);
+    const again = await sendAcrossFailover(() => send(topic, producer, 0, [{ value: "a" }, { value: "b" }]));
     expect(again.body).toEqual(first.body);
     const info = await describePartition(topic);
     expect(info.leader).not.toBe(0);

@@ -10,6 +10,7 @@ import {
   logEndOffsets,
   openSocket,
   produce,
+  sendAcrossFailover,
   uniqueGroup,
 } from "./helpers";
 
@@ -109,8 +110,7 @@ describe("tails across a leader failover", () => {
       "e0-1",
     ]);
     await fault(topic, 0, 0, "fail");
-    let res = await produce(topic, values(2, "e1"), "all");
-    if (res.status !== 200) res = await produce(topic, values(2, "e1"), "all"); // the first one elects
+    const res = await sendAcrossFailover(() => produce(topic, values(2, "e1"), "all")); // the first one elects
     expect(res.status).toBe(200);
     expect((await describePartition(topic)).leader).not.toBe(0);
     const got: string[] = [];
