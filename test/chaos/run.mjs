@@ -22,6 +22,10 @@ const FAULT_LASTS_MS = { min: 500, max: 4_000 };
 /** Time the clients get to finish their last request once the run is over. */
 const DRAIN_TIMEOUT_MS = 60_000;
 const FAULTS = ["fail", "hang", "failAfterCommit", "reset"];
+/** Share of fault actions that isolate a leader from its followers and then fail it. */
+const ISOLATE_LEADER_CHANCE = 0.25;
+/** How long a leader stays cut off from its followers before it fails (shorter than the ISR's 2 s lag). */
+const ISOLATION_MS = { min: 200, max: 1_500 };
 
 /**
  * Runs one chaos history and checks it.
@@ -119,6 +123,10 @@ async function runNemesis(ctx, server, crashes, setUp) {
       nextCrash = Date.now() + rng.int(CRASH_EVERY_MS.min, CRASH_EVERY_MS.max);
       continue;
     }
+    if (rng.chance(ISOLATE_LEADER_CHANCE)) {
+      await isolateLeader(ctx, rng);
+      continue;
+    }
     const topic = rng.chance(0.8) ? ctx.topics.replicated : ctx.topics.single;
     const target = {
       topic: topic.name,
@@ -138,6 +146,35 @@ async function runNemesis(ctx, server, crashes, setUp) {
       }, lasts);
     }
   }
+}
+
+/**
+ * A forced failover at the worst moment: the leader of a replicated partition is cut
+ * off from its followers (both hang) while producers write, then fails, and the
+ * followers come back — one of them is elected. Only what min.insync.replicas copies
+ * acknowledged may survive this; an acks=all answered early would be lost here.
+ */
+async function isolateLeader(ctx, rng) {
+  const topic = ctx.topics.replicated;
+  const partition = rng.int(0, topic.partitions - 1);
+  const described = await call(ctx, "GET", `/v1/topics/${topic.name}`);
+  const leader = described.body?.partitionInfo?.[partition]?.leader;
+  if (described.kind !== "ok" || typeof leader !== "number" || leader < 0) return;
+  const replica = (r, fault) =>
+    call(ctx, "POST", "/v1/_faults", { topic: topic.name, partition, replica: r, fault });
+  const followers = [0, 1, 2].filter((r) => r !== leader);
+  for (const r of followers) await replica(r, "hang");
+  await sleep(rng.int(ISOLATION_MS.min, ISOLATION_MS.max));
+  await replica(leader, "fail");
+  for (const r of followers) await replica(r, "none");
+  ctx.history.faults += 3;
+  const crashesBefore = ctx.history.crashes;
+  setTimeout(
+    () => {
+      if (ctx.history.crashes === crashesBefore) void replica(leader, "none");
+    },
+    rng.int(FAULT_LASTS_MS.min, FAULT_LASTS_MS.max),
+  );
 }
 
 async function main() {
