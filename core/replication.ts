@@ -91,6 +91,22 @@ export function nextBackoffMs(previousMs: number, random: number): number {
 export type Candidate = { replica: number; lastEpoch: number; logEndOffset: number };
 
 /**
+ * How many of the old leader's in-sync followers must answer an election before one
+ * may be chosen. An acknowledged record is on min.insync.replicas ISR members, the old
+ * leader among them, so on at least `minInsync - 1` followers: hearing from all but
+ * `minInsync - 2` of them guarantees one answering follower holds it (and the most
+ * up-to-date answer then holds every such record). Electing from fewer answers could
+ * pick a follower that lacks acknowledged records — the loss the chaos checker found.
+ * With min.insync.replicas = 1 the leader alone may hold an acknowledged record, which
+ * losing the leader loses anyway (the invariant covers fewer failures than
+ * min.insync.replicas): one answer suffices, as before.
+ */
+export function electionQuorum(inSyncFollowers: number, minInsync: number): number {
+  if (minInsync <= 1) return Math.min(1, inSyncFollowers);
+  return Math.max(1, inSyncFollowers - minInsync + 2);
+}
+
+/**
  * Clean election: among the reachable ISR members, the one with the most
  * up-to-date log, compared by (last epoch, log end offset) as in Raft, so that it
  * holds every record a quorum acknowledged. Null when no ISR member answered.

@@ -154,7 +154,10 @@ type Follower = {
   logEndOffset: number;
   /** End of the last batch sent on the live path; the next batch goes only if it starts there. */
   sentOffset: number;
+  /** In the ISR as the high watermark and acks=all count it: only once the registry has it (see expandIsr). */
   inSync: boolean;
+  /** Caught up, and the registry is being told; not counted until it has recorded it. */
+  joining: boolean;
   lastCaughtUpMs: number;
   backoffMs: number;
   retryAtMs: number;
@@ -184,6 +187,8 @@ export class Partition extends DurableObject<Env> {
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly alarms: AlarmScheduler;
   private isrDirty = false;
+  /** The last ISR sent to the registry: sends go one at a time (see sendIsr). */
+  private isrSends: Promise<void> = Promise.resolve();
   /**
    * Log compaction: the pass under way (the next offset to clean and the bound
    * fixed when it started), and what the last pass saw, to skip passes with nothing new.
@@ -239,7 +244,12 @@ export class Partition extends DurableObject<Env> {
     this.watchers = new Set(this.log.watchers());
     this.reconciledEpoch = -1;
     this.followers = this.isLeader() ? this.newFollowers(-1) : [];
-    if (this.isLeader()) this.maybeIncrementHighWatermark();
+    if (this.isLeader()) {
+      this.maybeIncrementHighWatermark();
+      // A shrink reported before a crash may not have reached the registry: report the ISR again.
+      this.isrDirty = true;
+      void this.alarms.schedule(Date.now());
+    }
   }
 
   private isLeader(): boolean {
@@ -256,6 +266,7 @@ export class Partition extends DurableObject<Env> {
         logEndOffset: knownLogEndOffset,
         sentOffset: knownLogEndOffset,
         inSync: state.isr.includes(replica),
+        joining: false,
         lastCaughtUpMs: Date.now(),
         backoffMs: 0,
         retryAtMs: 0,
@@ -700,24 +711,77 @@ export class Partition extends DurableObject<Env> {
     }
   }
 
+  /**
+   * A follower leaves the ISR at once (the registry may still list it: elections then
+   * wait for it too, which is safe), or rejoins through expandIsr.
+   */
   private changeIsr(f: Follower, inSync: boolean): void {
+    if (inSync) {
+      void this.expandIsr(f);
+      return;
+    }
     const state = this.state!;
-    f.inSync = inSync;
-    const isr = inSync ? [...state.isr, f.replica] : state.isr.filter((r) => r !== f.replica);
-    this.state = { ...state, isr: [...new Set(isr)].sort((a, b) => a - b) };
+    f.inSync = false;
+    this.state = { ...state, isr: state.isr.filter((r) => r !== f.replica) };
     this.saveState();
     this.isrDirty = true;
     void this.pushIsr();
     this.maybeIncrementHighWatermark();
   }
 
-  /** Tells the registry the ISR (elections pick from it); retried by the alarm until it lands. */
+  /**
+   * A caught-up follower rejoins the ISR only once the registry has recorded it: the
+   * high watermark and acks=all count a copy on it from then on, so an election (which
+   * asks the registry's ISR) can never miss a replica holding acknowledged records.
+   */
+  private async expandIsr(f: Follower): Promise<void> {
+    if (f.joining || f.inSync) return;
+    f.joining = true;
+    const epoch = this.state!.leaderEpoch;
+    let recorded = false;
+    try {
+      recorded = await this.sendIsr();
+    } catch (error) {
+      console.warn("ISR expansion not recorded by the registry; retried on the next catch-up", String(error));
+    } finally {
+      f.joining = false;
+    }
+    const state = this.state;
+    if (!recorded || state === null || !this.isLeader() || state.leaderEpoch !== epoch) return;
+    f.inSync = true;
+    this.state = { ...state, isr: [...new Set([...state.isr, f.replica])].sort((a, b) => a - b) };
+    this.saveState();
+    this.maybeIncrementHighWatermark();
+    this.wake(this.ackWaiters);
+  }
+
+  /**
+   * Sends the registry this leader's ISR plus the followers joining it, one send at a
+   * time in order, so the registry's ISR always holds every replica the high watermark
+   * counts. True when the registry recorded it (false: this leader's epoch is over).
+   */
+  private sendIsr(): Promise<boolean> {
+    const send = this.isrSends.then(() => {
+      const state = this.state;
+      if (state === null || !this.isLeader()) return false;
+      const joining = this.followers.filter((f) => f.joining).map((f) => f.replica);
+      const isr = [...new Set([...state.isr, ...joining])].sort((a, b) => a - b);
+      return topicRegistry(this.env).updateIsr(state.topic, state.partition, state.leaderEpoch, isr);
+    });
+    this.isrSends = send.then(
+      () => undefined,
+      () => undefined,
+    );
+    return send;
+  }
+
+  /** Tells the registry the ISR after it shrank; retried by the alarm until it lands. */
   private async pushIsr(): Promise<void> {
     const state = this.state;
     if (state === null || !this.isLeader() || !this.isrDirty) return;
     this.isrDirty = false;
     try {
-      await topicRegistry(this.env).updateIsr(state.topic, state.partition, state.leaderEpoch, state.isr);
+      await this.sendIsr();
     } catch (error) {
       console.warn("ISR update to the registry failed; retrying by alarm", String(error));
       this.isrDirty = true;

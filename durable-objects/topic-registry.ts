@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { mapConcurrent, withTimeout } from "../core/concurrency";
 import { fail, ok, type Result } from "../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX, GROUPS_MAX, TOPICS_MAX } from "../core/limits";
-import { type Candidate, electLeader } from "../core/replication";
+import { type Candidate, electionQuorum, electLeader } from "../core/replication";
 import { resolveTopicConfigs, type TopicConfigs, withDefaults } from "../core/topic-config";
 import { consumerGroup, type Env, replicaStub } from "./env";
 import { runMigrations } from "./sql-migrations";
@@ -268,15 +268,19 @@ export class TopicRegistry extends DurableObject<Env> {
       .map((g) => g.name);
   }
 
-  /** A leader reports its ISR; ignored unless it leads the current epoch (a fenced leader cannot). */
-  async updateIsr(topic: string, partition: number, leaderEpoch: number, isr: number[]): Promise<void> {
-    this.ctx.storage.sql.exec(
+  /**
+   * A leader reports its ISR; ignored unless it leads the current epoch (a fenced
+   * leader cannot). True when it was recorded: elections now know these replicas.
+   */
+  async updateIsr(topic: string, partition: number, leaderEpoch: number, isr: number[]): Promise<boolean> {
+    const written = this.ctx.storage.sql.exec(
       "UPDATE partitions SET isr = ? WHERE topic = ? AND partition = ? AND leader_epoch = ?",
       JSON.stringify(isr),
       topic,
       partition,
       leaderEpoch,
-    );
+    ).rowsWritten;
+    return written > 0;
   }
 
   /**
@@ -326,11 +330,12 @@ export class TopicRegistry extends DurableObject<Env> {
       candidates.push({ replica: s.replica, lastEpoch: s.lastEpoch, logEndOffset: s.logEndOffset });
       newestEpoch = Math.max(newestEpoch, s.leaderEpoch);
     }
-    const best = electLeader(candidates, others);
+    const needed = electionQuorum(others.length, meta.configs["min.insync.replicas"]);
+    const best = candidates.length >= needed ? electLeader(candidates, others) : null;
     if (!best)
       return fail(
         "LEADER_NOT_AVAILABLE",
-        `the leader of ${topic}/${partition} is unreachable and no other in-sync replica answered; no unclean election`,
+        `the leader of ${topic}/${partition} is unreachable and ${candidates.length} of the ${others.length} other in-sync replicas answered (${needed} needed to be sure of every acknowledged record); no unclean election`,
       );
     const leaderEpoch = newestEpoch + 1;
     const isr = others.filter((r) => candidates.some((c) => c.replica === r));

@@ -1,4 +1,6 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { topicRegistry } from "../../durable-objects/env";
 import {
   api,
   createTopic,
@@ -265,5 +267,56 @@ describe("leader failover", () => {
     expect(fetched.body.error.code).toBe("LEADER_NOT_AVAILABLE");
     for (const r of [0, 1, 2]) await fault(topic, 0, r, "none");
     expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(["x-0"]);
+  });
+
+  it("does not elect an answering follower that may lack acknowledged records while another does not answer (found by the chaos checker)", async () => {
+    // A long lag time: replica 2 stays in the ISR while its calls hang.
+    const topic = await createTopic({
+      replicationFactor: 3,
+      configs: {
+        "min.insync.replicas": 2,
+        "replica.lag.time.max.ms": 60_000,
+        "replica.ack.timeout.ms": 1500,
+      },
+    });
+    expect((await produce(topic, values(2, "both"), "all")).status).toBe(200);
+    await fault(topic, 0, 2, "hang");
+    // Acknowledged by the leader and replica 1 (min.insync.replicas = 2); replica 2 never gets them.
+    expect((await produce(topic, values(3, "two-copies"), "all")).status).toBe(200);
+    // The leader and replica 1 fail; replica 2 answers again (its hung call fails: it leaves the ISR).
+    await fault(topic, 0, 0, "fail");
+    await fault(topic, 0, 1, "fail");
+    await fault(topic, 0, 2, "none");
+    const registryIsr = () =>
+      runInDurableObject(
+        topicRegistry(env),
+        (_instance, state) =>
+          state.storage.sql
+            .exec<{ isr: string }>("SELECT isr FROM partitions WHERE topic = ? AND partition = 0", topic)
+            .one().isr,
+      );
+    expect(await eventually(registryIsr, (isr) => isr === "[0,1]")).toBe("[0,1]");
+    // The registry still lists replica 2, as when the leader restarted before it could report the
+    // shrink: an election must not trust that list to hold the acknowledged records.
+    await runInDurableObject(topicRegistry(env), (_instance, state) => {
+      state.storage.sql.exec(
+        "UPDATE partitions SET isr = '[0,1,2]' WHERE topic = ? AND partition = 0",
+        topic,
+      );
+    });
+    const refused = await produce(topic, values(1, "during"), "all");
+    expect(refused.status).toBe(503);
+    expect(refused.body.results[0].error.code).toBe("LEADER_NOT_AVAILABLE");
+    expect(refused.body.results[0].error.message).toContain(
+      "1 of the 2 other in-sync replicas answered (2 needed",
+    );
+    // Replica 1 answers again: it is elected, and every acknowledged record is there.
+    await fault(topic, 0, 1, "none");
+    const after = await sendAcrossFailover(() => produce(topic, values(1, "after"), "all"));
+    expect(after.status).toBe(200);
+    expect((await describePartition(topic)).leader).toBe(1);
+    const log = (await readAll(topic, 0)).map((r) => r.value);
+    expect(log.slice(0, 5)).toEqual([...values(2, "both"), ...values(3, "two-copies")].map((v) => v.value));
+    await fault(topic, 0, 0, "none");
   });
 });

@@ -1,7 +1,9 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   copiesAtOrAbove,
   divergenceOffset,
+  electionQuorum,
   electLeader,
   epochsBelow,
   highWatermarkFor,
@@ -123,5 +125,44 @@ describe("electLeader (clean election)", () => {
   it("never elects outside the ISR (no unclean election)", () => {
     expect(electLeader([{ replica: 4, lastEpoch: 9, logEndOffset: 999 }], [1, 2])).toBeNull();
     expect(electLeader([], [1, 2])).toBeNull();
+  });
+});
+
+/** Seeded and printed, so a failure can be replayed (FC_SEED=…). */
+const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+console.log(`replication unit tests: fast-check seed ${SEED}`);
+
+describe("electionQuorum: enough followers answer that one holds every acknowledged record", () => {
+  it("needs every follower but min.insync.replicas - 2; one when min.insync.replicas is 1", () => {
+    expect(electionQuorum(2, 2)).toBe(2); // RF 3, min.insync 2: both followers
+    expect(electionQuorum(2, 3)).toBe(1); // RF 3, min.insync 3: every follower has it
+    expect(electionQuorum(4, 3)).toBe(3);
+    expect(electionQuorum(2, 1)).toBe(1);
+    expect(electionQuorum(0, 1)).toBe(0);
+  });
+
+  it("any answering set of that size meets every set of followers an acknowledgement counted (random ISRs)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }).chain((followers) =>
+          fc.record({
+            followers: fc.constant(followers),
+            minInsync: fc.integer({ min: 2, max: followers + 1 }),
+            acked: fc.shuffledSubarray(
+              Array.from({ length: followers }, (_, i) => i),
+              { minLength: 0 },
+            ),
+            answered: fc.shuffledSubarray(Array.from({ length: followers }, (_, i) => i)),
+          }),
+        ),
+        ({ followers, minInsync, acked, answered }) => {
+          // An acknowledgement counted the leader and minInsync - 1 followers.
+          fc.pre(acked.length >= minInsync - 1);
+          fc.pre(answered.length >= electionQuorum(followers, minInsync));
+          expect(answered.some((r) => acked.includes(r))).toBe(true);
+        },
+      ),
+      { seed: SEED },
+    );
   });
 });
