@@ -3,6 +3,8 @@ import { invalid } from "../schemas/input";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
+/** What an oversized chunked body may still send, read and dropped, before it is cut off. */
+const DISCARD_BYTES_MAX = 16 * 1024 * 1024;
 
 /**
  * Reads a JSON request body within `limitBytes`: refuses a wrong content type,
@@ -27,7 +29,7 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
     if (done) break;
     bytes += value.byteLength;
     if (bytes > limitBytes) {
-      await reader.cancel();
+      await discardRest(reader, bytes);
       tooLarge(bytes, limitBytes);
     }
     parts.push(value);
@@ -47,6 +49,21 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
   } catch (error) {
     invalid(`body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Reads and drops the rest of an oversized body, up to DISCARD_BYTES_MAX, before the
+ * 413: a body left half-read breaks the local proxy's connection to workerd (wrangler
+ * dev then leaves the next request unanswered). Past the cap the body is cancelled.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, read: number): Promise<void> {
+  const capBytes = read + DISCARD_BYTES_MAX;
+  for (let bytes = read; bytes <= capBytes; ) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    bytes += value.byteLength;
+  }
+  await reader.cancel();
 }
 
 function tooLarge(bytes: number, limitBytes: number): never {

@@ -55,6 +55,22 @@ describe("request bodies over the limit are refused early (hostile probe, issue 
     expect(JSON.parse(answer.text).error.code).toBe("MESSAGE_TOO_LARGE");
   });
 
+  it("after a 413 for an oversized chunked body, the next request is answered", async () => {
+    const chunk = "x".repeat(64 * 1024);
+    const chunks = Array.from({ length: 20 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join("");
+    const refused = await raw(
+      server.url,
+      "POST /v1/topics/limits/records HTTP/1.1\nhost: x\ncontent-type: application/json\ntransfer-encoding: chunked\n\n",
+      `${chunks}0\r\n\r\n`,
+    );
+    expect(refused.status).toContain("413");
+    expect(JSON.parse(refused.text).error.code).toBe("MESSAGE_TOO_LARGE");
+    for (let i = 0; i < 3; i++) {
+      const next = await raw(server.url, "GET /healthz HTTP/1.1\nhost: x\nconnection: close\n\n");
+      expect(next.status).toContain("200");
+    }
+  });
+
   it("an Expect: 100-continue upload over the limit gets 413 (not 503, not a hang); the server goes on", async () => {
     const answer = await raw(
       server.url,
