@@ -404,8 +404,17 @@ export class ConsumerGroup extends DurableObject<Env> {
     }, POSITION_CHECKPOINT_MS);
   }
 
+  /**
+   * Where the owner reads next: its position, but never behind the committed offset —
+   * a checkpoint older than the last commit (positions are written every
+   * POSITION_CHECKPOINT_MS, commits at once) would re-deliver committed records after a
+   * restart, and the commits that follow would move the committed offset back.
+   */
   private positionOf(key: string): number | undefined {
-    return this.positions.get(key) ?? this.offsets.get(key)?.offset;
+    const position = this.positions.get(key);
+    const committed = this.offsets.get(key)?.offset;
+    if (position === undefined || committed === undefined) return position ?? committed;
+    return Math.max(position, committed);
   }
 
   private async fetchFrom(m: Member, parts: Share[], maxBytes: number, waitMs: number): Promise<Fetched[]> {

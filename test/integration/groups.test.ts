@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { consumerGroup } from "../../durable-objects/env";
 import {
   api,
   commit,
@@ -10,6 +11,7 @@ import {
   join,
   poll,
   produce,
+  restartObject,
   uniqueGroup,
 } from "./helpers";
 
@@ -438,5 +440,36 @@ describe("administration", () => {
     expect(text).toContain(`edgelog_consumergroup_lag${labels} 3\n`);
     expect(text).toContain(`edgelog_consumergroup_committed_offset${labels} 1\n`);
     expect(text).toContain(`edgelog_consumergroup_members{group="${group}",state="Stable"} 1\n`);
+  });
+});
+
+describe("positions after a restart of the group object (found by the chaos checker)", () => {
+  it("a member resumes at its committed offset when the last position checkpoint is older: the committed offset never moves back", async () => {
+    const topic = await createTopic();
+    await produce(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ value: `r${i}` })),
+    );
+    const group = uniqueGroup();
+    const m = await join(group, { topics: [topic], autoOffsetReset: "earliest", sessionTimeoutMs: 300_000 });
+    const first = await poll(group, m.memberId, "maxRecords=10");
+    expect(first.body.records.map((r: any) => r.offset)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    // Position 10 is checkpointed (every 100 ms) …
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // … then 10..19 are read and committed, and the object restarts before position 20 is checkpointed.
+    const second = await poll(group, m.memberId, "maxRecords=10");
+    expect(second.body.records.map((r: any) => r.offset)).toEqual(
+      Array.from({ length: 10 }, (_, i) => 10 + i),
+    );
+    expect(
+      (await commit(group, m.memberId, second.body.generation, [{ topic, partition: 0, offset: 20 }])).status,
+    ).toBe(200);
+    await restartObject(() => consumerGroup(env, group) as unknown as DurableObjectStub);
+    await produce(topic, [{ value: "new" }]);
+    const after = await poll(group, m.memberId, "maxRecords=10");
+    expect(after.status).toBe(200);
+    // Not 10..19 again (the stale checkpoint): from the committed offset 20.
+    expect(after.body.records.map((r: any) => r.offset)).toEqual([20]);
+    expect((await committedOffsets(group))[`${topic}/0`]).toBe(20);
   });
 });
