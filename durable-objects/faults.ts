@@ -8,11 +8,17 @@ declare const __EDGELOG_FAULTS__: boolean;
 
 export const FAULTS_COMPILED: boolean = typeof __EDGELOG_FAULTS__ !== "undefined" && __EDGELOG_FAULTS__;
 
-export type FaultMode = "none" | "fail" | "hang" | "failAfterCommit";
-export const FAULT_MODES: readonly string[] = ["none", "fail", "hang", "failAfterCommit", "reset"];
+export type FaultMode = "none" | "fail" | "hang" | "failAfterCommit" | "slow";
+export const FAULT_MODES: readonly string[] = ["none", "fail", "hang", "failAfterCommit", "slow", "reset"];
 
 /** A hung call gives up after this long, so a forgotten fault cannot pin a request forever. */
 const HANG_MS_MAX = 60_000;
+/**
+ * A slow replica answers every data-path call this much later, then normally: it lags
+ * without failing, so it stays in the ISR (shorter than replica.lag.time.max.ms and an
+ * election's probe timeout) while missing the newest records.
+ */
+const SLOW_MS = 400;
 
 export class FaultInjector {
   private mode: FaultMode = "none";
@@ -32,11 +38,13 @@ export class FaultInjector {
 
   /**
    * At the start of a data-path call: throws for "fail", returns a promise that
-   * rejects later for "hang" (await it), null otherwise — no await on the hot path.
+   * rejects later for "hang" or resolves later for "slow" (await it), null
+   * otherwise — no await on the hot path.
    */
-  check(): Promise<never> | null {
+  check(): Promise<void> | null {
     if (!FAULTS_COMPILED || this.mode === "none" || this.mode === "failAfterCommit") return null;
     if (this.mode === "fail") throw new Error("injected fault: replica failing");
+    if (this.mode === "slow") return new Promise<void>((resolve) => setTimeout(resolve, SLOW_MS));
     return new Promise<never>((_, reject) => {
       const release = () => {
         clearTimeout(timer);

@@ -21,10 +21,10 @@ const FAULT_EVERY_MS = { min: 1_000, max: 3_000 };
 const FAULT_LASTS_MS = { min: 500, max: 4_000 };
 /** Time the clients get to finish their last request once the run is over. */
 const DRAIN_TIMEOUT_MS = 60_000;
-const FAULTS = ["fail", "hang", "failAfterCommit", "reset"];
+const FAULTS = ["fail", "hang", "failAfterCommit", "slow", "reset"];
 /** Share of fault actions that isolate a leader from its followers and then fail it. */
 const ISOLATE_LEADER_CHANCE = 0.25;
-/** How long a leader stays cut off from its followers before it fails (shorter than the ISR's 2 s lag). */
+/** How long the followers lag before the leader fails (shorter than the ISR's 2 s lag time). */
 const ISOLATION_MS = { min: 200, max: 1_500 };
 
 /**
@@ -149,10 +149,10 @@ async function runNemesis(ctx, server, crashes, setUp) {
 }
 
 /**
- * A forced failover at the worst moment: the leader of a replicated partition is cut
- * off from its followers (both hang) while producers write, then fails, and the
- * followers come back — one of them is elected. Only what min.insync.replicas copies
- * acknowledged may survive this; an acks=all answered early would be lost here.
+ * A forced failover at the worst moment: both followers of a replicated partition
+ * lag (slow, still in the ISR) while producers write, then the leader fails and a
+ * follower is elected. Only what min.insync.replicas copies acknowledged may survive
+ * this; an acks=all answered before the copies would be lost here.
  */
 async function isolateLeader(ctx, rng) {
   const topic = ctx.topics.replicated;
@@ -163,15 +163,15 @@ async function isolateLeader(ctx, rng) {
   const replica = (r, fault) =>
     call(ctx, "POST", "/v1/_faults", { topic: topic.name, partition, replica: r, fault });
   const followers = [0, 1, 2].filter((r) => r !== leader);
-  for (const r of followers) await replica(r, "hang");
+  for (const r of followers) await replica(r, "slow");
   await sleep(rng.int(ISOLATION_MS.min, ISOLATION_MS.max));
   await replica(leader, "fail");
-  for (const r of followers) await replica(r, "none");
   ctx.history.faults += 3;
   const crashesBefore = ctx.history.crashes;
   setTimeout(
     () => {
-      if (ctx.history.crashes === crashesBefore) void replica(leader, "none");
+      if (ctx.history.crashes !== crashesBefore) return;
+      for (const r of [...followers, leader]) void replica(r, "none");
     },
     rng.int(FAULT_LASTS_MS.min, FAULT_LASTS_MS.max),
   );
