@@ -190,17 +190,17 @@ export async function groupMember(ctx, name, group) {
 }
 
 /**
- * One WebSocket for a chaos client, closed at a random time (or by a crash).
- * Resolves when it closed.
+ * One WebSocket for a chaos client that sends `subscribe` once open and hands every
+ * frame to `onFrame`; closed at a random time (or by a crash). Resolves when it closed.
  */
-function openSocket(ctx, rng, onOpen, onFrame) {
+function openSocket(ctx, rng, subscribe, onFrame) {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${ctx.url().replace("http", "ws")}/v1/ws`);
     const lifetime = setTimeout(() => ws.close(1000), rng.int(2_000, 15_000));
     const stop = setInterval(() => {
       if (ctx.done()) ws.close(1000);
     }, 200);
-    ws.on("open", () => onOpen(ws));
+    ws.on("open", () => ws.send(JSON.stringify(subscribe)));
     ws.on("message", (data) => {
       let frame;
       try {
@@ -239,17 +239,14 @@ export async function tail(ctx, name) {
     await openSocket(
       ctx,
       rng,
-      (ws) =>
-        ws.send(
-          JSON.stringify({
-            op: "subscribe",
-            id: 1,
-            topic: topic.name,
-            partition,
-            offset: resume ?? "earliest",
-            credits: WS_CREDITS,
-          }),
-        ),
+      {
+        op: "subscribe",
+        id: 1,
+        topic: topic.name,
+        partition,
+        offset: resume ?? "earliest",
+        credits: WS_CREDITS,
+      },
       (ws, frame) => {
         if (frame.op === "subscribed") {
           if (resume !== undefined && frame.nextOffset !== resume)
@@ -289,17 +286,7 @@ export async function groupSocket(ctx, name, group) {
     await openSocket(
       ctx,
       rng,
-      (ws) =>
-        ws.send(
-          JSON.stringify({
-            op: "subscribe",
-            id: "g",
-            group,
-            topics,
-            autoOffsetReset: "earliest",
-            credits: WS_CREDITS,
-          }),
-        ),
+      { op: "subscribe", id: "g", group, topics, autoOffsetReset: "earliest", credits: WS_CREDITS },
       (ws, frame) => {
         if (frame.op === "assigned") {
           positions.at(frame.generation, ctx.history.crashes);
