@@ -596,6 +596,8 @@ export class Partition extends DurableObject<Env> {
   }
 
   private async sendTo(f: Follower, batch: ReplicaBatch): Promise<number> {
+    // A failing or hung leader is down for its followers too: it sends nothing (as a crashed one).
+    if (this.faults.active) throw new Error("injected fault: this replica is down");
     const state = this.state!;
     const request: ReplicateRequest = {
       topicId: state.topicId,
