@@ -3,6 +3,7 @@ import { request } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ERRORS } from "../../core/errors";
+import { testSeed } from "../seed";
 import { LocalServer, tempStateDir } from "./server";
 
 /**
@@ -20,9 +21,7 @@ import { LocalServer, tempStateDir } from "./server";
 const RUNS_PER_ENDPOINT = 60;
 /** Generated WebSocket frames a run. */
 const FRAME_RUNS = 320;
-/** One seed for the whole file, printed so a failure can be replayed (FC_SEED=… npm run test:e2e). */
-const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`bad-input-property: fast-check seed ${SEED} (replay with FC_SEED=${SEED})`);
+const SEED = testSeed("bad-input-property");
 
 const server = new LocalServer(tempStateDir());
 

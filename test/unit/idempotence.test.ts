@@ -7,8 +7,11 @@ import {
   type ProducerBatch,
   partitionDecision,
 } from "../../core/idempotence";
+import { testSeed } from "../seed";
 
 const KEPT = 5;
+
+const SEED = testSeed("idempotence unit tests");
 
 describe("checkSequence", () => {
   it("classifies against the next expected sequence", () => {
@@ -81,7 +84,7 @@ describe("partition producer state (property)", () => {
           expect(kept[0]).toEqual(batch);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: SEED },
     );
   });
 });
@@ -101,6 +104,7 @@ describe("keylessPartition", () => {
           expect(p).toBeLessThan(partitions);
         },
       ),
+      { seed: SEED },
     );
   });
 

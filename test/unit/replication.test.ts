@@ -11,6 +11,7 @@ import {
   RETRY_BACKOFF_MS_MAX,
   RETRY_BACKOFF_MS_MIN,
 } from "../../core/replication";
+import { testSeed } from "../seed";
 
 const inSync = (logEndOffset: number) => ({ logEndOffset, inSync: true });
 const outOfSync = (logEndOffset: number) => ({ logEndOffset, inSync: false });
@@ -128,9 +129,7 @@ describe("electLeader (clean election)", () => {
   });
 });
 
-/** Seeded and printed, so a failure can be replayed (FC_SEED=…). */
-const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`replication unit tests: fast-check seed ${SEED}`);
+const SEED = testSeed("replication unit tests");
 
 describe("electionQuorum: enough followers answer that one holds every acknowledged record", () => {
   it("needs every follower but min.insync.replicas - 2; one when min.insync.replicas is 1", () => {
