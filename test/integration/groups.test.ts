@@ -212,14 +212,13 @@ describe("poll and commit", () => {
     const topic = await createTopic({ partitions: 2 });
     const group = uniqueGroup();
     const m = await join(group, { topics: [topic], autoOffsetReset: "earliest" });
-    const started = Date.now();
-    const waiting = poll(group, m.memberId, "waitMs=20000");
+    // waitMs is the maximum, longer than this test may run: only a wake-up answers in time.
+    const waiting = poll(group, m.memberId, "waitMs=30000");
     await new Promise((resolve) => setTimeout(resolve, 150));
     await produce(topic, [{ value: "wake", partition: 1 }]);
     const res = await waiting;
     expect(res.body.records.map((r: any) => r.value)).toEqual(["wake"]);
-    expect(Date.now() - started).toBeLessThan(10_000);
-  });
+  }, 25_000);
 
   it("commits persist and a new member resumes from them; lag follows produce and commit", async () => {
     const topic = await createTopic({ partitions: 2 });
