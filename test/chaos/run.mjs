@@ -149,10 +149,11 @@ async function runNemesis(ctx, server, crashes, setUp) {
 }
 
 /**
- * A forced failover at the worst moment: both followers of a replicated partition
- * lag (slow, still in the ISR) while producers write, then the leader fails and a
- * follower is elected. Only what min.insync.replicas copies acknowledged may survive
- * this; an acks=all answered before the copies would be lost here.
+ * A forced failover at the worst moment: followers of a replicated partition lag
+ * (slow, still in the ISR) while producers write, then the leader fails — alone, or
+ * with the one follower that kept up. Only what min.insync.replicas copies
+ * acknowledged may survive this: an acks=all answered before the copies, or an
+ * election of the lagging follower, would lose records here.
  */
 async function isolateLeader(ctx, rng) {
   const topic = ctx.topics.replicated;
@@ -163,8 +164,15 @@ async function isolateLeader(ctx, rng) {
   const replica = (r, fault) =>
     call(ctx, "POST", "/v1/_faults", { topic: topic.name, partition, replica: r, fault });
   const followers = [0, 1, 2].filter((r) => r !== leader);
-  for (const r of followers) await replica(r, "slow");
+  if (rng.chance(0.5)) followers.reverse();
+  const [first, second] = followers;
+  // Both followers lag; or one lags while the other keeps up — and then fails with the leader,
+  // leaving only the lagging one to answer an election.
+  const bothLag = rng.chance(0.5);
+  await replica(second, "slow");
+  if (bothLag) await replica(first, "slow");
   await sleep(rng.int(ISOLATION_MS.min, ISOLATION_MS.max));
+  if (!bothLag) await replica(first, "fail");
   await replica(leader, "fail");
   ctx.history.faults += 3;
   const crashesBefore = ctx.history.crashes;
