@@ -45,8 +45,8 @@ export const CONTRACT_CODES = {
 /** Kinds of finding; the summary line prints one count each. */
 export const FINDINGS = ["lost", "duplicated", "inconsistent", "aboveHW", "regressions", "unexpected"];
 
-/** Findings printed in full at most (the counts stay exact). */
-const FINDINGS_PRINTED_MAX = 20;
+/** Findings of one kind printed in full at most (the counts stay exact). */
+const FINDINGS_PRINTED_PER_KIND = 6;
 /** A request unanswered this long is given up on (outcome unknown); long-polls add their waitMs. */
 export const REQUEST_TIMEOUT_MS = 40_000;
 
@@ -62,6 +62,9 @@ export class History {
     this.counts = Object.fromEntries(FINDINGS.map((k) => [k, 0]));
     /** @type {string[]} */
     this.printed = [];
+    /** What the nemesis did, with the time since the start: printed when something was found. */
+    this.events = [];
+    this.startedAt = Date.now();
     /** Acknowledged writes the final log must hold: { topic, partition, offset, value, how }. */
     this.acked = [];
     /** Every value ever sent (acks=0 and unknown outcomes too): no value may be stored twice. */
@@ -77,11 +80,16 @@ export class History {
   /** Records a finding of `kind`, printed with the seed so it can be replayed. */
   find(/** @type {string} */ kind, /** @type {string} */ message) {
     this.counts[kind] += 1;
-    if (this.printed.length < FINDINGS_PRINTED_MAX) {
+    if (this.counts[kind] <= FINDINGS_PRINTED_PER_KIND) {
       const line = `chaos seed=${this.seed} ${kind}: ${message}`;
       this.printed.push(line);
       console.error(line);
     }
+  }
+
+  /** Something the nemesis did (a crash, a fault), for the report of a failed run. */
+  event(/** @type {string} */ what) {
+    this.events.push(`${((Date.now() - this.startedAt) / 1000).toFixed(1)}s ${what}`);
   }
 
   /** A record a client read: the same offset must always hold the same value. */

@@ -95,6 +95,7 @@ export async function runChaos({ seed, durationMs, crashes = true }) {
     await server.start();
     const logs = await readFinalLog(ctx);
     checkFinalLog(history, logs);
+    if (history.failed) console.error(`chaos seed=${seed} nemesis:\n  ${history.events.join("\n  ")}`);
   } finally {
     await server.stop("SIGKILL");
   }
@@ -116,6 +117,7 @@ async function runNemesis(ctx, server, crashes, setUp) {
     if (ctx.done()) break;
     if (crashes && Date.now() >= nextCrash) {
       history.crashes += 1;
+      history.event("SIGKILL and restart");
       // No shutdown: wrangler and workerd die mid-request; clients wait for the restart.
       const restart = server.stop("SIGKILL").then(() => server.start());
       setUp(restart);
@@ -137,12 +139,14 @@ async function runNemesis(ctx, server, crashes, setUp) {
     const injected = await call(ctx, "POST", "/v1/_faults", { ...target, fault });
     if (injected.kind !== "ok") continue;
     history.faults += 1;
+    history.event(`${fault} ${target.topic}/${target.partition} replica ${target.replica}`);
     if (fault !== "reset") {
       const lasts = rng.int(FAULT_LASTS_MS.min, FAULT_LASTS_MS.max);
       const crashesBefore = history.crashes;
       setTimeout(() => {
-        if (history.crashes === crashesBefore)
-          void call(ctx, "POST", "/v1/_faults", { ...target, fault: "none" });
+        if (history.crashes !== crashesBefore) return;
+        history.event(`none ${target.topic}/${target.partition} replica ${target.replica}`);
+        void call(ctx, "POST", "/v1/_faults", { ...target, fault: "none" });
       }, lasts);
     }
   }
