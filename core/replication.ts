@@ -107,6 +107,28 @@ export function electionQuorum(inSyncFollowers: number, minInsync: number): numb
 }
 
 /**
+ * Whether a follower may leave the ISR, given the followers that would remain: an
+ * election picks from `electionQuorum` answers among them, so every record below
+ * the high watermark must stay on enough of them that any such answer set holds it
+ * — at least min(remaining, minInsync - 1) of them (none needed when no follower
+ * remains: then no election can happen and the leader keeps everything).
+ */
+export function mayLeaveIsr(
+  highWatermark: number,
+  remaining: readonly ReplicaProgress[],
+  minInsync: number,
+): boolean {
+  let inSync = 0;
+  let holders = 0;
+  for (const f of remaining) {
+    if (!f.inSync) continue;
+    inSync++;
+    if (f.logEndOffset >= highWatermark) holders++;
+  }
+  return holders >= Math.min(inSync, minInsync - 1);
+}
+
+/**
  * Clean election: among the reachable ISR members, the one with the most
  * up-to-date log, compared by (last epoch, log end offset) as in Raft, so that it
  * holds every record a quorum acknowledged. Null when no ISR member answered.

@@ -11,6 +11,7 @@ import {
   type EpochEntry,
   epochsBelow,
   highWatermarkFor,
+  mayLeaveIsr,
   nextBackoffMs,
   sameEpochs,
 } from "../core/replication";
@@ -650,7 +651,7 @@ export class Partition extends DurableObject<Env> {
     // A stub is broken for good once its object resets or a call on it fails: make a new one.
     f.stub = replicaStub(this.env, state.topic, state.partition, f.replica);
     f.sentOffset = -1;
-    if (f.inSync) {
+    if (f.inSync && this.mayLeaveIsr(f)) {
       console.warn(
         `${this.state!.topic}/${this.state!.partition}: replica ${f.replica} leaves the ISR:`,
         String(error),
@@ -711,6 +712,21 @@ export class Partition extends DurableObject<Env> {
     } finally {
       f.catchingUp = false;
     }
+  }
+
+  /**
+   * Whether `f` may leave the ISR now (core `mayLeaveIsr`): not while the records below
+   * the high watermark would be on too few of the remaining followers for an election
+   * to be sure to find them — e.g. `f` and the leader acknowledged them and the other
+   * follower is still catching up (found by the chaos checker). Until then `f` stays,
+   * counted with the offsets it acknowledged and waited for by elections, and the
+   * alarm asks again.
+   */
+  private mayLeaveIsr(f: Follower): boolean {
+    const others = this.followers.filter((o) => o !== f);
+    const may = mayLeaveIsr(this.highWatermark, others, this.state!.configs["min.insync.replicas"]);
+    if (!may) void this.alarms.schedule(Date.now() + this.lagMaxMs());
+    return may;
   }
 
   /**
@@ -814,7 +830,12 @@ export class Partition extends DurableObject<Env> {
     const work: Promise<void>[] = [];
     let nextMs = Math.min(retentionNextMs, this.expireProducers(now), compactionNextMs);
     for (const f of this.followers) {
-      if (f.inSync && f.logEndOffset < this.logEndOffset && now - f.lastCaughtUpMs > lagMaxMs) {
+      if (
+        f.inSync &&
+        f.logEndOffset < this.logEndOffset &&
+        now - f.lastCaughtUpMs > lagMaxMs &&
+        this.mayLeaveIsr(f)
+      ) {
         console.warn(
           `${this.state.topic}/${this.state.partition}: replica ${f.replica} lags; leaves the ISR`,
         );
@@ -1032,6 +1053,28 @@ export class Partition extends DurableObject<Env> {
   async readForGroup(request: ReadRequest): Promise<Result<FetchedRecords>> {
     const state = this.state;
     const prefix = state ? `"topic":${JSON.stringify(state.topic)},"partition":${state.partition},` : "";
+    const { position } = request;
+    // A group position is only ever taken from reads below a high watermark, so one above it
+    // but within the log means a newly elected leader has not yet learnt how far its
+    // followers got: nothing to read yet. Answering OFFSET_OUT_OF_RANGE would reset the
+    // member to its autoOffsetReset and re-deliver the log (found by the chaos checker).
+    if (
+      position.kind === "offset" &&
+      position.offset > this.highWatermark &&
+      position.offset <= this.logEndOffset
+    ) {
+      const hang = this.faults.check();
+      if (hang) await hang;
+      const refused = this.leaderCheck(request.topicId, request.leaderEpoch);
+      if (refused) return refused;
+      return ok({
+        records: "",
+        count: 0,
+        nextOffset: position.offset,
+        highWatermark: this.highWatermark,
+        logStartOffset: this.logStartOffset,
+      });
+    }
     return this.fetchRecords(request, prefix);
   }
 

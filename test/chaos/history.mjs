@@ -64,6 +64,8 @@ export class History {
     this.printed = [];
     /** What the nemesis did, with the time since the start: printed when something was found. */
     this.events = [];
+    /** What the server printed, one entry per server life. */
+    this.serverLog = [];
     this.startedAt = Date.now();
     /** Acknowledged writes the final log must hold: { topic, partition, offset, value, how }. */
     this.acked = [];

@@ -5,6 +5,9 @@
 // the complete log and reports what Jepsen's Kafka checker would.
 //
 //   npm run chaos -- --seed 42 --minutes 3
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { LocalServer, tempStateDir } from "../../scripts/local-server.mjs";
 import { checkFinalLog, readFinalLog } from "./checker.mjs";
@@ -91,15 +94,29 @@ export async function runChaos({ seed, durationMs, crashes = true }) {
     await Promise.all([nemesis, bounded(Promise.all(clients), stopAt - Date.now() + DRAIN_TIMEOUT_MS)]);
 
     // The last crash lifts every fault; then the checker reads the whole log.
-    await server.stop("SIGKILL");
+    await crash(server, history);
     await server.start();
     const logs = await readFinalLog(ctx);
     checkFinalLog(history, logs);
-    if (history.failed) console.error(`chaos seed=${seed} nemesis:\n  ${history.events.join("\n  ")}`);
+    if (history.failed) {
+      console.error(`chaos seed=${seed} nemesis:\n  ${history.events.join("\n  ")}`);
+      const file = join(tmpdir(), `chaos-${seed}-server.log`);
+      writeFileSync(file, history.serverLog.join("\n"));
+      console.error(`chaos seed=${seed} the server's output: ${file}`);
+    }
   } finally {
     await server.stop("SIGKILL");
   }
   return history;
+}
+
+/** SIGKILL of the whole server (no shutdown), keeping what it printed for the report. */
+async function crash(server, history) {
+  history.serverLog.push(
+    server.output,
+    `---- SIGKILL at ${((Date.now() - history.startedAt) / 1000).toFixed(1)}s ----`,
+  );
+  await server.stop("SIGKILL");
 }
 
 /** Resolves when `promise` does or after `ms`, whichever is first. */
@@ -119,7 +136,7 @@ async function runNemesis(ctx, server, crashes, setUp) {
       history.crashes += 1;
       history.event("SIGKILL and restart");
       // No shutdown: wrangler and workerd die mid-request; clients wait for the restart.
-      const restart = server.stop("SIGKILL").then(() => server.start());
+      const restart = crash(server, history).then(() => server.start());
       setUp(restart);
       await restart;
       nextCrash = Date.now() + rng.int(CRASH_EVERY_MS.min, CRASH_EVERY_MS.max);
@@ -165,8 +182,10 @@ async function isolateLeader(ctx, rng) {
   const described = await call(ctx, "GET", `/v1/topics/${topic.name}`);
   const leader = described.body?.partitionInfo?.[partition]?.leader;
   if (described.kind !== "ok" || typeof leader !== "number" || leader < 0) return;
-  const replica = (r, fault) =>
-    call(ctx, "POST", "/v1/_faults", { topic: topic.name, partition, replica: r, fault });
+  const replica = (r, fault) => {
+    ctx.history.event(`${fault} ${topic.name}/${partition} replica ${r} (leader ${leader})`);
+    return call(ctx, "POST", "/v1/_faults", { topic: topic.name, partition, replica: r, fault });
+  };
   const followers = [0, 1, 2].filter((r) => r !== leader);
   if (rng.chance(0.5)) followers.reverse();
   const [first, second] = followers;

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { topicRegistry } from "../../durable-objects/env";
+import { replicaStub, topicRegistry } from "../../durable-objects/env";
 import {
   api,
   createTopic,
@@ -269,6 +269,48 @@ describe("leader failover", () => {
     expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(["x-0"]);
   });
 
+  it("a follower holding acknowledged records the rest lack stays in the ISR, so an election waits for it (found by the chaos checker)", async () => {
+    const topic = await createTopic({
+      replicationFactor: 3,
+      configs: {
+        "min.insync.replicas": 2,
+        "replica.lag.time.max.ms": 60_000,
+        "replica.ack.timeout.ms": 1500,
+      },
+    });
+    expect((await produce(topic, values(2, "all-three"), "all")).status).toBe(200);
+    // Replica 2 hangs (in the ISR, lacking what follows); the leader and replica 1 acknowledge.
+    await fault(topic, 0, 2, "hang");
+    expect((await produce(topic, values(3, "two-copies"), "all")).status).toBe(200);
+    // Replica 1 fails: dropping it would leave the acknowledged records on the leader alone.
+    await fault(topic, 0, 1, "fail");
+    expect((await produce(topic, values(1, "leader-only"), "all")).status).not.toBe(200);
+    const registryIsr = () =>
+      runInDurableObject(
+        topicRegistry(env),
+        (_instance, state) =>
+          state.storage.sql
+            .exec<{ isr: string }>("SELECT isr FROM partitions WHERE topic = ? AND partition = 0", topic)
+            .one().isr,
+      );
+    expect(await registryIsr()).toBe("[0,1,2]");
+    // The leader fails too and replica 2 answers again, without the acknowledged records: no election yet.
+    await fault(topic, 0, 0, "fail");
+    await fault(topic, 0, 2, "none");
+    const refused = await produce(topic, values(1, "during"), "all");
+    expect(refused.status).toBe(503);
+    expect(refused.body.results[0].error.code).toBe("LEADER_NOT_AVAILABLE");
+    // Replica 1 returns: it is elected (or the leader keeps leading), and every acknowledged record is there.
+    await fault(topic, 0, 1, "none");
+    await fault(topic, 0, 0, "none");
+    const after = await sendAcrossFailover(() => produce(topic, values(1, "after"), "all"));
+    expect(after.status).toBe(200);
+    const log = (await readAll(topic, 0)).map((r) => r.value);
+    expect(log.slice(0, 5)).toEqual(
+      [...values(2, "all-three"), ...values(3, "two-copies")].map((v) => v.value),
+    );
+  });
+
   it("does not elect an answering follower that may lack acknowledged records while another does not answer (found by the chaos checker)", async () => {
     // A long lag time: replica 2 stays in the ISR while its calls hang.
     const topic = await createTopic({
@@ -318,5 +360,49 @@ describe("leader failover", () => {
     const log = (await readAll(topic, 0)).map((r) => r.value);
     expect(log.slice(0, 5)).toEqual([...values(2, "both"), ...values(3, "two-copies")].map((v) => v.value));
     await fault(topic, 0, 0, "none");
+  });
+});
+
+describe("group reads above a lagging high watermark (found by the chaos checker)", () => {
+  it("a group position between the high watermark and the log end reads nothing yet; a plain fetch there is 416", async () => {
+    const topic = await createTopic(REPLICATED);
+    expect((await produce(topic, values(2, "both"), "all")).status).toBe(200);
+    // Both followers hang: acks=1 records go past the high watermark (as on a newly elected leader).
+    await fault(topic, 0, 1, "hang");
+    await fault(topic, 0, 2, "hang");
+    expect((await produce(topic, values(3, "leader-only"), "1")).status).toBe(200);
+    const info = await describePartition(topic);
+    expect(info.highWatermark).toBe(2);
+    expect(info.logEndOffset).toBe(5);
+    const leader = replicaStub(env, topic, 0, 0);
+    const { topicId, leaderEpoch } = await runInDurableObject(leader, (instance: unknown) => {
+      const state = (instance as { state: { topicId: string; leaderEpoch: number } }).state;
+      return { topicId: state.topicId, leaderEpoch: state.leaderEpoch };
+    });
+    const read = await leader.readForGroup({
+      topicId,
+      leaderEpoch,
+      position: { kind: "offset", offset: 4 },
+      maxRecords: 10,
+      maxBytes: 1_000_000,
+      waitMs: 0,
+    });
+    expect(read).toEqual({
+      ok: true,
+      value: { records: "", count: 0, nextOffset: 4, highWatermark: 2, logStartOffset: 0 },
+    });
+    expect((await fetchRecords(topic, 0, "offset=4")).status).toBe(416);
+    // Past the log end it is still out of range (a re-created topic, a truncated log).
+    const beyond = await leader.readForGroup({
+      topicId,
+      leaderEpoch,
+      position: { kind: "offset", offset: 6 },
+      maxRecords: 10,
+      maxBytes: 1_000_000,
+      waitMs: 0,
+    });
+    expect(beyond.ok ? null : beyond.error.code).toBe("OFFSET_OUT_OF_RANGE");
+    await fault(topic, 0, 1, "none");
+    await fault(topic, 0, 2, "none");
   });
 });

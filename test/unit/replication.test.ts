@@ -7,6 +7,7 @@ import {
   electLeader,
   epochsBelow,
   highWatermarkFor,
+  mayLeaveIsr,
   nextBackoffMs,
   RETRY_BACKOFF_MS_MAX,
   RETRY_BACKOFF_MS_MIN,
@@ -159,6 +160,49 @@ describe("electionQuorum: enough followers answer that one holds every acknowled
           fc.pre(acked.length >= minInsync - 1);
           fc.pre(answered.length >= electionQuorum(followers, minInsync));
           expect(answered.some((r) => acked.includes(r))).toBe(true);
+        },
+      ),
+      { seed: SEED },
+    );
+  });
+});
+
+describe("mayLeaveIsr: the ISR never shrinks below what an election needs to find every record under the HW", () => {
+  const f = (logEndOffset: number, inSync = true) => ({ logEndOffset, inSync });
+  it("keeps a holder when the only other follower lags; lets a follower go when the rest hold everything", () => {
+    expect(mayLeaveIsr(10, [f(4)], 2)).toBe(false); // the other follower lacks 4..9
+    expect(mayLeaveIsr(10, [f(10)], 2)).toBe(true);
+    expect(mayLeaveIsr(10, [], 2)).toBe(true); // no follower left: no election can happen
+    expect(mayLeaveIsr(10, [f(4, false)], 2)).toBe(true); // out of the ISR: not electable
+    expect(mayLeaveIsr(10, [f(4)], 1)).toBe(true); // min.insync 1 promises no copy beyond the leader
+    expect(mayLeaveIsr(10, [f(10), f(4), f(3)], 3)).toBe(false); // 1 holder, 2 needed
+    expect(mayLeaveIsr(10, [f(10), f(12), f(3)], 3)).toBe(true);
+  });
+
+  it("after any sequence of allowed removals, every election quorum of the ISR holds the records below the HW", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 5 }).chain((rf) =>
+          fc.record({
+            minInsync: fc.integer({ min: 2, max: rf }),
+            // Each follower's log end offset against a high watermark of 10.
+            ends: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: rf - 1, maxLength: rf - 1 }),
+            removals: fc.array(fc.integer({ min: 0, max: rf - 2 }), { maxLength: 8 }),
+          }),
+        ),
+        ({ minInsync, ends, removals }) => {
+          // The HW is 10: at least minInsync copies (the leader among them) hold 0..9.
+          fc.pre(1 + ends.filter((e) => e >= 10).length >= minInsync);
+          const followers = ends.map((e) => f(e));
+          for (const r of removals) {
+            const others = followers.filter((_, i) => i !== r);
+            if (followers[r]!.inSync && mayLeaveIsr(10, others, minInsync)) followers[r]!.inSync = false;
+          }
+          const isr = followers.filter((x) => x.inSync);
+          const needed = electionQuorum(isr.length, minInsync);
+          const lacking = isr.filter((x) => x.logEndOffset < 10).length;
+          // Any `needed` answers include a holder, unless no election is possible at all.
+          if (isr.length > 0) expect(lacking).toBeLessThan(needed);
         },
       ),
       { seed: SEED },
