@@ -337,9 +337,14 @@ export class ConsumerGroup extends DurableObject<Env> {
   private async pollOnce(m: Member, options: PollOptions): Promise<Result<PolledRecords>> {
     if (!this.members.has(m.memberId)) return memberError("UNKNOWN_MEMBER_ID", m.memberId);
     const owned = this.assignmentsOf(m.memberId);
+    // The answer names one generation, and every record in it was owned in that generation:
+    // reads that finish after a rebalance are dropped (their positions do not move), so the
+    // new owner reads them (found by the chaos checker: one partition, two owners, one generation).
+    const generation = this.generation;
     const texts: string[] = [];
     let total = 0;
     const apply = (results: Fetched[]) => {
+      if (this.generation !== generation) return;
       for (const { tp, fetched } of results) {
         const key = partitionKey(tp.topic, tp.partition);
         this.marks.set(key, {
@@ -383,7 +388,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       }
     }
     this.schedulePositionCheckpoint();
-    return ok({ generation: this.generation, records: texts.join(","), count: total });
+    return ok({ generation, records: texts.join(","), count: total });
   }
 
   /**

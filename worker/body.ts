@@ -15,9 +15,15 @@ const DISCARD_BYTES_MAX = 16 * 1024 * 1024;
 export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes) {
-    // Cancel the body: workerd answers only once a request body is consumed, so without
-    // this a huge declared upload (or an `Expect: 100-continue` one) waits for every byte.
-    await request.body?.cancel();
+    // workerd answers only once the request body is consumed. A client waiting for
+    // `100 Continue`, or one declaring more than we would ever read, has its body
+    // cancelled (an early 413); one already sending a moderately oversized body has
+    // it read and dropped, which keeps wrangler dev's proxy connection usable.
+    const waitsToSend = /100-continue/i.test(request.headers.get("expect") ?? "");
+    if (request.body !== null) {
+      if (waitsToSend || Number(declared) > limitBytes + DISCARD_BYTES_MAX) await request.body.cancel();
+      else await discardRest(request.body.getReader(), 0);
+    }
     tooLarge(Number(declared), limitBytes);
   }
   if (request.body === null) return undefined;
