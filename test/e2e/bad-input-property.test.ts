@@ -344,7 +344,7 @@ describe("generated malformed requests: a 4xx with the envelope, and nothing cha
           [topic, topic, 7],
         ],
         sessionTimeoutMs: [999, 300_001, "x", 1.5, -1],
-        autoOffsetReset: ["middle", 5, null],
+        autoOffsetReset: ["middle", 5, ""],
         assignor: ["random", 5],
         instanceId: ["", "a b", 5, "x".repeat(301)],
       },
