@@ -3,7 +3,7 @@ import { invalid } from "../schemas/input";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
-/** What an oversized chunked body may still send, read and dropped, before it is cut off. */
+/** What an oversized body may still send, read and dropped before the 413, before it is cut off. */
 const DISCARD_BYTES_MAX = 16 * 1024 * 1024;
 
 /**
