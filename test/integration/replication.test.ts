@@ -20,6 +20,22 @@ const REPLICATED = {
   configs: { "min.insync.replicas": 2, "replica.lag.time.max.ms": 1000, "replica.ack.timeout.ms": 1500 },
 };
 
+/** A long lag time: a follower leaves the ISR only because its calls fail, not for lagging. */
+const SLOW_TO_SHRINK = {
+  replicationFactor: 3,
+  configs: { "min.insync.replicas": 2, "replica.lag.time.max.ms": 60_000, "replica.ack.timeout.ms": 1500 },
+};
+
+/** The ISR the registry holds for partition 0 (what an election asks). */
+const registryIsr = (topic: string) =>
+  runInDurableObject(
+    topicRegistry(env),
+    (_instance, state) =>
+      state.storage.sql
+        .exec<{ isr: string }>("SELECT isr FROM partitions WHERE topic = ? AND partition = 0", topic)
+        .one().isr,
+  );
+
 const values = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ value: `${tag}-${i}` }));
 
 describe("acks=all", () => {
@@ -270,14 +286,7 @@ describe("leader failover", () => {
   });
 
   it("a follower holding acknowledged records the rest lack stays in the ISR, so an election waits for it (found by the chaos checker)", async () => {
-    const topic = await createTopic({
-      replicationFactor: 3,
-      configs: {
-        "min.insync.replicas": 2,
-        "replica.lag.time.max.ms": 60_000,
-        "replica.ack.timeout.ms": 1500,
-      },
-    });
+    const topic = await createTopic(SLOW_TO_SHRINK);
     expect((await produce(topic, values(2, "all-three"), "all")).status).toBe(200);
     // Replica 2 hangs (in the ISR, lacking what follows); the leader and replica 1 acknowledge.
     await fault(topic, 0, 2, "hang");
@@ -285,15 +294,7 @@ describe("leader failover", () => {
     // Replica 1 fails: dropping it would leave the acknowledged records on the leader alone.
     await fault(topic, 0, 1, "fail");
     expect((await produce(topic, values(1, "leader-only"), "all")).status).not.toBe(200);
-    const registryIsr = () =>
-      runInDurableObject(
-        topicRegistry(env),
-        (_instance, state) =>
-          state.storage.sql
-            .exec<{ isr: string }>("SELECT isr FROM partitions WHERE topic = ? AND partition = 0", topic)
-            .one().isr,
-      );
-    expect(await registryIsr()).toBe("[0,1,2]");
+    expect(await registryIsr(topic)).toBe("[0,1,2]");
     // The leader fails too and replica 2 answers again, without the acknowledged records: no election yet.
     await fault(topic, 0, 0, "fail");
     await fault(topic, 0, 2, "none");
@@ -313,14 +314,7 @@ describe("leader failover", () => {
 
   it("does not elect an answering follower that may lack acknowledged records while another does not answer (found by the chaos checker)", async () => {
     // A long lag time: replica 2 stays in the ISR while its calls hang.
-    const topic = await createTopic({
-      replicationFactor: 3,
-      configs: {
-        "min.insync.replicas": 2,
-        "replica.lag.time.max.ms": 60_000,
-        "replica.ack.timeout.ms": 1500,
-      },
-    });
+    const topic = await createTopic(SLOW_TO_SHRINK);
     expect((await produce(topic, values(2, "both"), "all")).status).toBe(200);
     await fault(topic, 0, 2, "hang");
     // Acknowledged by the leader and replica 1 (min.insync.replicas = 2); replica 2 never gets them.
@@ -329,15 +323,12 @@ describe("leader failover", () => {
     await fault(topic, 0, 0, "fail");
     await fault(topic, 0, 1, "fail");
     await fault(topic, 0, 2, "none");
-    const registryIsr = () =>
-      runInDurableObject(
-        topicRegistry(env),
-        (_instance, state) =>
-          state.storage.sql
-            .exec<{ isr: string }>("SELECT isr FROM partitions WHERE topic = ? AND partition = 0", topic)
-            .one().isr,
-      );
-    expect(await eventually(registryIsr, (isr) => isr === "[0,1]")).toBe("[0,1]");
+    expect(
+      await eventually(
+        () => registryIsr(topic),
+        (isr) => isr === "[0,1]",
+      ),
+    ).toBe("[0,1]");
     // The registry still lists replica 2, as when the leader restarted before it could report the
     // shrink: an election must not trust that list to hold the acknowledged records.
     await runInDurableObject(topicRegistry(env), (_instance, state) => {
