@@ -164,7 +164,7 @@ export class WsSession extends DurableObject<Env> {
         null,
         errorInfo(
           "THROTTLING_QUOTA_EXCEEDED",
-          `more than ${WS_FRAMES_PER_SECOND} frames a second; slow down`,
+          `more than ${WS_FRAMES_PER_SECOND} frames a second; wait ${this.frames.retryAfterS} s`,
         ),
       );
       return;

@@ -25,14 +25,18 @@ function observeRecords(ctx, topic, partition, records, highWatermark, by) {
   }
 }
 
+/** A partition of either chaos topic, drawn from `rng`. */
+function pickPartition(ctx, rng) {
+  const topic = rng.pick([ctx.topics.single, ctx.topics.replicated]);
+  return { topic, partition: rng.int(0, topic.partitions - 1) };
+}
+
 /** Stateless fetches at random offsets: contiguous from the asked offset, below the answer's high watermark. */
 export async function fetcher(ctx, name) {
   const rng = Random.derive(ctx.seed, name);
-  const topics = [ctx.topics.single, ctx.topics.replicated];
   while (!ctx.done()) {
     await ctx.waitUp();
-    const topic = rng.pick(topics);
-    const partition = rng.int(0, topic.partitions - 1);
+    const { topic, partition } = pickPartition(ctx, rng);
     const known = ctx.highWatermarks.get(tpKey(topic.name, partition)) ?? 0;
     const offset = rng.chance(0.2) ? "earliest" : rng.int(0, known);
     const waitMs = rng.chance(0.2) ? rng.int(1, 300) : 0;
@@ -228,11 +232,9 @@ function openSocket(ctx, rng, subscribe, onFrame) {
 /** A WebSocket tail of one partition: every record pushed in offset order, without a gap. */
 export async function tail(ctx, name) {
   const rng = Random.derive(ctx.seed, name);
-  const topics = [ctx.topics.single, ctx.topics.replicated];
   while (!ctx.done()) {
     await ctx.waitUp();
-    const topic = rng.pick(topics);
-    const partition = rng.int(0, topic.partitions - 1);
+    const { topic, partition } = pickPartition(ctx, rng);
     const resume = ctx.tailPositions.get(`${name}/${tpKey(topic.name, partition)}`);
     let expected = resume;
     ctx.history.ops += 1;

@@ -291,6 +291,7 @@ describe("bad frames get an error frame and change nothing", async () => {
     for (let i = 0; i < burst; i++) {
       const throttled = await s.next((f) => f.op === "error");
       expect(throttled.error).toMatchObject({ code: "THROTTLING_QUOTA_EXCEEDED", retriable: true });
+      expect(throttled.error.message).toMatch(/wait \d+ s$/);
     }
     s.send({ op: "unsubscribe", id: "last" });
     expect(await s.closed).toMatchObject({ code: 1008 });
