@@ -7,12 +7,14 @@ describe("every 429 carries retry-after (API.md)", () => {
     const topic = await createTopic();
     const producer = (await api("POST", "/v1/producers")).body;
     // The leader hangs: the first request holds the producer's turn, the next ones wait behind it.
+    // Every request repeats sequence 0 (a client retrying), so the order in which they reach the
+    // producer cannot matter: no request can be refused as out of order before the queue fills.
     await fault(topic, 0, 0, "hang");
     const before = await logEndOffsets(topic);
-    const requests = Array.from({ length: PRODUCER_QUEUE_MAX + 2 }, (_, sequence) =>
+    const requests = Array.from({ length: PRODUCER_QUEUE_MAX + 2 }, () =>
       api("POST", `/v1/topics/${topic}/records?acks=1`, {
-        records: [{ value: sequence, partition: 0 }],
-        producer: { ...producer, sequence },
+        records: [{ value: "once", partition: 0 }],
+        producer: { ...producer, sequence: 0 },
       }),
     );
     // The refusals come back at once, while the others still wait on the hung leader.
@@ -26,8 +28,14 @@ describe("every 429 carries retry-after (API.md)", () => {
     const throttled = answers.filter((a) => a.status === 429);
     expect(throttled.length).toBe(2);
     for (const a of throttled) expect(a.headers.get("retry-after")).toBe("1");
-    // A refused request appended nothing: the log holds exactly the records of the answered ones.
-    const appended = answers.filter((a) => a.status === 200).length;
-    expect((await logEndOffsets(topic))[0]).toBe(before[0]! + appended);
+    // A refused request appended nothing. The hung request fails (retriable) when the fault is
+    // lifted; the first repeat behind it appends, the others are answered from it: one record
+    // appended, every 200 names its offset.
+    const hung = answers.filter((a) => a.status !== 429 && a.status !== 200);
+    expect(hung.map((a) => a.body.results[0].error.retriable)).toEqual([true]);
+    const answered = answers.filter((a) => a.status === 200);
+    expect(answered.length).toBe(PRODUCER_QUEUE_MAX - 1);
+    expect(new Set(answered.map((a) => a.body.results[0].offset))).toEqual(new Set([before[0]]));
+    expect((await logEndOffsets(topic))[0]).toBe(before[0]! + 1);
   });
 });
