@@ -12,9 +12,17 @@ export const ERRORS = {
   UNAUTHENTICATED: { status: 401, retriable: false },
   TOPIC_AUTHORIZATION_FAILED: { status: 403, retriable: false },
   GROUP_AUTHORIZATION_FAILED: { status: 403, retriable: false },
+  CLUSTER_AUTHORIZATION_FAILED: { status: 403, retriable: false },
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: { status: 403, retriable: false },
+  /** A browser page whose Origin is not in EDGELOG_CORS_ORIGINS opened a WebSocket. */
+  ORIGIN_NOT_ALLOWED: { status: 403, retriable: false },
+  /** With EDGELOG_AUTH=none, a Host that is not loopback (a DNS-rebinding page): refused. */
+  HOST_NOT_ALLOWED: { status: 403, retriable: false },
   UNKNOWN_TOPIC_OR_PARTITION: { status: 404, retriable: false },
   UNKNOWN_MEMBER_ID: { status: 404, retriable: false },
   GROUP_ID_NOT_FOUND: { status: 404, retriable: false },
+  /** DELETE of an API key the principal does not have. */
+  API_KEY_NOT_FOUND: { status: 404, retriable: false },
   /** An unknown route (not a Kafka error; added so every answer has the envelope). */
   NOT_FOUND: { status: 404, retriable: false },
   PARTITION_NOT_ASSIGNED: { status: 409, retriable: false },

@@ -105,3 +105,34 @@ export const PRODUCER_ID_EXPIRATION_MS_DEFAULT = 7 * 24 * 60 * 60 * 1000;
 export const TRANSACTIONAL_ID_LENGTH_MAX = 249;
 /** Producer epochs and sequences are exact JSON integers. */
 export const PRODUCER_EPOCH_MAX = Number.MAX_SAFE_INTEGER;
+
+// ---- security (API.md "Security") ----
+
+/** API.md: principal names match [a-zA-Z0-9._@-]{1,128}. */
+export const PRINCIPAL_NAME_LENGTH_MAX = 128;
+/** Principals the cluster knows (with keys, ACLs or quotas): the gateway caches views of them. */
+export const PRINCIPALS_MAX = 10_000;
+/** Live API keys per principal: enough to rotate without downtime, few enough to audit. */
+export const API_KEYS_PER_PRINCIPAL_MAX = 20;
+/** ACLs one principal holds: every decision scans them (once per resource and 4 s, then cached). */
+export const ACLS_PER_PRINCIPAL_MAX = 1_000;
+/** ACLs in the cluster. */
+export const ACLS_MAX = 100_000;
+/** A resource name or prefix in an ACL: the longest name any resource may have (group ids, 249). */
+export const ACL_RESOURCE_NAME_LENGTH_MAX = 249;
+/** ACLs a scoped token lists: they ride in the token, which may ride in a URL (?access_token=). */
+export const SCOPED_TOKEN_ACLS_MAX = 32;
+/** API.md: a scoped token lives at most 24 h. */
+export const SCOPED_TOKEN_TTL_S_MAX = 24 * 60 * 60;
+/** A scoped token's lifetime when `expiresInS` is omitted. */
+export const SCOPED_TOKEN_TTL_S_DEFAULT = 60 * 60;
+/**
+ * How long a gateway isolate trusts what it read about a principal (keys, ACLs,
+ * quotas). API.md: a revoked key stops working within 5 s; 4 s leaves a second for
+ * the lookup itself.
+ */
+export const SECURITY_CACHE_MS = 4_000;
+/** Credentials an isolate remembers as verified (bounded: a flood of distinct tokens evicts the oldest). */
+export const CREDENTIAL_CACHE_ENTRIES_MAX = 10_000;
+/** The largest quota figure (bytes or requests a second): 2^40, far above what one principal can send. */
+export const QUOTA_RATE_MAX = 2 ** 40;

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { allows, type Rights } from "../core/acl";
 import { type AssignorName, assign, partitionKey } from "../core/assignors";
 import { mapConcurrent } from "../core/concurrency";
 import { EdgelogError, type ErrorInfo, fail, ok, type Result } from "../core/errors";
@@ -318,16 +319,25 @@ export class ConsumerGroup extends DurableObject<Env> {
    * starvation), and advances the positions. With waitMs, parks until a partition
    * has records, the time is up, or a rebalance changes the assignment.
    */
-  async poll(memberId: string, options: PollOptions): Promise<Result<string>> {
-    const polled = await this.pollRecords(memberId, options);
+  async poll(memberId: string, options: PollOptions, rights: Rights = null): Promise<Result<string>> {
+    const polled = await this.pollRecords(memberId, options, rights);
     if (!polled.ok) return polled;
     return ok(`{"generation":${polled.value.generation},"records":[${polled.value.records}]}`);
   }
 
   /** The same poll, answered as parts: the records as JSON objects joined by commas, and their count. */
-  async pollRecords(memberId: string, options: PollOptions): Promise<Result<PolledRecords>> {
+  async pollRecords(
+    memberId: string,
+    options: PollOptions,
+    rights: Rights = null,
+  ): Promise<Result<PolledRecords>> {
     const m = this.member(memberId);
     if (!m.ok) return m;
+    // API.md "Security": a member reads only topics its credential may read, checked on every poll.
+    if (rights !== null)
+      for (const topic of new Set(this.assignmentsOf(memberId).map((tp) => tp.topic)))
+        if (!allows(rights, "topic", topic, "read"))
+          return fail("TOPIC_AUTHORIZATION_FAILED", `not authorized to read topic '${topic}'`);
     m.value.seenGeneration = this.generation;
     const run = m.value.pollChain.then(() => this.pollOnce(m.value, options));
     m.value.pollChain = run.catch(() => undefined);

@@ -4,6 +4,7 @@ import type { IdempotentProducer } from "./idempotent-producer";
 import type { Partition } from "./partition";
 import type { PartitionLeader } from "./partition-leader";
 import type { PartitionReplica } from "./partition-replica";
+import type { SecurityStore } from "./security-store";
 import type { TopicRegistry } from "./topic-registry";
 import type { WsSession } from "./ws-session";
 
@@ -15,11 +16,23 @@ export type Env = {
   CONSUMER_GROUP: DurableObjectNamespace<ConsumerGroup>;
   WS_SESSION: DurableObjectNamespace<WsSession>;
   PRODUCER: DurableObjectNamespace<IdempotentProducer>;
+  SECURITY: DurableObjectNamespace<SecurityStore>;
+  /** `none` or `required` (API.md "Security"); anything else, or unset, is `required`: fail closed. */
+  EDGELOG_AUTH?: string;
+  /** The admin principal's secret (a Worker secret, never a [vars] entry); signs scoped tokens too. */
+  EDGELOG_ADMIN_TOKEN?: string;
+  /** Origins allowed by CORS and on WebSocket upgrades: comma-separated, or `*`; none when unset. */
+  EDGELOG_CORS_ORIGINS?: string;
   /** Idle time after which a producer id is forgotten (ms); 7 days when unset. */
   PRODUCER_ID_EXPIRATION_MS?: string;
   /** Gateway request-body limit in bytes; 1 MiB when unset. */
   EDGELOG_MAX_REQUEST_BYTES?: string;
 };
+
+/** The one SecurityStore of a deployment. */
+export function securityStore(env: Env): DurableObjectStub<SecurityStore> {
+  return env.SECURITY.get(env.SECURITY.idFromName("cluster"));
+}
 
 /** The one TopicRegistry of a deployment. */
 export function topicRegistry(env: Env): DurableObjectStub<TopicRegistry> {

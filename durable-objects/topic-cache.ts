@@ -28,7 +28,8 @@ export class TopicCache {
   }
 }
 
-export function checkTopicName(name: string): void {
+export function checkTopicName(name: string): string {
   const problem = topicNameProblem(name);
   if (problem) throw new EdgelogError("INVALID_TOPIC_EXCEPTION", problem);
+  return name;
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { Rights } from "../core/acl";
 import { EdgelogError, type ErrorInfo, errorInfo, ok, type Result, statusOf } from "../core/errors";
 import {
   WS_CREDITS_MAX,
@@ -21,10 +22,12 @@ import {
   type TailSubscribe,
 } from "../schemas/frames";
 import { parseProduceRequest } from "../schemas/produce";
+import { authMode, authorize, type Identity, rightsOf, unauthenticated } from "./authorizer";
 import { consumerGroup, type Env } from "./env";
 import type { PartitionRef } from "./group-store";
 import { callLeader, callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { startProduce } from "./produce-path";
+import { bucketsOf, enforce } from "./quotas";
 import { runMigrations } from "./sql-migrations";
 import { TopicCache } from "./topic-cache";
 
@@ -95,7 +98,17 @@ function frameBytes(message: string | ArrayBuffer): number {
 }
 
 const refKey = (tp: PartitionRef) => `${tp.topic}\u0000${tp.partition}`;
-type Attachment = { nonJson: number };
+/** The identity the gateway verified on the upgrade (absent with EDGELOG_AUTH=none). */
+type Attachment = { nonJson: number; identity: Identity | null };
+
+/** Request header by which the gateway tells a new session who opened it (set only by the gateway). */
+export const IDENTITY_HEADER = "x-edgelog-identity";
+
+/** A refusal that ends a subscription: its reader may no longer read what it reads. */
+const AUTHORIZATION_FAILURES: readonly string[] = [
+  "TOPIC_AUTHORIZATION_FAILED",
+  "GROUP_AUTHORIZATION_FAILED",
+];
 
 export class WsSession extends DurableObject<Env> {
   private readonly topics = new TopicCache();
@@ -134,9 +147,11 @@ export class WsSession extends DurableObject<Env> {
         { error: errorInfo("INVALID_REQUEST", "GET /v1/ws needs a WebSocket upgrade") },
         { status: 400 },
       );
+    const claimed = request.headers.get(IDENTITY_HEADER);
+    const identity = claimed === null ? null : (JSON.parse(claimed) as Identity);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ nonJson: 0 } satisfies Attachment);
+    server.serializeAttachment({ nonJson: 0, identity } satisfies Attachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -154,6 +169,19 @@ export class WsSession extends DurableObject<Env> {
 
   private sendError(id: FrameId | null, error: ErrorInfo): void {
     this.send(JSON.stringify({ op: "error", id, error }));
+  }
+
+  private identity(): Identity | null {
+    const socket = this.socket();
+    return socket ? (socket.deserializeAttachment() as Attachment).identity : null;
+  }
+
+  /** What the socket's identity may do now (401 once its key is revoked or its token expired). */
+  private async rights(): Promise<Rights> {
+    if (authMode(this.env) === "none") return null;
+    const identity = this.identity();
+    if (identity === null) throw unauthenticated("this socket was opened without a credential");
+    return rightsOf(this.env, identity);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -184,25 +212,35 @@ export class WsSession extends DurableObject<Env> {
       parsed = JSON.parse(message);
     } catch {
       const nonJson = attachment.nonJson + 1;
-      ws.serializeAttachment({ nonJson } satisfies Attachment);
+      ws.serializeAttachment({ ...attachment, nonJson } satisfies Attachment);
       this.sendError(null, errorInfo("INVALID_REQUEST", "frames must be JSON text objects"));
       if (nonJson >= WS_NON_JSON_FRAMES_MAX)
         ws.close(CLOSE_POLICY, `${WS_NON_JSON_FRAMES_MAX} frames in a row were not JSON`);
       return;
     }
-    if (attachment.nonJson !== 0) ws.serializeAttachment({ nonJson: 0 } satisfies Attachment);
+    if (attachment.nonJson !== 0) ws.serializeAttachment({ ...attachment, nonJson: 0 } satisfies Attachment);
     const id = idOf(parsed);
     try {
+      // Every frame is checked as the identity that opened the socket, with its rights of now.
+      const rights = await this.rights();
+      const quota = await bucketsOf(this.env, attachment.identity);
+      if (quota?.requests) enforce(quota.requests.take(1), "requests/s");
       const frame = parseFrame(parsed);
-      if (frame.op === "subscribe" && "group" in frame) await this.subscribeGroup(frame);
-      else if (frame.op === "subscribe") await this.subscribe(frame);
+      if (frame.op === "subscribe" && "group" in frame) await this.subscribeGroup(frame, rights);
+      else if (frame.op === "subscribe") await this.subscribe(frame, rights);
       else if (frame.op === "credit") this.credit(frame.subscription, frame.credits);
       else if (frame.op === "unsubscribe") await this.unsubscribe(frame.id);
-      else if (frame.op === "commit") await this.commit(frame);
-      else await this.produce(frame);
-    } catch (error) {
-      if (error instanceof EdgelogError) this.sendError(id, error.info);
+      else if (frame.op === "commit") await this.commit(frame, rights);
       else {
+        authorize(rights, "topic", frame.topic, "write");
+        if (quota?.produceBytes) enforce(quota.produceBytes.take(bytes), "produce bytes/s");
+        await this.produce(frame);
+      }
+    } catch (error) {
+      if (error instanceof EdgelogError) {
+        this.sendError(id, error.info);
+        if (error.info.code === "UNAUTHENTICATED") ws.close(CLOSE_POLICY, "credential expired or revoked");
+      } else {
         console.error("WebSocket frame failed", error);
         this.sendError(
           id,
@@ -245,7 +283,8 @@ export class WsSession extends DurableObject<Env> {
 
   // ---- tails ----
 
-  private async subscribe(frame: TailSubscribe): Promise<void> {
+  private async subscribe(frame: TailSubscribe, rights: Rights): Promise<void> {
+    authorize(rights, "topic", frame.topic, "read");
     const key = JSON.stringify(frame.id);
     this.reserveSubscription(key, null);
     try {
@@ -321,7 +360,9 @@ export class WsSession extends DurableObject<Env> {
   }
 
   /** Joins a group as a member whose assignments and records are pushed to this socket. */
-  private async subscribeGroup(frame: GroupSubscribe): Promise<void> {
+  private async subscribeGroup(frame: GroupSubscribe, rights: Rights): Promise<void> {
+    authorize(rights, "group", frame.group, "read");
+    for (const topic of frame.join.topics) authorize(rights, "topic", topic, "read");
     const key = JSON.stringify(frame.id);
     this.reserveSubscription(key, frame.group);
     try {
@@ -399,7 +440,7 @@ export class WsSession extends DurableObject<Env> {
     return [...this.subscriptions.values()].some((s) => s.kind === "group" && s.memberId === memberId);
   }
 
-  private async commit(frame: CommitFrame): Promise<void> {
+  private async commit(frame: CommitFrame, rights: Rights): Promise<void> {
     const groups = [...this.subscriptions.values()].filter((s): s is GroupSubscription => s.kind === "group");
     const sub =
       frame.subscription === null
@@ -414,6 +455,8 @@ export class WsSession extends DurableObject<Env> {
           ? "commit needs a group subscription on this socket"
           : "name the group subscription to commit for",
       );
+    authorize(rights, "group", sub.group, "read");
+    for (const o of frame.offsets) authorize(rights, "topic", o.topic, "read");
     const committed = await consumerGroup(this.env, sub.group).commit({
       memberId: sub.memberId,
       generation: sub.generation,
@@ -544,29 +587,59 @@ export class WsSession extends DurableObject<Env> {
       for (let frames = 0; frames < DELIVERY_FRAMES_MAX; frames++) {
         const sub = this.subscriptions.get(key);
         if (!sub || sub.credits <= 0) return;
+        // Pushes too are reads: checked with the rights of now, and charged to the fetch quota.
+        const rights = await this.rights();
+        if (sub.kind === "tail") authorize(rights, "topic", sub.topic, "read");
+        const fetchBytes = (await bucketsOf(this.env, this.identity()))?.fetchBytes;
+        const allowed = fetchBytes?.check();
+        if (allowed && !allowed.ok) {
+          setTimeout(() => void this.deliver(key), allowed.retryAfterS * 1000);
+          return;
+        }
         const maxRecords = Math.min(sub.credits, WS_PUSH_RECORDS_MAX);
         const got =
-          sub.kind === "tail" ? await this.readTail(sub, maxRecords) : await this.readGroup(sub, maxRecords);
+          sub.kind === "tail"
+            ? await this.readTail(sub, maxRecords)
+            : await this.readGroup(sub, maxRecords, rights);
         if (this.subscriptions.get(key) !== sub) return; // unsubscribed meanwhile
         if (!got.ok) {
-          this.sendError(sub.id, got.error);
+          if (AUTHORIZATION_FAILURES.includes(got.error.code)) await this.endSubscription(key, got.error);
+          else this.sendError(sub.id, got.error);
           return;
         }
         if (got.value.count === 0) return;
-        this.send(
-          `{"op":"records","subscription":${JSON.stringify(sub.id)},"records":[${got.value.records}]}`,
-        );
+        const frame = `{"op":"records","subscription":${JSON.stringify(sub.id)},"records":[${got.value.records}]}`;
+        this.send(frame);
+        fetchBytes?.charge(frame.length);
         sub.credits -= got.value.count;
         this.save(sub);
       }
     } catch (error) {
       const sub = this.subscriptions.get(key);
-      if (error instanceof EdgelogError) this.sendError(sub?.id ?? null, error.info);
-      else console.error("delivery failed", error);
+      if (error instanceof EdgelogError) {
+        if (AUTHORIZATION_FAILURES.includes(error.info.code)) await this.endSubscription(key, error.info);
+        else this.sendError(sub?.id ?? null, error.info);
+        if (error.info.code === "UNAUTHENTICATED")
+          this.socket()?.close(CLOSE_POLICY, "credential expired or revoked");
+      } else console.error("delivery failed", error);
     } finally {
       this.delivering.delete(key);
       if (this.redeliver.delete(key)) void this.deliver(key);
     }
+  }
+
+  /** Ends a subscription whose reader lost the right to read it: the error says why, a group member leaves. */
+  private async endSubscription(key: string, error: ErrorInfo): Promise<void> {
+    const sub = this.subscriptions.get(key);
+    if (!sub) return;
+    this.subscriptions.delete(key);
+    this.ctx.storage.sql.exec("DELETE FROM subscriptions WHERE id = ?", key);
+    this.sendError(sub.id, error);
+    if (sub.kind === "group")
+      await consumerGroup(this.env, sub.group)
+        .leave(sub.memberId)
+        .catch(() => undefined);
+    await this.syncWatches().catch(() => undefined);
   }
 
   private async readTail(
@@ -596,12 +669,14 @@ export class WsSession extends DurableObject<Env> {
   private async readGroup(
     sub: GroupSubscription,
     maxRecords: number,
+    rights: Rights,
   ): Promise<Result<{ records: string; count: number }>> {
-    const polled = await consumerGroup(this.env, sub.group).pollRecords(sub.memberId, {
-      maxRecords,
-      maxBytes: PUSH_FRAME_BYTES_MAX,
-      waitMs: 0,
-    });
+    authorize(rights, "group", sub.group, "read");
+    const polled = await consumerGroup(this.env, sub.group).pollRecords(
+      sub.memberId,
+      { maxRecords, maxBytes: PUSH_FRAME_BYTES_MAX, waitMs: 0 },
+      rights,
+    );
     // A newer generation seen here is announced through onAssignment (an `assigned` frame first).
     if (polled.ok && polled.value.generation > sub.generation)
       void this.onAssignment(sub.group, sub.memberId);

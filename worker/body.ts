@@ -2,7 +2,7 @@ import { EdgelogError } from "../core/errors";
 import { invalid } from "../schemas/input";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-const JSON_TYPE = /^application\/json\s*(;|$)/i;
+export const JSON_TYPE = /^application\/json\s*(;|$)/i;
 /** What an oversized body may still send, read and dropped before the 413, before it is cut off. */
 const DISCARD_BYTES_MAX = 16 * 1024 * 1024;
 
@@ -13,6 +13,14 @@ const DISCARD_BYTES_MAX = 16 * 1024 * 1024;
  * `undefined` (for POSTs that take no parameters).
  */
 export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
+  return (await readJsonBodySized(request, limitBytes)).value;
+}
+
+/** The same, with the body's size in bytes (what a produce quota charges). */
+export async function readJsonBodySized(
+  request: Request,
+  limitBytes: number,
+): Promise<{ value: unknown; bytes: number }> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes) {
     // workerd answers only once the request body is consumed. A client waiting for
@@ -26,7 +34,7 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
     }
     tooLarge(Number(declared), limitBytes);
   }
-  if (request.body === null) return undefined;
+  if (request.body === null) return { value: undefined, bytes: 0 };
   const reader = request.body.getReader();
   const parts: Uint8Array[] = [];
   let bytes = 0;
@@ -40,7 +48,7 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
     }
     parts.push(value);
   }
-  if (bytes === 0) return undefined;
+  if (bytes === 0) return { value: undefined, bytes };
   const type = request.headers.get("content-type");
   if (type === null || !JSON_TYPE.test(type))
     invalid(`content-type must be application/json, got ${type === null ? "none" : `'${type}'`}`);
@@ -51,7 +59,7 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
     invalid("body is not valid UTF-8");
   }
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), bytes };
   } catch (error) {
     invalid(`body is not valid JSON: ${(error as Error).message}`);
   }

@@ -1,13 +1,16 @@
 import { Hono } from "hono";
+import { CLUSTER_RESOURCE } from "../../core/acl";
 import { withTimeout } from "../../core/concurrency";
 import { EdgelogError, ok } from "../../core/errors";
-import { type Env, replicaStub } from "../../durable-objects/env";
+import { authorize } from "../../durable-objects/authorizer";
+import { replicaStub } from "../../durable-objects/env";
 import { FAULT_MODES, type FaultMode } from "../../durable-objects/faults";
 import type { PartitionInfo } from "../../durable-objects/partition";
 import { expectInt, expectObject, expectString, invalid, rejectUnknownFields } from "../../schemas/input";
 import { pathInt, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
+import type { GatewayEnv } from "../gateway-env";
 import { getTopic } from "../topic-cache";
 
 /**
@@ -15,7 +18,13 @@ import { getTopic } from "../topic-cache";
  * (EDGELOG_FAULTS=1 locally): make a replica fail, hang, fail after committing,
  * or reset; and read every replica's own view of a partition.
  */
-export const faultRoutes = new Hono<{ Bindings: Env }>();
+export const faultRoutes = new Hono<GatewayEnv>();
+
+// Even in a test build, with credentials on, only a cluster administrator injects faults.
+faultRoutes.use((c, next) => {
+  authorize(c.get("auth").rights, "cluster", CLUSTER_RESOURCE, "alter");
+  return next();
+});
 
 /** A faulty replica's answer is not awaited longer than this. */
 const REPLICA_VIEW_TIMEOUT_MS = 1_000;

@@ -1,15 +1,18 @@
 import { Hono } from "hono";
+import { CLUSTER_RESOURCE } from "../../core/acl";
 import { mapConcurrent } from "../../core/concurrency";
 import { labelValue } from "../../core/histogram";
 import { FAN_OUT_CONCURRENCY_MAX } from "../../core/limits";
+import { authorize } from "../../durable-objects/authorizer";
 import { consumerGroup, type Env, topicRegistry } from "../../durable-objects/env";
 import type { PartitionMetrics } from "../../durable-objects/partition";
 import { readQuery } from "../../schemas/query";
 import { partitionMetrics } from "../describe";
+import type { GatewayEnv } from "../gateway-env";
 import { gatewayMetrics } from "../gateway-metrics";
 
 /** Health and Prometheus metrics (API.md "Operations"). */
-export const operationRoutes = new Hono<{ Bindings: Env }>();
+export const operationRoutes = new Hono<GatewayEnv>();
 
 operationRoutes.get("/healthz", (c) => {
   readQuery(c.req.url, []);
@@ -92,6 +95,7 @@ function header(name: string, type: string, help: string): string {
 
 operationRoutes.get("/metrics", async (c) => {
   readQuery(c.req.url, []);
+  authorize(c.get("auth").rights, "cluster", CLUSTER_RESOURCE, "describe");
   const topics = await topicRegistry(c.env).listTopics();
   const partitions = topics.flatMap((topic) =>
     Array.from({ length: topic.partitions }, (_, p) => ({ topic, p })),

@@ -1,16 +1,24 @@
 import { Hono } from "hono";
-import type { Env } from "../../durable-objects/env";
+import { allowsAny } from "../../core/acl";
+import { EdgelogError } from "../../core/errors";
+import { authorize } from "../../durable-objects/authorizer";
 import { parseInitProducer } from "../../schemas/producers";
 import { readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
+import type { GatewayEnv } from "../gateway-env";
 
 /** Idempotent producers (API.md "Produce"): hands out producer ids and epochs. */
-export const producerRoutes = new Hono<{ Bindings: Env }>();
+export const producerRoutes = new Hono<GatewayEnv>();
 
 producerRoutes.post("/", async (c) => {
   readQuery(c.req.url, []);
   const { transactionalId } = parseInitProducer(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
+  // API.md: write on the transactionalId, or (without one) write on some topic.
+  const { rights } = c.get("auth");
+  if (transactionalId !== null) authorize(rights, "transactionalId", transactionalId, "write");
+  else if (!allowsAny(rights, "topic", "write"))
+    throw new EdgelogError("TOPIC_AUTHORIZATION_FAILED", "an idempotent producer needs write on some topic");
   const ns = c.env.PRODUCER;
   // A transactionalId names its producer object: the same id again, with the epoch bumped.
   const id = transactionalId === null ? ns.newUniqueId() : ns.idFromName(`transactional/${transactionalId}`);

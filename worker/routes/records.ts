@@ -11,20 +11,22 @@ import {
   TIMESTAMP_MAX,
 } from "../../core/limits";
 import { isCompacted } from "../../core/topic-config";
-import type { Env } from "../../durable-objects/env";
+import { authorize } from "../../durable-objects/authorizer";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
 import type { Acks } from "../../durable-objects/partition";
 import { startProduce } from "../../durable-objects/produce-path";
 import { invalid } from "../../schemas/input";
 import { parseProduceRequest } from "../../schemas/produce";
 import { pathInt, queryInt, readQuery } from "../../schemas/query";
-import { readJsonBody } from "../body";
+import { readJsonBodySized } from "../body";
 import { maxRequestBytes } from "../config";
+import type { GatewayEnv } from "../gateway-env";
 import { requestMetrics } from "../middleware/request-metrics";
-import { getTopic, topics } from "../topic-cache";
+import { chargeProduce, startFetch } from "../quota";
+import { checkTopicName, getTopic, topics } from "../topic-cache";
 
 /** Produce and fetch (API.md "Produce" and "Fetch"). */
-export const recordRoutes = new Hono<{ Bindings: Env }>();
+export const recordRoutes = new Hono<GatewayEnv>();
 
 const ACKS = new Map<string, Acks>([
   ["all", "all"],
@@ -38,13 +40,17 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
   const acks = ACKS.get(query.get("acks") ?? "all");
   if (acks === undefined)
     invalid(`query parameter 'acks' must be 'all', '1' or '0', got '${query.get("acks")}'`);
+  const auth = c.get("auth");
+  // Before the topic is looked up: a refusal never tells whether it exists.
+  authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "write");
   const topic = await getTopic(c.env, c.req.param("topic"));
-  const body = await readJsonBody(c.req.raw, maxRequestBytes(c.env));
-  const { records, producer } = parseProduceRequest(body, {
+  const body = await readJsonBodySized(c.req.raw, maxRequestBytes(c.env));
+  const { records, producer } = parseProduceRequest(body.value, {
     partitions: topic.partitions,
     maxMessageBytes: topic.configs["max.message.bytes"],
     keyRequired: isCompacted(topic.configs),
   });
+  await chargeProduce(c.env, auth, body.bytes);
   const produced = startProduce(c.env, topics, topic, records, acks, producer);
   if (acks === "0") {
     // Nothing is promised for acks=0: answer now, append in the background.
@@ -77,6 +83,9 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
   const maxBytes = queryInt(query, "maxBytes", 1, FETCH_MAX_BYTES_MAX, FETCH_MAX_BYTES_DEFAULT)!;
   const waitMs = queryInt(query, "waitMs", 0, FETCH_WAIT_MS_MAX, 0)!;
   const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
+  const auth = c.get("auth");
+  authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "read");
+  const charge = await startFetch(c.env, auth);
   const topic = await getTopic(c.env, c.req.param("topic"));
   if (partition >= topic.partitions)
     throw new EdgelogError(
@@ -95,5 +104,6 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
         leader.read({ topicId: topic.topicId, leaderEpoch, position, maxRecords, maxBytes, waitMs }),
     ),
   );
+  charge(body.length);
   return c.body(body, 200, { "content-type": "application/json" });
 });

@@ -1,0 +1,46 @@
+import type { MiddlewareHandler } from "hono";
+import { EdgelogError } from "../../core/errors";
+import { authMode } from "../../durable-objects/authorizer";
+import { JSON_TYPE } from "../body";
+import type { GatewayEnv } from "../gateway-env";
+
+/** Hostnames that reach only this machine: a page cannot make a browser send them to someone else. */
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === "localhost" ||
+    hostname.endsWith(".localhost") ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
+    hostname === "[::1]"
+  );
+}
+
+/**
+ * What keeps a browser page from using an open gateway behind the user's back
+ * (issue 12, item 6). With EDGELOG_AUTH=none only loopback `Host` names are
+ * served: a page on a DNS name that rebinds to 127.0.0.1 sends its own name and
+ * is refused. A POST must say `content-type: application/json` (or carry a
+ * credential): a cross-site form or a bodiless `fetch` can send neither without
+ * a CORS preflight, so a page on another origin cannot slip one through.
+ */
+export function browserGuard(): MiddlewareHandler<GatewayEnv> {
+  return async function browserGuard(c, next) {
+    if (authMode(c.env) === "none") {
+      const host = c.req.header("host") ?? "";
+      const hostname = host.replace(/:\d+$/, "").toLowerCase();
+      if (!isLoopback(hostname))
+        throw new EdgelogError(
+          "HOST_NOT_ALLOWED",
+          `with EDGELOG_AUTH=none only loopback hosts (localhost, 127.0.0.1, [::1]) are served, not '${host.slice(0, 100)}'`,
+        );
+    }
+    if (c.req.method === "POST" && !c.req.header("authorization")) {
+      const type = c.req.header("content-type");
+      if (type === undefined || !JSON_TYPE.test(type))
+        throw new EdgelogError(
+          "INVALID_REQUEST",
+          `a POST needs 'content-type: application/json', even with no body (got ${type === undefined ? "none" : `'${type.slice(0, 100)}'`})`,
+        );
+    }
+    return next();
+  };
+}
