@@ -12,7 +12,15 @@ export default defineConfig({
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
       },
       {
-        plugins: [cloudflareTest({ main: "./worker/index.ts", wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            main: "./worker/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            // As `npm start` runs by default (the deploy config requires credentials); the
+            // security tests run end to end against servers started with EDGELOG_AUTH=required.
+            miniflare: { bindings: { EDGELOG_AUTH: "none", EDGELOG_CORS_ORIGINS: "*" } },
+          }),
+        ],
         // Tests inject faults (replica down, hung, failing after commit): compile that in here only.
         define: { __EDGELOG_FAULTS__: "true" },
         test: { name: "integration", include: ["test/integration/**/*.test.ts"], testTimeout: 30_000 },

@@ -327,7 +327,7 @@ describe("bad input is refused with a clear 4xx and changes nothing", async () =
     });
     const { SELF } = await import("cloudflare:test");
     const before = await logEndOffsets(topic);
-    const res = await SELF.fetch(`http://edgelog.test${records}`, {
+    const res = await SELF.fetch(`http://localhost${records}`, {
       method: "POST",
       headers: JSON_TYPE,
       body: stream,

@@ -9,7 +9,7 @@ export async function api(
 ): Promise<{ status: number; body: any; text: string; headers: Headers }> {
   const init: RequestInit = { method, headers };
   if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
-  const response = await SELF.fetch(`http://edgelog.test${path}`, init);
+  const response = await SELF.fetch(`http://localhost${path}`, init);
   const text = await response.text();
   let parsed: unknown;
   try {
@@ -152,8 +152,8 @@ export async function openSocket(session?: DurableObjectStub): Promise<TestSocke
   const { SELF } = await import("cloudflare:test");
   const init = { headers: { Upgrade: "websocket" } };
   const res = session
-    ? await session.fetch("http://edgelog.test/v1/ws", init)
-    : await SELF.fetch("http://edgelog.test/v1/ws", init);
+    ? await session.fetch("http://localhost/v1/ws", init)
+    : await SELF.fetch("http://localhost/v1/ws", init);
   const ws = res.webSocket;
   if (!ws) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);
   ws.accept();

@@ -25,7 +25,8 @@ function isLoopback(hostname: string): boolean {
 export function browserGuard(): MiddlewareHandler<GatewayEnv> {
   return async function browserGuard(c, next) {
     if (authMode(c.env) === "none") {
-      const host = c.req.header("host") ?? "";
+      // The Host header when the runtime passes it on, else the URL's host (built from it).
+      const host = c.req.header("host") ?? new URL(c.req.url).host;
       const hostname = host.replace(/:\d+$/, "").toLowerCase();
       if (!isLoopback(hostname))
         throw new EdgelogError(
