@@ -132,6 +132,12 @@ export const SCOPED_TOKEN_TTL_S_DEFAULT = 60 * 60;
  * the lookup itself.
  */
 export const SECURITY_CACHE_MS = 4_000;
+/**
+ * An API key unknown to an isolate's cached view makes it look again, but not more
+ * often than this: a new key works everywhere within a second, and made-up key ids
+ * cannot turn into a flood of lookups.
+ */
+export const SECURITY_REFRESH_MS = 1_000;
 /** Credentials an isolate remembers as verified (bounded: a flood of distinct tokens evicts the oldest). */
 export const CREDENTIAL_CACHE_ENTRIES_MAX = 10_000;
 /** The largest quota figure (bytes or requests a second): 2^40, far above what one principal can send. */

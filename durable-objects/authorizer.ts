@@ -16,7 +16,7 @@ import {
   verifyScopedToken,
 } from "../core/credentials";
 import { EdgelogError } from "../core/errors";
-import { CREDENTIAL_CACHE_ENTRIES_MAX, SECURITY_CACHE_MS } from "../core/limits";
+import { CREDENTIAL_CACHE_ENTRIES_MAX, SECURITY_CACHE_MS, SECURITY_REFRESH_MS } from "../core/limits";
 import { type Env, securityStore } from "./env";
 import type { PrincipalView } from "./security-store";
 
@@ -76,10 +76,18 @@ export function unauthenticated(message: string): EdgelogError {
 
 const views = new Map<string, { atMs: number; view: Promise<PrincipalView> }>();
 
-/** What the SecurityStore says about `principal`, at most SECURITY_CACHE_MS old. */
-export function principalView(env: Env, principal: string, nowMs = Date.now()): Promise<PrincipalView> {
+/**
+ * What the SecurityStore says about `principal`, at most SECURITY_CACHE_MS old
+ * (`maxAgeMs` asks for fresher: a key this isolate has not seen yet).
+ */
+export function principalView(
+  env: Env,
+  principal: string,
+  nowMs = Date.now(),
+  maxAgeMs = SECURITY_CACHE_MS,
+): Promise<PrincipalView> {
   const cached = views.get(principal);
-  if (cached && nowMs - cached.atMs < SECURITY_CACHE_MS) return cached.view;
+  if (cached && nowMs - cached.atMs < maxAgeMs) return cached.view;
   const view = securityStore(env).principalView(principal);
   // One lookup in flight per principal; a failed one is not kept.
   views.set(principal, { atMs: nowMs, view });
@@ -131,7 +139,12 @@ async function verify(env: Env, token: string, nowMs: number): Promise<Identity>
   if (token.startsWith(`${API_KEY_PREFIX}.`)) {
     const key = parseApiKey(token);
     if (key === null) throw unauthenticated(INVALID);
-    const stored = (await principalView(env, key.principal, nowMs)).keys.find((k) => k.keyId === key.keyId);
+    let view = await principalView(env, key.principal, nowMs);
+    // A key created since this isolate looked: look again, at most once per SECURITY_REFRESH_MS
+    // (so a flood of made-up key ids costs the SecurityStore nothing more).
+    if (!view.keys.some((k) => k.keyId === key.keyId))
+      view = await principalView(env, key.principal, nowMs, SECURITY_REFRESH_MS);
+    const stored = view.keys.find((k) => k.keyId === key.keyId);
     if (!stored || !constantTimeEqual(await sha256Hex(key.secret), stored.secretHash))
       throw unauthenticated(INVALID);
     return { principal: key.principal, keyId: key.keyId, minter: null, scope: null, expiresAtMs: null };

@@ -40,7 +40,9 @@ securityRoutes.post("/principals/:principal/keys", async (c) => {
   parseEmpty(await body(c));
   if (principal === ADMIN_PRINCIPAL)
     invalid(`'${ADMIN_PRINCIPAL}' is the principal of EDGELOG_ADMIN_TOKEN; it has no API keys`);
-  return c.json(unwrap(await securityStore(c.env).createKey(principal)), 201);
+  const key = unwrap(await securityStore(c.env).createKey(principal));
+  forgetPrincipal(principal);
+  return c.json(key, 201);
 });
 
 securityRoutes.get("/principals", async (c) => {
