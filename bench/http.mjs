@@ -5,7 +5,8 @@ export async function httpCall(agent, url, method, body) {
   const res = await request(url, {
     method,
     dispatcher: agent,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    // Every POST says JSON, bodiless ones too (the gateway refuses a POST that does not).
+    headers: body === undefined && method !== "POST" ? {} : { "content-type": "application/json" },
     body,
   });
   const text = await res.body.text();

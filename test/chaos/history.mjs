@@ -157,7 +157,8 @@ export async function call(ctx, method, path, body, options = {}) {
   try {
     const res = await request(`${ctx.url()}${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      // Every POST says JSON, bodiless ones too (the gateway refuses a POST that does not).
+      headers: body === undefined && method !== "POST" ? {} : { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: controller.signal,
       headersTimeout: timeoutMs,

@@ -49,7 +49,7 @@ describe("request bodies over the limit are refused early (hostile probe, issue 
   it("a headers-only request declaring a huge content-length gets 413 at once, not held open", async () => {
     const answer = await raw(
       server.url,
-      "POST /v1/topics/limits/records HTTP/1.1\nhost: x\ncontent-type: application/json\ncontent-length: 1000000000\n\n",
+      "POST /v1/topics/limits/records HTTP/1.1\nhost: localhost\ncontent-type: application/json\ncontent-length: 1000000000\n\n",
     );
     expect(answer.status).toContain("413");
     expect(JSON.parse(answer.text).error.code).toBe("MESSAGE_TOO_LARGE");
@@ -60,13 +60,13 @@ describe("request bodies over the limit are refused early (hostile probe, issue 
     const chunks = Array.from({ length: 20 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join("");
     const refused = await raw(
       server.url,
-      "POST /v1/topics/limits/records HTTP/1.1\nhost: x\ncontent-type: application/json\ntransfer-encoding: chunked\n\n",
+      "POST /v1/topics/limits/records HTTP/1.1\nhost: localhost\ncontent-type: application/json\ntransfer-encoding: chunked\n\n",
       `${chunks}0\r\n\r\n`,
     );
     expect(refused.status).toContain("413");
     expect(JSON.parse(refused.text).error.code).toBe("MESSAGE_TOO_LARGE");
     for (let i = 0; i < 3; i++) {
-      const next = await raw(server.url, "GET /healthz HTTP/1.1\nhost: x\nconnection: close\n\n");
+      const next = await raw(server.url, "GET /healthz HTTP/1.1\nhost: localhost\nconnection: close\n\n");
       expect(next.status).toContain("200");
     }
   });
@@ -74,14 +74,14 @@ describe("request bodies over the limit are refused early (hostile probe, issue 
   it("an Expect: 100-continue upload over the limit gets 413 (not 503, not a hang); the server goes on", async () => {
     const answer = await raw(
       server.url,
-      "POST /v1/topics/limits/records HTTP/1.1\nhost: x\ncontent-type: application/json\ncontent-length: 2000000\nexpect: 100-continue\n\n",
+      "POST /v1/topics/limits/records HTTP/1.1\nhost: localhost\ncontent-type: application/json\ncontent-length: 2000000\nexpect: 100-continue\n\n",
     );
     expect(answer.status).toContain("413");
     expect(JSON.parse(answer.text).error.code).toBe("MESSAGE_TOO_LARGE");
     const small = '{"records":[{"value":"after"}]}';
     const ok = await raw(
       server.url,
-      `POST /v1/topics/limits/records?acks=1 HTTP/1.1\nhost: x\ncontent-type: application/json\ncontent-length: ${small.length}\nexpect: 100-continue\nconnection: close\n\n`,
+      `POST /v1/topics/limits/records?acks=1 HTTP/1.1\nhost: localhost\ncontent-type: application/json\ncontent-length: ${small.length}\nexpect: 100-continue\nconnection: close\n\n`,
       small,
       50,
     );
