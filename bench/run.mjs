@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --url http://127.0.0.1:8787]
+// npm run bench [-- --quick] [-- --url http://127.0.0.1:8787] [-- --auth: only the cost of credentials]
 // Starts a local edgelog server (unless --url is given), then measures, client-side:
 //   produce throughput at batch 1 / 100 / 1000 records × 1 / 4 requests in flight (acks=1,
 //   100-byte JSON values), fetch throughput, and single-record produce latency (p50/p99).
@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { Agent } from "undici";
 import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
+import { benchAuthCost, printAuthCost } from "./auth.mjs";
 import { httpCall } from "./http.mjs";
 import { stopAllPeers } from "./peers.mjs";
 import { printSuite, suiteChart, suiteTargets } from "./report.mjs";
@@ -421,6 +422,13 @@ function summarise(name, runs, bytesPerUnit) {
 }
 
 async function main() {
+  if (args.includes("--auth")) {
+    // Focused: the cost of credentials alone (bench/auth.mjs starts its own two servers).
+    const auth = await benchAuthCost({ quick: QUICK });
+    printAuthCost(auth);
+    for (const t of auth.targets) console.log(`  ${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
+    return;
+  }
   let server = null;
   if (urlArg >= 0) base = args[urlArg + 1];
   else {
@@ -513,6 +521,8 @@ async function main() {
     await agent.close();
     if (server) await server.stop("SIGTERM");
   }
+  // Issue 12: the cost of credentials, on two servers of its own (alternating runs).
+  const auth = urlArg >= 0 ? null : await benchAuthCost({ quick: QUICK });
 
   const byName = Object.fromEntries(results.map((r) => [r.name, r]));
   const single = byName["produce b1 × 1"];
@@ -600,6 +610,10 @@ async function main() {
     );
   printSuite(suite);
   targets.push(...suiteTargets(suite));
+  if (auth) {
+    printAuthCost(auth);
+    targets.push(...auth.targets);
+  }
   console.log("\ntargets");
   for (const t of targets)
     console.log(`  ${t.met === null ? "n/a   " : t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
@@ -624,6 +638,7 @@ async function main() {
     latency,
     targets,
     sideBySide: suite,
+    authCost: auth,
     durationSeconds: Math.round((performance.now() - started) / 1000),
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

@@ -37,7 +37,7 @@ function suiteSettings(quick) {
 
 const percentile = (sorted, p) =>
   sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const round2 = (n) => (n === null ? null : +n.toFixed(2));
 
 function latencyFigures(latencies) {
@@ -51,7 +51,7 @@ function latencyFigures(latencies) {
 }
 
 /** `inFlight` workers send back to back for `runMs`; records/s and request latencies. */
-async function closedLoop(handle, { batch, inFlight }, runMs) {
+export async function closedLoop(handle, { batch, inFlight }, runMs) {
   const latencies = [];
   let requests = 0;
   let records = 0;

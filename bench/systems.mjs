@@ -56,9 +56,11 @@ async function e2eRun(rate, durationMs, sendTick, arrivals) {
 
 // ---- edgelog ----
 
-export function edgelog(base, acks) {
+/** edgelog over HTTP; with `token`, every request carries it (a gateway with EDGELOG_AUTH=required). */
+export function edgelog(base, acks, token = null) {
   const agent = new Agent({ connections: 32, pipelining: 1, keepAliveTimeout: 30_000 });
-  const call = (method, path, body) => httpCall(agent, `${base}${path}`, method, body);
+  const headers = token === null ? {} : { authorization: `Bearer ${token}` };
+  const call = (method, path, body) => httpCall(agent, `${base}${path}`, method, body, headers);
 
   const replicationFactor = acks === "all" ? 3 : 1;
   const bodies = new Map();
@@ -114,7 +116,7 @@ export function edgelog(base, acks) {
           return got;
         },
         async e2e(rate, durationMs) {
-          const ws = new WebSocket(`${base.replace("http", "ws")}/v1/ws`);
+          const ws = new WebSocket(`${base.replace("http", "ws")}/v1/ws`, { headers });
           await new Promise((resolve, reject) => {
             ws.once("open", resolve);
             ws.once("error", reject);
