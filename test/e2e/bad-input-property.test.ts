@@ -17,7 +17,7 @@ import { LocalServer, tempStateDir } from "./server";
  * Sent over real HTTP and a real WebSocket to the server `npm start` runs.
  */
 
-/** Generated requests per endpoint: 19 endpoints × 60 = 1,140 a run. */
+/** Generated requests per endpoint: 26 endpoints × 60 = 1,560 a run. */
 const RUNS_PER_ENDPOINT = 60;
 /** Generated WebSocket frames a run. */
 const FRAME_RUNS = 320;
@@ -199,6 +199,9 @@ async function snapshot(topic: string, group: string) {
     generation: groupView.body.generation,
     members: groupView.body.members.map((m: any) => [m.memberId, JSON.stringify(m.assignments)]),
     committed: offsets.body.offsets.map((o: any) => [o.topic, o.partition, o.committedOffset]),
+    acls: (await api("GET", "/v1/acls")).body,
+    principals: (await api("GET", "/v1/principals")).body,
+    quotas: (await api("GET", "/v1/quotas")).body,
   };
 }
 
@@ -426,6 +429,80 @@ describe("generated malformed requests: a 4xx with the envelope, and nothing cha
       path: "/v1/producers",
       body: { transactionalId: "bp" },
       badFields: { transactionalId: [5, "", [], {}, "x".repeat(300)] },
+    },
+    // ---- security (issue 12); the open gateway manages them too ----
+    {
+      name: "add acl",
+      method: "POST",
+      path: "/v1/acls",
+      body: {
+        principal: "bp-user",
+        resourceType: "topic",
+        patternType: "literal",
+        resourceName: "bp-t",
+        operation: "read",
+        permission: "allow",
+      },
+      required: ["principal", "resourceType", "patternType", "resourceName", "operation", "permission"],
+      badFields: {
+        principal: ["", "a b", "x".repeat(129), 5, null, "..", "é"],
+        resourceType: ["table", "Topic", 5, null],
+        patternType: ["regex", "", 1],
+        resourceName: ["", "x".repeat(250), 5, []],
+        operation: ["READ", "idempotentWrite", "", 0],
+        permission: ["maybe", true, null],
+      },
+    },
+    {
+      name: "list acls",
+      method: "GET",
+      path: "/v1/acls",
+      query: {
+        principal: ["bp-user", "", "a b", "x".repeat(129)],
+        resourceType: ["topic", "table", ""],
+        operation: ["read", "READ"],
+      },
+    },
+    {
+      name: "delete acls",
+      method: "DELETE",
+      path: "/v1/acls",
+      body: { principal: "bp-nobody" },
+      badFields: { principal: ["", 5, "a b"], permission: ["maybe"], resourceType: [{}] },
+    },
+    {
+      name: "add api key",
+      method: "POST",
+      path: "/v1/principals/bp-user/keys",
+      body: {},
+      badPaths: [...badNames, "admin", "a:b"].map((n) => `/v1/principals/${n}/keys`),
+    },
+    {
+      name: "delete api key",
+      method: "DELETE",
+      path: "/v1/principals/bp-user/keys/0000000000000000",
+      badPaths: [
+        ...badNames.map((n) => `/v1/principals/${n}/keys/0000000000000000`),
+        "/v1/principals/bp-user/keys/nope",
+      ],
+    },
+    {
+      name: "set quota",
+      method: "PUT",
+      path: "/v1/quotas/bp-user",
+      body: { requestsPerS: 10, produceBytesPerS: 1000 },
+      badFields: {
+        requestsPerS: [0, -1, 1.5, "10", 2 ** 41, [], {}],
+        produceBytesPerS: [0, "x", true],
+        fetchBytesPerS: [-5, 1e300],
+      },
+      badPaths: badNames.map((n) => `/v1/quotas/${n}`),
+    },
+    {
+      name: "list principals and quotas",
+      method: "GET",
+      path: "/v1/principals",
+      badPaths: ["/v1/quotas?x=1"],
     },
     {
       name: "health and metrics",
