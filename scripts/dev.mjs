@@ -46,7 +46,8 @@ const vars = {
 };
 const adminToken = setting("EDGELOG_ADMIN_TOKEN", undefined);
 if (adminToken !== undefined) vars.EDGELOG_ADMIN_TOKEN = adminToken;
-if (process.env.EDGELOG_MAX_REQUEST_BYTES) vars.EDGELOG_MAX_REQUEST_BYTES = process.env.EDGELOG_MAX_REQUEST_BYTES;
+if (process.env.EDGELOG_MAX_REQUEST_BYTES)
+  vars.EDGELOG_MAX_REQUEST_BYTES = process.env.EDGELOG_MAX_REQUEST_BYTES;
 /** A dotenv line keeping `value` literal: quoted with a quote character it does not contain. */
 function dotenvLine(name, value) {
   const quote = ["'", '"', "`"].find((q) => !value.includes(q));
@@ -68,7 +69,8 @@ writeFileSync(
 const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", stateDir];
 args.push("--show-interactive-dev-session=false", "--env-file", envFile);
 const extra = process.argv.slice(2);
-if (!extra.includes("--log-level")) args.push("--log-level", process.env.EDGELOG_ACCESS_LOG === "1" ? "info" : "warn");
+if (!extra.includes("--log-level"))
+  args.push("--log-level", process.env.EDGELOG_ACCESS_LOG === "1" ? "info" : "warn");
 // Fault injection (tests only) is compiled in only when asked for; see durable-objects/faults.ts.
 if (process.env.EDGELOG_FAULTS === "1") args.push("--define", "__EDGELOG_FAULTS__:true");
 args.push(...extra);

@@ -30,7 +30,10 @@ export function deployBundle(secrets: Record<string, string> = {}): Miniflare {
     compatibilityDate: config.compatibility_date,
     bindings: { ...(config.vars as Record<string, string>), ...secrets },
     durableObjects: Object.fromEntries(
-      config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: true }]),
+      config.durable_objects.bindings.map((b: { name: string; class_name: string }) => [
+        b.name,
+        { className: b.class_name, useSQLite: true },
+      ]),
     ),
   });
 }
