@@ -1,5 +1,15 @@
 import WebSocket from "ws";
 
+/** A topic ACL rule (no principal: what a scoped token lists; add `principal` for POST /v1/acls). */
+export function topicRule(
+  resourceName: string,
+  operation: string,
+  patternType = "literal",
+  permission = "allow",
+) {
+  return { resourceType: "topic", patternType, resourceName, operation, permission };
+}
+
 export type Answer = { status: number; body: any; headers: Headers };
 
 /** An HTTP client of a local server acting with `token` (none when null); JSON in, JSON out. */

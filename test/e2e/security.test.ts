@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, socket } from "./auth-client";
+import { client, socket, topicRule } from "./auth-client";
 import { deployBundle } from "./deploy-bundle";
 import { LocalServer, tempStateDir, until } from "./server";
 
@@ -74,15 +74,7 @@ describe("credentials (EDGELOG_AUTH=required)", () => {
   it("missing, malformed, wrong, tampered, forged and unknown credentials are all 401, and never echoed", async () => {
     const [prefix, principal, keyId, secret] = aliceKey.token.split(".") as [string, string, string, string];
     const minted = await client(server.url, aliceKey.token)("POST", "/v1/tokens", {
-      acls: [
-        {
-          resourceType: "topic",
-          patternType: "literal",
-          resourceName: "orders",
-          operation: "read",
-          permission: "allow",
-        },
-      ],
+      acls: [topicRule("orders", "read")],
       expiresInS: 600,
     });
     expect(minted.status).toBe(201);
@@ -179,15 +171,7 @@ describe("credentials (EDGELOG_AUTH=required)", () => {
     const key = (await admin("POST", "/v1/principals/alice/keys")).body;
     const token = (
       await client(server.url, key.token)("POST", "/v1/tokens", {
-        acls: [
-          {
-            resourceType: "topic",
-            patternType: "literal",
-            resourceName: "orders",
-            operation: "read",
-            permission: "allow",
-          },
-        ],
+        acls: [topicRule("orders", "read")],
       })
     ).body.token;
     const s = await socket(server.url, key.token);
