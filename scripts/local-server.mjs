@@ -33,6 +33,7 @@ export class LocalServer {
   /** @type {import("node:child_process").ChildProcess | null} */
   child = null;
   url = "";
+  port = 0;
   output = "";
   inspectorPort = 0;
 
@@ -46,7 +47,9 @@ export class LocalServer {
   }
 
   async start() {
-    const port = await freePort();
+    // A restart keeps the port (and so the URL), as a user's server would: clients reconnect.
+    const port = this.port || (await freePort());
+    this.port = port;
     const inspector = await freePort();
     this.inspectorPort = inspector; // the Worker's V8 inspector (bench/profile.mjs takes CPU profiles there)
     this.url = `http://127.0.0.1:${port}`;
