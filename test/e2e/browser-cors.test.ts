@@ -1,11 +1,9 @@
-import { existsSync, mkdtempSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import puppeteer, { type Browser } from "puppeteer-core";
+import type { Server } from "node:http";
+import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/local-server.mjs";
 import { client } from "./auth-client";
+import { CHROMIUM, chromiumInstalled, launchChromium, pageServer } from "./browser";
 import { LocalServer, tempStateDir } from "./server";
 
 /**
@@ -15,17 +13,7 @@ import { LocalServer, tempStateDir } from "./server";
  * page on an origin not in EDGELOG_CORS_ORIGINS gets nothing.
  */
 
-const CHROMIUM = "/usr/bin/chromium";
 const ADMIN = `browser-admin-${Date.now()}`;
-
-/** A page server on 127.0.0.1: the test opens it as http://localhost:port (allowed) and http://127.0.0.1:port (not). */
-function pageServer(port: number): Promise<Server> {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end("<!doctype html><title>edgelog page</title><p>page</p>");
-  });
-  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
-}
 
 describe("a browser page on another origin (headless Chromium)", () => {
   let page: Server;
@@ -35,7 +23,7 @@ describe("a browser page on another origin (headless Chromium)", () => {
   let token: string;
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install chromium; .ci/run does)`).toBe(true);
+    expect(chromiumInstalled(), `${CHROMIUM} (apt-get install chromium; .ci/run does)`).toBe(true);
     pagePort = await freePort();
     page = await pageServer(pagePort);
     gateway = new LocalServer(tempStateDir(), {
@@ -60,20 +48,7 @@ describe("a browser page on another origin (headless Chromium)", () => {
     });
     expect(minted.status).toBe(201);
     token = minted.body.token;
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      userDataDir: mkdtempSync(join(tmpdir(), "edgelog-chromium-")),
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
