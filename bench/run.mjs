@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --url http://127.0.0.1:8787] [-- --auth: only the cost of credentials]
+//   [-- --client: only the SDK against raw HTTP, and the CLI]
 // Starts a local edgelog server (unless --url is given), then measures, client-side:
 //   produce throughput at batch 1 / 100 / 1000 records × 1 / 4 requests in flight (acks=1,
 //   100-byte JSON values), fetch throughput, and single-record produce latency (p50/p99).
@@ -17,6 +18,7 @@ import { Agent } from "undici";
 import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
 import { benchAuthCost, printAuthCost } from "./auth.mjs";
+import { benchClient, printClient } from "./client.mjs";
 import { httpCall } from "./http.mjs";
 import { stopAllPeers } from "./peers.mjs";
 import { printSuite, suiteChart, suiteTargets } from "./report.mjs";
@@ -429,6 +431,12 @@ async function main() {
     for (const t of auth.targets) console.log(`  ${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
     return;
   }
+  if (args.includes("--client")) {
+    const c = await benchClient({ quick: QUICK });
+    printClient(c);
+    for (const t of c.targets) console.log(`  ${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
+    return;
+  }
   let server = null;
   if (urlArg >= 0) base = args[urlArg + 1];
   else {
@@ -523,6 +531,8 @@ async function main() {
   }
   // Issue 12: the cost of credentials, on two servers of its own (alternating runs).
   const auth = urlArg >= 0 ? null : await benchAuthCost({ quick: QUICK });
+  // Issue 13: the SDK and the CLI, on a server of their own.
+  const clientCost = urlArg >= 0 ? null : await benchClient({ quick: QUICK });
 
   const byName = Object.fromEntries(results.map((r) => [r.name, r]));
   const single = byName["produce b1 × 1"];
@@ -614,6 +624,10 @@ async function main() {
     printAuthCost(auth);
     targets.push(...auth.targets);
   }
+  if (clientCost) {
+    printClient(clientCost);
+    targets.push(...clientCost.targets);
+  }
   console.log("\ntargets");
   for (const t of targets)
     console.log(`  ${t.met === null ? "n/a   " : t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
@@ -639,6 +653,7 @@ async function main() {
     targets,
     sideBySide: suite,
     authCost: auth,
+    client: clientCost,
     durationSeconds: Math.round((performance.now() - started) / 1000),
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

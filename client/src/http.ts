@@ -19,6 +19,9 @@ export async function call<T>(
   // Every POST says JSON, bodiless ones too (the gateway refuses a POST that does not).
   if (body !== undefined || method === "POST") headers["content-type"] = "application/json";
   if (transport.token) headers.authorization = `Bearer ${transport.token}`;
+  // Write answers are a few bytes: compressing them costs both sides CPU for nothing (Node's
+  // fetch asks for gzip by default; a browser ignores this header, it decides for itself).
+  if (method !== "GET") headers["accept-encoding"] = "identity";
   const doFetch = transport.fetch ?? fetch;
   let res: Response;
   let text: string;

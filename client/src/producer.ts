@@ -55,6 +55,7 @@ type WireRecord = {
 type Pending = {
   topic: string;
   wire: WireRecord;
+  json: string;
   bytes: number;
   enqueuedMs: number;
   deadlineMs: number;
@@ -85,10 +86,12 @@ function base64(bytes: Uint8Array): string {
 export class Producer {
   private readonly options: typeof DEFAULTS & { idempotent: boolean; backoff: Backoff };
   private readonly lanes: Lane[];
-  private readonly partitionCounts = new Map<string, { count: Promise<number>; atMs: number }>();
-  private readonly sticky = new Map<string, number>();
+  private readonly partitionCounts = new Map<
+    string,
+    { count: Promise<number>; atMs: number; known?: number }
+  >();
+  private readonly sticky = new Map<string, { partition: number; left: number }>();
   private waiting = 0;
-  private readonly settled = new Set<Promise<unknown>>();
   private roomWaiters: (() => void)[] = [];
   private flushing = 0;
   private closed = false;
@@ -125,7 +128,8 @@ export class Producer {
     if (typeof record.topic !== "string" || record.topic === "") throw new Error("record.topic is required");
     while (this.waiting >= this.options.bufferMaxRecords)
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-    const partition = await this.partitionOf(record);
+    const chosen = this.partitionOf(record);
+    const partition = typeof chosen === "number" ? chosen : await chosen;
     const now = Date.now();
     const wire: WireRecord = { partition, timestamp: record.timestamp ?? now };
     if (record.key !== undefined) wire.key = record.key;
@@ -133,11 +137,14 @@ export class Producer {
     else wire.value = record.value;
     if (record.headers) wire.headers = record.headers;
     const lane = this.laneOf(record.topic, wire.partition);
+    // Encoded once: its size counts toward batchMaxBytes, and the request body joins these texts.
+    const json = JSON.stringify(wire);
     const promise = new Promise<RecordMetadata>((resolve, reject) => {
       lane.queue.push({
         topic: record.topic,
         wire,
-        bytes: JSON.stringify(wire).length,
+        json,
+        bytes: json.length,
         enqueuedMs: now,
         deadlineMs: now + this.options.deliveryTimeoutMs,
         resolve,
@@ -145,12 +152,6 @@ export class Producer {
       });
     });
     this.waiting++;
-    const tracked = promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.settled.add(tracked);
-    void tracked.then(() => this.settled.delete(tracked));
     this.schedule(lane);
     return promise;
   }
@@ -160,7 +161,7 @@ export class Producer {
     this.flushing++;
     try {
       for (const lane of this.lanes) this.schedule(lane);
-      while (this.settled.size > 0) await Promise.all([...this.settled]);
+      while (this.waiting > 0) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     } finally {
       this.flushing--;
     }
@@ -171,17 +172,28 @@ export class Producer {
     this.closed = true;
   }
 
-  private async partitionOf(record: ProducerRecord): Promise<number> {
+  /** The record's partition: at once when it is explicit or the topic's partition count is known. */
+  private partitionOf(record: ProducerRecord): number | Promise<number> {
     if (record.partition !== undefined) return record.partition;
-    const count = await this.partitionCount(record.topic);
+    const cached = this.partitionCounts.get(record.topic);
+    if (cached?.known !== undefined && Date.now() - cached.atMs < METADATA_TTL_MS)
+      return this.choosePartition(record, cached.known);
+    return this.partitionCount(record.topic).then((count) => this.choosePartition(record, count));
+  }
+
+  private choosePartition(record: ProducerRecord, count: number): number {
     if (record.key !== undefined && record.key !== null) return partitionForKey(record.key, count);
-    // Keyless: stick to one partition per topic until its batch goes out (Kafka's sticky partitioner).
-    let partition = this.sticky.get(record.topic);
-    if (partition === undefined || partition >= count) {
-      partition = Math.floor(Math.random() * count);
-      this.sticky.set(record.topic, partition);
-    }
-    return partition;
+    // Keyless: stick to one partition per topic for a batch's worth of records, then move on
+    // (Kafka's sticky partitioner): full batches, spread over the partitions and so the lanes.
+    let sticky = this.sticky.get(record.topic);
+    if (sticky === undefined || sticky.partition >= count || sticky.left === 0)
+      sticky = {
+        partition: sticky === undefined ? Math.floor(Math.random() * count) : (sticky.partition + 1) % count,
+        left: this.options.batchMaxRecords,
+      };
+    sticky.left--;
+    this.sticky.set(record.topic, sticky);
+    return sticky.partition;
   }
 
   private partitionCount(topic: string): Promise<number> {
@@ -191,8 +203,12 @@ export class Producer {
       this.transport,
       "GET",
       `/v1/topics/${encodeURIComponent(topic)}`,
-    ).then((t) => t.partitions);
-    this.partitionCounts.set(topic, { count, atMs: Date.now() });
+    ).then((t) => {
+      entry.known = t.partitions;
+      return t.partitions;
+    });
+    const entry: { count: Promise<number>; atMs: number; known?: number } = { count, atMs: Date.now() };
+    this.partitionCounts.set(topic, entry);
     count.catch(() => this.partitionCounts.delete(topic));
     return count;
   }
@@ -207,7 +223,9 @@ export class Producer {
   private schedule(lane: Lane): void {
     if (lane.busy || lane.queue.length === 0) return;
     const first = lane.queue[0]!;
-    const full = this.batchFrom(lane).length >= this.options.batchMaxRecords;
+    // A batch's worth waiting (of whatever topics): go now. Counting the first topic's alone would
+    // scan the queue on every send.
+    const full = lane.queue.length >= this.options.batchMaxRecords;
     const wait = first.enqueuedMs + this.options.lingerMs - Date.now();
     if (this.flushing === 0 && !full && wait > 0) {
       lane.timer ??= setTimeout(() => {
@@ -242,16 +260,13 @@ export class Producer {
 
   private async sendBatch(lane: Lane): Promise<void> {
     const batch = this.batchFrom(lane);
-    const taken = new Set(batch);
-    lane.queue = lane.queue.filter((p) => !taken.has(p));
+    if (lane.queue[batch.length - 1] === batch[batch.length - 1]) lane.queue.splice(0, batch.length);
+    else {
+      // Topics interleaved in this lane: take the batch's records out wherever they are.
+      const taken = new Set(batch);
+      lane.queue = lane.queue.filter((p) => !taken.has(p));
+    }
     const topic = batch[0]!.topic;
-    // The next keyless records of this topic go to another partition.
-    const count = this.partitionCounts.get(topic);
-    if (count)
-      void count.count.then(
-        (n) => this.sticky.set(topic, ((this.sticky.get(topic) ?? 0) + 1) % n),
-        () => undefined,
-      );
     try {
       await this.deliver(lane, topic, batch);
     } catch (error) {
@@ -266,9 +281,11 @@ export class Producer {
   private async deliver(lane: Lane, topic: string, batch: Pending[]): Promise<void> {
     const deadline = Math.min(...batch.map((p) => p.deadlineMs));
     const path = `/v1/topics/${encodeURIComponent(topic)}/records?acks=${this.options.acks}`;
-    const records = batch.map((p) => p.wire);
     const producer = this.options.idempotent ? await this.producerOf(lane, deadline) : null;
-    const body = JSON.stringify(producer ? { records, producer } : { records });
+    const records = `[${batch.map((p) => p.json).join(",")}]`;
+    const body = producer
+      ? `{"records":${records},"producer":${JSON.stringify(producer)}}`
+      : `{"records":${records}}`;
     for (let attempt = 0; ; attempt++) {
       let failure: EdgelogError;
       try {
