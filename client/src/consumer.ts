@@ -1,6 +1,6 @@
 import { EdgelogError } from "./errors";
 import { call, type Transport, webSocketUrl } from "./http";
-import { FrameSocket, type WebSocketConstructor } from "./socket";
+import { type Frame, FrameSocket, type WebSocketConstructor } from "./socket";
 import type { ConsumedRecord, PartitionRef } from "./types";
 
 /**
@@ -187,7 +187,7 @@ export class Consumer implements AsyncIterable<Batch> {
     }
     for (;;) {
       // Frames a commit read past come first, in order.
-      const frame = this.early.length > 0 ? this.early.shift() : await socket.next();
+      const frame = this.early.shift() ?? (await socket.next());
       if (frame === null) {
         if (this.closed) return null;
         throw new EdgelogError(0, {
@@ -206,7 +206,7 @@ export class Consumer implements AsyncIterable<Batch> {
     }
   }
 
-  private readonly commitAnswers: any[] = [];
+  private readonly commitAnswers: Frame[] = [];
 
   /**
    * Commits the positions of everything handed out so far. Refused when the
@@ -238,21 +238,21 @@ export class Consumer implements AsyncIterable<Batch> {
     this.socket!.send({ op: "commit", id, subscription: 1, offsets });
     // The answer arrives between pushes: read frames until it does, keeping records for the loop.
     for (;;) {
-      const answered = this.commitAnswers.findIndex((f) => f.id === id);
+      const answered = this.commitAnswers.findIndex((f) => "id" in f && f.id === id);
       if (answered >= 0) {
-        const [frame] = this.commitAnswers.splice(answered, 1);
+        const frame = this.commitAnswers.splice(answered, 1)[0]!;
         if (frame.op === "error") throw new EdgelogError(409, frame.error);
         return;
       }
       const frame = await this.socket!.next();
       if (frame === null)
         throw new EdgelogError(0, { code: "NETWORK_EXCEPTION", message: "socket closed", retriable: true });
-      if (frame.id === id) this.commitAnswers.push(frame);
+      if ("id" in frame && frame.id === id) this.commitAnswers.push(frame);
       else this.early.push(frame);
     }
   }
 
-  private readonly early: any[] = [];
+  private readonly early: Frame[] = [];
 
   /** Leaves the group (after a last commit with autoCommit): its partitions go to the others at once. */
   async close(): Promise<void> {

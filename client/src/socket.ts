@@ -1,3 +1,5 @@
+import type { ConsumedRecord, ErrorEnvelope, PartitionRef } from "./types";
+
 /**
  * The WebSocket the client uses: the environment's (browsers, Workers, Node 22),
  * or one passed in (Node 20 has none: pass `ws`'s). Frames are JSON text; this
@@ -7,8 +9,20 @@ export type WebSocketLike = {
   send(data: string): void;
   close(code?: number, reason?: string): void;
   readyState: number;
-  addEventListener(type: string, listener: (event: any) => void): void;
+  addEventListener(type: string, listener: (event: SocketEvent) => void): void;
 };
+/** What the client reads of a socket event (message: data; close: code and reason). */
+export type SocketEvent = { data?: unknown; code?: number; reason?: string };
+
+type FrameId = string | number;
+/** A server frame (API.md "WebSocket"), told apart by `op`. */
+export type Frame =
+  | { op: "assigned"; id: FrameId; memberId: string; generation: number; assignments: PartitionRef[] }
+  | { op: "records"; subscription?: FrameId; records: ConsumedRecord[] }
+  | { op: "subscribed"; id: FrameId; nextOffset: number }
+  | { op: "committed"; id: FrameId }
+  | { op: "error"; id: FrameId | null; error: ErrorEnvelope }
+  | { op: "produced" | "unsubscribed"; id: FrameId };
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 export function webSocketConstructor(given?: WebSocketConstructor): WebSocketConstructor {
@@ -22,21 +36,21 @@ export function webSocketConstructor(given?: WebSocketConstructor): WebSocketCon
 
 /** A socket whose frames are read one at a time (`next()`), and which says when it closed. */
 export class FrameSocket {
-  private readonly frames: any[] = [];
-  private readonly waiters: ((frame: any) => void)[] = [];
+  private readonly frames: Frame[] = [];
+  private readonly waiters: ((frame: Frame | null) => void)[] = [];
   private closedWith: { code: number; reason: string } | null = null;
   readonly ws: WebSocketLike;
 
   private constructor(ws: WebSocketLike) {
     this.ws = ws;
     ws.addEventListener("message", (event) => {
-      const frame = JSON.parse(typeof event.data === "string" ? event.data : String(event.data));
+      const frame = JSON.parse(typeof event.data === "string" ? event.data : String(event.data)) as Frame;
       const waiter = this.waiters.shift();
       if (waiter) waiter(frame);
       else this.frames.push(frame);
     });
     ws.addEventListener("close", (event) => {
-      this.closedWith = { code: event.code, reason: event.reason };
+      this.closedWith = { code: event.code ?? 1006, reason: event.reason ?? "" };
       for (const waiter of this.waiters.splice(0)) waiter(null);
     });
   }
@@ -57,8 +71,8 @@ export class FrameSocket {
   }
 
   /** The next frame; null once the socket closed. */
-  next(): Promise<any> {
-    if (this.frames.length > 0) return Promise.resolve(this.frames.shift());
+  next(): Promise<Frame | null> {
+    if (this.frames.length > 0) return Promise.resolve(this.frames.shift()!);
     if (this.closedWith) return Promise.resolve(null);
     return new Promise((resolve) => this.waiters.push(resolve));
   }

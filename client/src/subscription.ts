@@ -46,7 +46,7 @@ export class Subscription implements AsyncIterable<ConsumedRecord[]> {
       else if (frame.op === "error") throw new EdgelogError(400, frame.error);
       else if (frame.op === "records" && frame.records.length > 0) {
         owed += frame.records.length;
-        this.nextOffset = frame.records[frame.records.length - 1].offset + 1;
+        this.nextOffset = frame.records[frame.records.length - 1]!.offset + 1;
         yield frame.records;
       }
     }
