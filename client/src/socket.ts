@@ -9,7 +9,8 @@ export type WebSocketLike = {
   send(data: string): void;
   close(code?: number, reason?: string): void;
   readyState: number;
-  addEventListener(type: string, listener: (event: SocketEvent) => void): void;
+  // biome-ignore lint/suspicious/noExplicitAny: the DOM's and ws's overloads differ; events are read as SocketEvent
+  addEventListener(type: string, listener: (event: any) => void): void;
 };
 /** What the client reads of a socket event (message: data; close: code and reason). */
 export type SocketEvent = { data?: unknown; code?: number; reason?: string };
@@ -43,13 +44,13 @@ export class FrameSocket {
 
   private constructor(ws: WebSocketLike) {
     this.ws = ws;
-    ws.addEventListener("message", (event) => {
+    ws.addEventListener("message", (event: SocketEvent) => {
       const frame = JSON.parse(typeof event.data === "string" ? event.data : String(event.data)) as Frame;
       const waiter = this.waiters.shift();
       if (waiter) waiter(frame);
       else this.frames.push(frame);
     });
-    ws.addEventListener("close", (event) => {
+    ws.addEventListener("close", (event: SocketEvent) => {
       this.closedWith = { code: event.code ?? 1006, reason: event.reason ?? "" };
       for (const waiter of this.waiters.splice(0)) waiter(null);
     });
