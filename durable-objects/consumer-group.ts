@@ -666,10 +666,7 @@ export class ConsumerGroup extends DurableObject<Env> {
         callLeader(
           this.env,
           this.topics,
-          meta,
-          partition,
-          LEADER_CALL_SLACK_MS,
-          true,
+          { topic: meta, partition, timeoutMs: LEADER_CALL_SLACK_MS, retrySafe: true },
           (leader, leaderEpoch) => leader.resolveOffset(meta.topicId, leaderEpoch, position),
         ),
     );

@@ -8,6 +8,9 @@ import type { TopicMetadata } from "./topic-registry";
 /** Time a leader gets beyond its own deadline (ack timeout, long-poll) before the gateway calls it unreachable. */
 export const LEADER_CALL_SLACK_MS = 2_000;
 
+/** Which leader to call, for how long, and whether a lost call may be sent again (reads only). */
+export type LeaderTarget = { topic: TopicMetadata; partition: number; timeoutMs: number; retrySafe: boolean };
+
 type LeaderCall<T> = (leader: DurableObjectStub<Partition>, leaderEpoch: number) => Promise<Result<T>>;
 
 /**
@@ -21,10 +24,7 @@ type LeaderCall<T> = (leader: DurableObjectStub<Partition>, leaderEpoch: number)
 export async function callLeader<T>(
   env: Env,
   topics: TopicCache,
-  topic: TopicMetadata,
-  partition: number,
-  timeoutMs: number,
-  retrySafe: boolean,
+  { topic, partition, timeoutMs, retrySafe }: LeaderTarget,
   call: LeaderCall<T>,
 ): Promise<Result<T>> {
   let meta = topic;
@@ -96,7 +96,10 @@ export async function callPartitionLeader<T>(
   }
   if (ref.partition >= topic.partitions)
     return fail("UNKNOWN_TOPIC_OR_PARTITION", `partition ${ref.partition} of '${topic.name}' does not exist`);
-  return callLeader(env, topics, topic, ref.partition, timeoutMs, true, (leader, epoch) =>
-    call(leader, epoch, topic),
+  return callLeader(
+    env,
+    topics,
+    { topic, partition: ref.partition, timeoutMs, retrySafe: true },
+    (leader, epoch) => call(leader, epoch, topic),
   );
 }

@@ -73,17 +73,21 @@ export async function appendToLeader(
   for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
   const chunks = encodeAppendChunks(batch.records, batch.timestamps);
   const timeoutMs = topic.configs["replica.ack.timeout.ms"] + LEADER_CALL_SLACK_MS;
-  return callLeader(env, topics, topic, batch.partition, timeoutMs, false, (leader, leaderEpoch) =>
-    leader.append({
-      topicId: topic.topicId,
-      leaderEpoch,
-      chunks,
-      maxTimestamp,
-      acks,
-      producer: idempotent?.producer,
-      defaultTimestamp: idempotent ? batch.defaultTimestamp : undefined,
-      repeat: idempotent?.repeat,
-    }),
+  return callLeader(
+    env,
+    topics,
+    { topic, partition: batch.partition, timeoutMs, retrySafe: false },
+    (leader, leaderEpoch) =>
+      leader.append({
+        topicId: topic.topicId,
+        leaderEpoch,
+        chunks,
+        maxTimestamp,
+        acks,
+        producer: idempotent?.producer,
+        defaultTimestamp: idempotent ? batch.defaultTimestamp : undefined,
+        repeat: idempotent?.repeat,
+      }),
   );
 }
 

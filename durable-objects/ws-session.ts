@@ -309,10 +309,7 @@ export class WsSession extends DurableObject<Env> {
     const resolved = await callLeader(
       this.env,
       this.topics,
-      topic,
-      frame.partition,
-      LEADER_CALL_SLACK_MS,
-      true,
+      { topic, partition: frame.partition, timeoutMs: LEADER_CALL_SLACK_MS, retrySafe: true },
       (leader, epoch) => leader.resolveOffset(topic.topicId, epoch, position),
     );
     if (!resolved.ok) throw new EdgelogError(resolved.error.code, resolved.error.message, resolved.error);

@@ -1,3 +1,10 @@
+import {
+  FETCH_MAX_BYTES_DEFAULT,
+  FETCH_MAX_BYTES_MAX,
+  FETCH_MAX_RECORDS_DEFAULT,
+  FETCH_MAX_RECORDS_MAX,
+  FETCH_WAIT_MS_MAX,
+} from "../core/limits";
 import { invalid } from "./input";
 
 /**
@@ -40,4 +47,17 @@ export function pathInt(text: string, name: string, max: number): number {
   if (!Number.isSafeInteger(value) || value > max)
     invalid(`${name} must be an integer from 0 to ${max}, got '${text}'`);
   return value;
+}
+
+/** The query parameters that bound a read (fetch and group poll alike). */
+export const READ_LIMIT_PARAMS = ["maxRecords", "maxBytes", "waitMs"] as const;
+export type ReadLimits = { maxRecords: number; maxBytes: number; waitMs: number };
+
+/** `maxRecords`, `maxBytes` and `waitMs` of a fetch or a poll, with API.md's defaults and bounds. */
+export function readLimits(query: Map<string, string>): ReadLimits {
+  return {
+    maxRecords: queryInt(query, "maxRecords", 1, FETCH_MAX_RECORDS_MAX, FETCH_MAX_RECORDS_DEFAULT)!,
+    maxBytes: queryInt(query, "maxBytes", 1, FETCH_MAX_BYTES_MAX, FETCH_MAX_BYTES_DEFAULT)!,
+    waitMs: queryInt(query, "waitMs", 0, FETCH_WAIT_MS_MAX, 0)!,
+  };
 }

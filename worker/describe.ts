@@ -15,8 +15,11 @@ function leaderViews<T extends PartitionInfo>(
 ): Promise<(T | null)[]> {
   const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
   return mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (p) => {
-    const result = await callLeader(env, topics, topic, p, LEADER_CALL_SLACK_MS, true, async (leader) =>
-      ok(await ask(leader)),
+    const result = await callLeader(
+      env,
+      topics,
+      { topic, partition: p, timeoutMs: LEADER_CALL_SLACK_MS, retrySafe: true },
+      async (leader) => ok(await ask(leader)),
     );
     return result.ok ? result.value : null;
   });

@@ -2,14 +2,7 @@ import { type Context, Hono } from "hono";
 import { allows, type Operation } from "../../core/acl";
 import { mapConcurrent } from "../../core/concurrency";
 import { unwrap } from "../../core/errors";
-import {
-  FAN_OUT_CONCURRENCY_MAX,
-  FETCH_MAX_BYTES_DEFAULT,
-  FETCH_MAX_BYTES_MAX,
-  FETCH_MAX_RECORDS_DEFAULT,
-  FETCH_MAX_RECORDS_MAX,
-  FETCH_WAIT_MS_MAX,
-} from "../../core/limits";
+import { FAN_OUT_CONCURRENCY_MAX } from "../../core/limits";
 import { authorize } from "../../durable-objects/authorizer";
 import { consumerGroup, topicRegistry } from "../../durable-objects/env";
 import {
@@ -20,7 +13,7 @@ import {
   parseJoin,
   parseReset,
 } from "../../schemas/groups";
-import { queryInt, readQuery } from "../../schemas/query";
+import { READ_LIMIT_PARAMS, readLimits, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
@@ -81,12 +74,7 @@ groupRoutes.post("/:group/members/:memberId/heartbeat", async (c) => {
 });
 
 groupRoutes.get("/:group/members/:memberId/records", requestMetrics("fetch"), async (c) => {
-  const query = readQuery(c.req.url, ["maxRecords", "maxBytes", "waitMs"]);
-  const options = {
-    maxRecords: queryInt(query, "maxRecords", 1, FETCH_MAX_RECORDS_MAX, FETCH_MAX_RECORDS_DEFAULT)!,
-    maxBytes: queryInt(query, "maxBytes", 1, FETCH_MAX_BYTES_MAX, FETCH_MAX_BYTES_DEFAULT)!,
-    waitMs: queryInt(query, "waitMs", 0, FETCH_WAIT_MS_MAX, 0)!,
-  };
+  const options = readLimits(readQuery(c.req.url, READ_LIMIT_PARAMS));
   const stub = coordinator(c, "read");
   const memberId = checkMemberId(c.req.param("memberId"));
   const auth = c.get("auth");

@@ -1,15 +1,7 @@
 import { Hono } from "hono";
 import { EdgelogError, statusOf, unwrap } from "../../core/errors";
 import type { FetchPosition } from "../../core/fetch-position";
-import {
-  FETCH_MAX_BYTES_DEFAULT,
-  FETCH_MAX_BYTES_MAX,
-  FETCH_MAX_RECORDS_DEFAULT,
-  FETCH_MAX_RECORDS_MAX,
-  FETCH_WAIT_MS_MAX,
-  OFFSET_MAX,
-  TIMESTAMP_MAX,
-} from "../../core/limits";
+import { OFFSET_MAX, TIMESTAMP_MAX } from "../../core/limits";
 import { isCompacted } from "../../core/topic-config";
 import { authorize } from "../../durable-objects/authorizer";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
@@ -17,7 +9,7 @@ import type { Acks } from "../../durable-objects/partition";
 import { startProduce } from "../../durable-objects/produce-path";
 import { invalid } from "../../schemas/input";
 import { parseProduceRequest } from "../../schemas/produce";
-import { pathInt, queryInt, readQuery } from "../../schemas/query";
+import { pathInt, queryInt, READ_LIMIT_PARAMS, readLimits, readQuery } from "../../schemas/query";
 import { readJsonBodySized } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
@@ -62,7 +54,7 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
   return c.json({ topic: topic.name, results }, status as 200);
 });
 
-const FETCH_PARAMS = ["offset", "timestamp", "maxRecords", "maxBytes", "waitMs"] as const;
+const FETCH_PARAMS = ["offset", "timestamp", ...READ_LIMIT_PARAMS] as const;
 
 function fetchPosition(query: Map<string, string>): FetchPosition {
   const offset = query.get("offset");
@@ -79,9 +71,7 @@ function fetchPosition(query: Map<string, string>): FetchPosition {
 recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"), async (c) => {
   const query = readQuery(c.req.url, FETCH_PARAMS);
   const position = fetchPosition(query);
-  const maxRecords = queryInt(query, "maxRecords", 1, FETCH_MAX_RECORDS_MAX, FETCH_MAX_RECORDS_DEFAULT)!;
-  const maxBytes = queryInt(query, "maxBytes", 1, FETCH_MAX_BYTES_MAX, FETCH_MAX_BYTES_DEFAULT)!;
-  const waitMs = queryInt(query, "waitMs", 0, FETCH_WAIT_MS_MAX, 0)!;
+  const { maxRecords, maxBytes, waitMs } = readLimits(query);
   const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
   const auth = c.get("auth");
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "read");
@@ -96,10 +86,7 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
     await callLeader(
       c.env,
       topics,
-      topic,
-      partition,
-      waitMs + LEADER_CALL_SLACK_MS,
-      true,
+      { topic, partition, timeoutMs: waitMs + LEADER_CALL_SLACK_MS, retrySafe: true },
       (leader, leaderEpoch) =>
         leader.read({ topicId: topic.topicId, leaderEpoch, position, maxRecords, maxBytes, waitMs }),
     ),
