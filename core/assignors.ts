@@ -1,3 +1,5 @@
+import { partitionKey } from "./partition-key";
+
 /**
  * Server-side partition assignment (KIP-848 style: the group coordinator assigns).
  * Pure and deterministic: the same members, topics and previous assignment give
@@ -12,10 +14,6 @@ export type AssignmentMember = { memberId: string; topics: readonly string[] };
 export type TopicPartition = { topic: string; partition: number };
 /** memberId → its partitions, sorted by topic then partition. */
 export type Assignment = Map<string, TopicPartition[]>;
-
-export function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
 
 function byTopicPartition(a: TopicPartition, b: TopicPartition): number {
   return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;

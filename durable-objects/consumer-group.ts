@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { allows, type Rights } from "../core/acl";
-import { type AssignorName, assign, partitionKey } from "../core/assignors";
+import { type AssignorName, assign } from "../core/assignors";
 import { mapConcurrent } from "../core/concurrency";
 import { EdgelogError, type ErrorInfo, fail, ok, type Result } from "../core/errors";
 import type { FetchPosition } from "../core/fetch-position";
@@ -10,6 +10,7 @@ import {
   LAG_HISTORY_MAX,
   LAG_SAMPLE_INTERVAL_MS,
 } from "../core/limits";
+import { isKeyOfTopic, parsePartitionKey, partitionKey } from "../core/partition-key";
 import type { CommitRequest, JoinRequest, ResetRequest } from "../schemas/groups";
 import { AlarmScheduler } from "./alarm-scheduler";
 import { type Env, topicRegistry } from "./env";
@@ -134,8 +135,7 @@ export class ConsumerGroup extends DurableObject<Env> {
     const owned: PartitionRef[] = [];
     for (const [key, owner] of this.owners) {
       if (owner !== memberId) continue;
-      const [topic, partition] = key.split("\u0000");
-      owned.push({ topic: topic!, partition: Number(partition) });
+      owned.push(parsePartitionKey(key));
     }
     return owned.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
   }
@@ -241,10 +241,7 @@ export class ConsumerGroup extends DurableObject<Env> {
   }
 
   private ownedList() {
-    return [...this.owners].map(([key, memberId]) => {
-      const [topic, partition] = key.split("\u0000");
-      return { topic: topic!, partition: Number(partition), memberId };
-    });
+    return [...this.owners].map(([key, memberId]) => ({ ...parsePartitionKey(key), memberId }));
   }
 
   /**
@@ -267,10 +264,10 @@ export class ConsumerGroup extends DurableObject<Env> {
       for (const tp of owned) this.owners.set(partitionKey(tp.topic, tp.partition), memberId);
     for (const key of [...this.positions.keys()]) {
       if (this.owners.get(key) === previous.get(key)) continue;
-      const [topic, partition] = key.split("\u0000");
+      const { topic, partition } = parsePartitionKey(key);
       this.positions.delete(key);
       this.dirtyPositions.delete(key);
-      this.store.deletePosition(topic!, Number(partition));
+      this.store.deletePosition(topic, partition);
     }
     this.store.replaceAssignments(this.ownedList());
     this.store.saveMeta(this.name!, this.generation, this.assignor);
@@ -412,8 +409,8 @@ export class ConsumerGroup extends DurableObject<Env> {
       this.positionTimer = null;
       for (const key of this.dirtyPositions) {
         const position = this.positions.get(key);
-        const [topic, partition] = key.split("\u0000");
-        if (position !== undefined) this.store.savePosition(topic!, Number(partition), position);
+        const { topic, partition } = parsePartitionKey(key);
+        if (position !== undefined) this.store.savePosition(topic, partition, position);
       }
       this.dirtyPositions.clear();
     }, POSITION_CHECKPOINT_MS);
@@ -719,10 +716,8 @@ export class ConsumerGroup extends DurableObject<Env> {
     this.store.forgetTopic(topic);
     this.partitionCounts.delete(topic);
     this.topics.forget(topic); // a re-created topic of that name is another incarnation
-    for (const key of [...this.offsets.keys()])
-      if (key.startsWith(`${topic}\u0000`)) this.offsets.delete(key);
-    for (const key of [...this.positions.keys()])
-      if (key.startsWith(`${topic}\u0000`)) this.positions.delete(key);
+    for (const key of [...this.offsets.keys()]) if (isKeyOfTopic(key, topic)) this.offsets.delete(key);
+    for (const key of [...this.positions.keys()]) if (isKeyOfTopic(key, topic)) this.positions.delete(key);
     for (const key of [...this.owners.keys()]) if (key.startsWith(`${topic}\u0000`)) this.owners.delete(key);
     if ([...this.members.values()].some((m) => m.topics.includes(topic))) this.rebalance();
   }

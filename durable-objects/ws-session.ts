@@ -10,6 +10,7 @@ import {
   WS_PUSH_RECORDS_MAX,
   WS_SUBSCRIPTIONS_MAX,
 } from "../core/limits";
+import { parsePartitionKey, partitionKey } from "../core/partition-key";
 import { TokenBucket } from "../core/token-bucket";
 import { isCompacted } from "../core/topic-config";
 import {
@@ -97,7 +98,7 @@ function frameBytes(message: string | ArrayBuffer): number {
   return new TextEncoder().encode(message).byteLength;
 }
 
-const refKey = (tp: PartitionRef) => `${tp.topic}\u0000${tp.partition}`;
+const refKey = (tp: PartitionRef) => partitionKey(tp.topic, tp.partition);
 /** The identity the gateway verified on the upgrade (absent with EDGELOG_AUTH=none). */
 type Attachment = { nonJson: number; identity: Identity | null };
 
@@ -493,7 +494,7 @@ export class WsSession extends DurableObject<Env> {
     for (const key of [...this.watched]) {
       if (wanted.has(key)) continue;
       this.watched.delete(key);
-      const [topicName, partition] = key.split("\u0000");
+      const { topic: topicName, partition } = parsePartitionKey(key);
       changes.push(
         (async () => {
           await callPartitionLeader(

@@ -1,11 +1,17 @@
 import { describe, expect, it } from "vitest";
-import {
-  ASSIGNORS,
-  type Assignment,
-  type AssignmentMember,
-  assign,
-  partitionKey,
-} from "../../core/assignors";
+import { ASSIGNORS, type Assignment, type AssignmentMember, assign } from "../../core/assignors";
+import { parsePartitionKey, partitionKey } from "../../core/partition-key";
+
+describe("partition keys", () => {
+  it("read back what they were made of, whatever the topic name", () => {
+    for (const [topic, partition] of [
+      ["orders", 0],
+      ["a.b-c_d", 1023],
+      ["x", 7],
+    ] as const)
+      expect(parsePartitionKey(partitionKey(topic, partition))).toEqual({ topic, partition });
+  });
+});
 
 function owners(assignment: Assignment): Map<string, string> {
   const map = new Map<string, string>();
