@@ -174,6 +174,12 @@ type Follower = {
 export class Partition extends DurableObject<Env> {
   private readonly log: PartitionLog;
   private state: ReplicaState | null = null;
+
+  /** The replica's state where the caller already knows it exists (a leader, a running timer): a bug otherwise. */
+  private get current(): ReplicaState {
+    if (this.state === null) throw new Error("partition state read before the replica was created");
+    return this.state;
+  }
   private logStartOffset = 0;
   private logEndOffset = 0;
   private highWatermark = 0;
@@ -258,7 +264,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   private newFollowers(knownLogEndOffset: number): Follower[] {
-    const state = this.state!;
+    const state = this.current;
     const followers: Follower[] = [];
     for (let replica = 0; replica < state.replicationFactor; replica++) {
       if (replica === state.replica) continue;
@@ -281,7 +287,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   private saveState(): void {
-    this.log.saveState(this.state!, this.logStartOffset, this.highWatermark);
+    this.log.saveState(this.current, this.logStartOffset, this.highWatermark);
   }
 
   // ---- lifecycle (called by the registry) ----
@@ -368,7 +374,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   private becomeFollower(leaderEpoch: number, leader: number): void {
-    const state = this.state!;
+    const state = this.current;
     if (state.leaderEpoch === leaderEpoch && state.leader === leader) return;
     this.state = { ...state, leaderEpoch, leader };
     this.followers = [];
@@ -422,7 +428,7 @@ export class Partition extends DurableObject<Env> {
     if (hang) await hang;
     const refused = this.leaderCheck(request.topicId, request.leaderEpoch);
     if (refused) return refused;
-    const state = this.state!;
+    const state = this.current;
     const producer = request.producer;
     const producerBatches = producer ? this.log.producerBatches(producer.id) : [];
     if (producer) {
@@ -498,7 +504,7 @@ export class Partition extends DurableObject<Env> {
     const end = batch.baseOffset + batch.count;
     const acked =
       acks === "all" && end > this.highWatermark
-        ? await this.awaitAcks(batch.baseOffset, end, this.state!.leaderEpoch)
+        ? await this.awaitAcks(batch.baseOffset, end, this.current.leaderEpoch)
         : ok({
             baseOffset: batch.baseOffset,
             logEndOffset: this.logEndOffset,
@@ -514,7 +520,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   private async awaitAcks(baseOffset: number, end: number, leaderEpoch: number): Promise<Result<AppendInfo>> {
-    const configs = this.state!.configs;
+    const configs = this.current.configs;
     const deadline = Date.now() + configs["replica.ack.timeout.ms"];
     for (;;) {
       const state = this.state;
@@ -566,7 +572,7 @@ export class Partition extends DurableObject<Env> {
   /** Sends a just-appended batch to every in-sync follower whose pipeline is at `baseOffset`. */
   private replicateLive(batch: ReplicaBatch): void {
     const { baseOffset, endOffset: end } = batch;
-    const epoch = this.state!.leaderEpoch;
+    const epoch = this.current.leaderEpoch;
     for (const f of this.followers) {
       if (!f.inSync || f.catchingUp) continue;
       if (f.sentOffset !== baseOffset || f.inFlight >= REPLICA_IN_FLIGHT_MAX) {
@@ -593,13 +599,13 @@ export class Partition extends DurableObject<Env> {
   }
 
   private lagMaxMs(): number {
-    return this.state!.configs["replica.lag.time.max.ms"];
+    return this.current.configs["replica.lag.time.max.ms"];
   }
 
   private async sendTo(f: Follower, batch: ReplicaBatch): Promise<number> {
     // A failing or hung leader is down for its followers too: it sends nothing (as a crashed one).
     if (this.faults.active) throw new Error("injected fault: this replica is down");
-    const state = this.state!;
+    const state = this.current;
     const request: ReplicateRequest = {
       topicId: state.topicId,
       leader: state.replica,
@@ -633,7 +639,7 @@ export class Partition extends DurableObject<Env> {
     sentEnd: number,
     sentAtMs: number,
   ): void {
-    if (!this.isLeader() || this.state!.leaderEpoch !== epoch) return;
+    if (!this.isLeader() || this.current.leaderEpoch !== epoch) return;
     f.logEndOffset = Math.max(f.logEndOffset, logEndOffset);
     f.backoffMs = 0;
     if (logEndOffset >= sentEnd) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, sentAtMs);
@@ -646,14 +652,14 @@ export class Partition extends DurableObject<Env> {
   }
 
   private onFollowerFailure(f: Follower, epoch: number, error: unknown): void {
-    if (!this.isLeader() || this.state!.leaderEpoch !== epoch) return;
-    const state = this.state!;
+    if (!this.isLeader() || this.current.leaderEpoch !== epoch) return;
+    const state = this.current;
     // A stub is broken for good once its object resets or a call on it fails: make a new one.
     f.stub = replicaStub(this.env, state.topic, state.partition, f.replica);
     f.sentOffset = -1;
     if (f.inSync && this.mayLeaveIsr(f)) {
       console.warn(
-        `${this.state!.topic}/${this.state!.partition}: replica ${f.replica} leaves the ISR:`,
+        `${this.current.topic}/${this.current.partition}: replica ${f.replica} leaves the ISR:`,
         String(error),
       );
       this.changeIsr(f, false);
@@ -675,7 +681,7 @@ export class Partition extends DurableObject<Env> {
   private async catchUp(f: Follower): Promise<void> {
     if (f.catchingUp || !this.isLeader()) return;
     f.catchingUp = true;
-    const epoch = this.state!.leaderEpoch;
+    const epoch = this.current.leaderEpoch;
     try {
       for (let round = 0; round < CATCH_UP_ROUNDS_MAX; round++) {
         // Never below logStartOffset: what retention deleted is not sent (the follower skips to it).
@@ -691,7 +697,7 @@ export class Partition extends DurableObject<Env> {
           maxTimestamp: part.maxTimestamp,
           producers: part.count > 0 ? this.log.producerBatchesIn(from, part.next) : [],
         });
-        if (!this.isLeader() || this.state!.leaderEpoch !== epoch) return;
+        if (!this.isLeader() || this.current.leaderEpoch !== epoch) return;
         f.logEndOffset = logEndOffset; // authoritative: it may have truncated
         f.backoffMs = 0;
         f.retryAtMs = 0;
@@ -724,7 +730,7 @@ export class Partition extends DurableObject<Env> {
    */
   private mayLeaveIsr(f: Follower): boolean {
     const others = this.followers.filter((o) => o !== f);
-    const may = mayLeaveIsr(this.highWatermark, others, this.state!.configs["min.insync.replicas"]);
+    const may = mayLeaveIsr(this.highWatermark, others, this.current.configs["min.insync.replicas"]);
     if (!may) void this.alarms.schedule(Date.now() + this.lagMaxMs());
     return may;
   }
@@ -738,7 +744,7 @@ export class Partition extends DurableObject<Env> {
       void this.expandIsr(f);
       return;
     }
-    const state = this.state!;
+    const state = this.current;
     f.inSync = false;
     this.state = { ...state, isr: state.isr.filter((r) => r !== f.replica) };
     this.saveState();
@@ -755,7 +761,7 @@ export class Partition extends DurableObject<Env> {
   private async expandIsr(f: Follower): Promise<void> {
     if (f.joining || f.inSync) return;
     f.joining = true;
-    const epoch = this.state!.leaderEpoch;
+    const epoch = this.current.leaderEpoch;
     let recorded = false;
     try {
       recorded = await this.sendIsr();
@@ -865,7 +871,7 @@ export class Partition extends DurableObject<Env> {
    * are never reused. Answers when the next check is due (Infinity: none).
    */
   private applyRetention(now: number): number {
-    const configs = this.state!.configs;
+    const configs = this.current.configs;
     const deletes = deletesByRetention(configs); // cleanup.policy=compact alone keeps old records
     const retentionMs = deletes ? configs["retention.ms"] : -1;
     const cutoff = retentionMs >= 0 ? now - retentionMs : -1;
@@ -892,7 +898,7 @@ export class Partition extends DurableObject<Env> {
    * the next step is due (Infinity: nothing to do).
    */
   private compactStep(now: number): number {
-    const configs = this.state!.configs;
+    const configs = this.current.configs;
     if (!isCompacted(configs)) {
       this.compaction = null;
       return Number.POSITIVE_INFINITY;
@@ -941,7 +947,7 @@ export class Partition extends DurableObject<Env> {
     if (this.logStartOffset >= this.logEndOffset) return Number.POSITIVE_INFINITY;
     const oldest = this.log.oldestBatchTimestamp(this.logStartOffset);
     if (oldest === null) return Number.POSITIVE_INFINITY;
-    const due = oldest + this.state!.configs["retention.ms"] + 1;
+    const due = oldest + this.current.configs["retention.ms"] + 1;
     // Expired but held back by the high watermark (replicas behind): look again a little later, not in a loop.
     if (due <= now) return now + RETENTION_BLOCKED_RETRY_MS;
     return Math.min(due, now + RETENTION_CHECK_MS_MAX);
@@ -1222,7 +1228,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   private info(): PartitionInfo {
-    const state = this.state!;
+    const state = this.current;
     return {
       partition: state.partition,
       replica: state.replica,
