@@ -78,7 +78,8 @@ groupRoutes.get("/:group/members/:memberId/records", requestMetrics("fetch"), as
   const stub = coordinator(c, "read");
   const memberId = checkMemberId(c.req.param("memberId"));
   const auth = c.get("auth");
-  const charge = await startFetch(c.env, auth);
+  const started = startFetch(c.env, auth);
+  const charge = typeof started === "function" ? started : await started;
   // The group checks the member's topics against these rights on every poll.
   const body = unwrap(await stub.poll(memberId, options, auth.rights));
   charge(body.length);

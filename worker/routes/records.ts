@@ -42,7 +42,8 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
     maxMessageBytes: topic.configs["max.message.bytes"],
     keyRequired: isCompacted(topic.configs),
   });
-  await chargeProduce(c.env, auth, body.bytes);
+  const charged = chargeProduce(c.env, auth, body.bytes);
+  if (charged) await charged;
   const produced = startProduce(c.env, topics, topic, records, acks, producer);
   if (acks === "0") {
     // Nothing is promised for acks=0: answer now, append in the background.
@@ -75,7 +76,8 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
   const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
   const auth = c.get("auth");
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "read");
-  const charge = await startFetch(c.env, auth);
+  const started = startFetch(c.env, auth);
+  const charge = typeof started === "function" ? started : await started;
   const topic = await getTopic(c.env, c.req.param("topic"));
   if (partition >= topic.partitions)
     throw new EdgelogError(
