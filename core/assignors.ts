@@ -1,4 +1,4 @@
-import { partitionKey } from "./partition-key";
+import { compareTopicPartitions, partitionKey, type TopicPartition } from "./partition-key";
 
 /**
  * Server-side partition assignment (KIP-848 style: the group coordinator assigns).
@@ -11,13 +11,8 @@ export type AssignorName = "range" | "roundrobin" | "sticky";
 export const ASSIGNORS: readonly AssignorName[] = ["range", "roundrobin", "sticky"];
 
 export type AssignmentMember = { memberId: string; topics: readonly string[] };
-export type TopicPartition = { topic: string; partition: number };
 /** memberId → its partitions, sorted by topic then partition. */
 export type Assignment = Map<string, TopicPartition[]>;
-
-function byTopicPartition(a: TopicPartition, b: TopicPartition): number {
-  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
-}
 
 function emptyAssignment(members: readonly AssignmentMember[]): Assignment {
   const sorted = [...members].sort((a, b) => (a.memberId < b.memberId ? -1 : 1));
@@ -146,6 +141,6 @@ export function assign(
       : assignor === "roundrobin"
         ? roundRobin(members, partitions)
         : sticky(members, partitions, previous);
-  for (const owned of result.values()) owned.sort(byTopicPartition);
+  for (const owned of result.values()) owned.sort(compareTopicPartitions);
   return result;
 }

@@ -5,11 +5,19 @@
  */
 const SEPARATOR = "\u0000";
 
+/** One partition of a topic (Kafka's TopicPartition). */
+export type TopicPartition = { topic: string; partition: number };
+
+/** Orders topic-partitions by topic, then partition (assignments and offsets are listed so). */
+export function compareTopicPartitions(a: TopicPartition, b: TopicPartition): number {
+  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
+}
+
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}${SEPARATOR}${partition}`;
 }
 
-export function parsePartitionKey(key: string): { topic: string; partition: number } {
+export function parsePartitionKey(key: string): TopicPartition {
   const at = key.lastIndexOf(SEPARATOR);
   return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
 }

@@ -17,8 +17,9 @@ import {
 } from "../core/credentials";
 import { EdgelogError } from "../core/errors";
 import { CREDENTIAL_CACHE_ENTRIES_MAX, SECURITY_CACHE_MS, SECURITY_REFRESH_MS } from "../core/limits";
-import { type Env, securityStore } from "./env";
+import type { Env } from "./env";
 import type { PrincipalView } from "./security-store";
+import { securityStore } from "./stubs";
 
 /**
  * Who a request acts as, and what it may do (API.md "Security"). Used by the

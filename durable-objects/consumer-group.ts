@@ -10,15 +10,21 @@ import {
   LAG_HISTORY_MAX,
   LAG_SAMPLE_INTERVAL_MS,
 } from "../core/limits";
-import { isKeyOfTopic, parsePartitionKey, partitionKey } from "../core/partition-key";
+import {
+  compareTopicPartitions,
+  isKeyOfTopic,
+  parsePartitionKey,
+  partitionKey,
+  type TopicPartition,
+} from "../core/partition-key";
 import type { CommitRequest, JoinRequest, ResetRequest } from "../schemas/groups";
 import { AlarmScheduler } from "./alarm-scheduler";
-import { type Env, topicRegistry } from "./env";
-import { type CommittedOffset, GroupStore, type PartitionRef, type StoredMember } from "./group-store";
+import type { FetchedRecords, LogOffsets, TopicMetadata } from "./contract";
+import type { Env } from "./env";
+import { type CommittedOffset, GroupStore, type StoredMember } from "./group-store";
 import { callLeader, callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
-import type { FetchedRecords } from "./partition";
+import { topicRegistry, wsSession } from "./stubs";
 import { TopicCache } from "./topic-cache";
-import type { TopicMetadata } from "./topic-registry";
 
 /**
  * One consumer group (Kafka's group coordinator, with server-side assignment as in
@@ -30,10 +36,10 @@ import type { TopicMetadata } from "./topic-registry";
  */
 
 export type GroupState = "Empty" | "PreparingRebalance" | "Stable" | "Dead";
-export type MemberAssignment = { memberId: string; generation: number; assignments: PartitionRef[] };
-export type HeartbeatInfo = { generation: number; assignments: PartitionRef[]; rebalancing: boolean };
+export type MemberAssignment = { memberId: string; generation: number; assignments: TopicPartition[] };
+export type HeartbeatInfo = { generation: number; assignments: TopicPartition[]; rebalancing: boolean };
 export type PollOptions = { maxRecords: number; maxBytes: number; waitMs: number };
-export type OffsetInfo = PartitionRef & { committedOffset: number; highWatermark: number; lag: number };
+export type OffsetInfo = TopicPartition & { committedOffset: number; highWatermark: number; lag: number };
 export type PolledRecords = { generation: number; records: string; count: number };
 export type GroupSummary = { group: string; state: GroupState; generation: number; members: number };
 
@@ -45,19 +51,20 @@ type Member = StoredMember & {
   /** Polls of one member run one after another, so a position is never read twice. */
   pollChain: Promise<unknown>;
 };
-type Mark = { highWatermark: number; logStartOffset: number; atMs: number };
+/** A partition's offsets as last asked of its leader, and when. */
+type Mark = LogOffsets & { atMs: number };
 /** How often owned partitions' positions are written to storage (coalesced, off the poll path). */
 const POSITION_CHECKPOINT_MS = 100;
 
-type Fetched = { tp: PartitionRef; share: number; fetched: FetchedRecords };
-type Share = { tp: PartitionRef; share: number };
+type Fetched = { tp: TopicPartition; share: number; fetched: FetchedRecords };
+type Share = { tp: TopicPartition; share: number };
 
 /**
  * Splits `maxRecords` over partitions: equal shares, the remainder to the first
  * ones (the caller rotates the order every poll, so no partition starves). The
  * shares add up to exactly `maxRecords`; a partition whose share is 0 waits its turn.
  */
-function shares(tps: readonly PartitionRef[], maxRecords: number): Share[] {
+function shares(tps: readonly TopicPartition[], maxRecords: number): Share[] {
   const each = Math.floor(maxRecords / tps.length);
   const extra = maxRecords % tps.length;
   return tps.map((tp, i) => ({ tp, share: each + (i < extra ? 1 : 0) })).filter((s) => s.share > 0);
@@ -131,13 +138,13 @@ export class ConsumerGroup extends DurableObject<Env> {
     return "Stable";
   }
 
-  private assignmentsOf(memberId: string): PartitionRef[] {
-    const owned: PartitionRef[] = [];
+  private assignmentsOf(memberId: string): TopicPartition[] {
+    const owned: TopicPartition[] = [];
     for (const [key, owner] of this.owners) {
       if (owner !== memberId) continue;
       owned.push(parsePartitionKey(key));
     }
-    return owned.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    return owned.sort(compareTopicPartitions);
   }
 
   private member(memberId: string): { ok: true; value: Member } | { ok: false; error: ErrorInfo } {
@@ -275,13 +282,9 @@ export class ConsumerGroup extends DurableObject<Env> {
     // WebSocket members are told at once (API.md: an `assigned` frame on every reassignment).
     for (const m of this.members.values())
       if (m.pushTo !== null)
-        void this.session(m.pushTo)
+        void wsSession(this.env, m.pushTo)
           .onAssignment(this.name!, m.memberId)
           .catch((error) => console.warn(`group ${this.name}: assignment push failed`, String(error)));
-  }
-
-  private session(id: string) {
-    return this.env.WS_SESSION.get(this.env.WS_SESSION.idFromString(id));
   }
 
   async heartbeat(memberId: string): Promise<Result<HeartbeatInfo>> {
@@ -430,7 +433,7 @@ export class ConsumerGroup extends DurableObject<Env> {
   }
 
   private async fetchFrom(m: Member, parts: Share[], maxBytes: number, waitMs: number): Promise<Fetched[]> {
-    const reads = parts.map(({ tp, share }) => this.readPartition(m, tp, share, maxBytes, waitMs));
+    const reads = parts.map(({ tp, share }) => this.fetchPartition(m, tp, share, maxBytes, waitMs));
     if (waitMs === 0) return (await Promise.all(reads)).filter((r): r is Fetched => r !== null);
     // Long-poll: the first partition with records answers (with whatever else has arrived by then).
     return new Promise((resolve) => {
@@ -453,9 +456,9 @@ export class ConsumerGroup extends DurableObject<Env> {
     });
   }
 
-  private async readPartition(
+  private async fetchPartition(
     m: Member,
-    tp: PartitionRef,
+    tp: TopicPartition,
     maxRecords: number,
     maxBytes: number,
     waitMs: number,
@@ -468,7 +471,7 @@ export class ConsumerGroup extends DurableObject<Env> {
         tp,
         wait + LEADER_CALL_SLACK_MS,
         (leader, leaderEpoch, topic) =>
-          leader.readForGroup({
+          leader.fetchForConsumer({
             topicId: topic.topicId,
             leaderEpoch,
             position: from,
@@ -502,7 +505,7 @@ export class ConsumerGroup extends DurableObject<Env> {
    */
   async commit(
     request: CommitRequest,
-  ): Promise<Result<{ offsets: (PartitionRef & { committedOffset: number })[] }>> {
+  ): Promise<Result<{ offsets: (TopicPartition & { committedOffset: number })[] }>> {
     const check = (): Result<null> => {
       const m = this.member(request.memberId);
       if (!m.ok) return m;
@@ -559,7 +562,7 @@ export class ConsumerGroup extends DurableObject<Env> {
   }
 
   /** Asks the leaders of these partitions for their high watermark and log start (in parallel, bounded). */
-  private async refreshMarks(partitions: readonly PartitionRef[]): Promise<void> {
+  private async refreshMarks(partitions: readonly TopicPartition[]): Promise<void> {
     await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (tp) => {
       const info = await callPartitionLeader(
         this.env,
@@ -590,18 +593,16 @@ export class ConsumerGroup extends DurableObject<Env> {
       (o) => (this.marks.get(partitionKey(o.topic, o.partition))?.atMs ?? 0) < now - LAG_SAMPLE_INTERVAL_MS,
     );
     if (stale.length > 0) await this.refreshMarks(stale);
-    return [...this.offsets.values()]
-      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
-      .map((o) => {
-        const hw = this.marks.get(partitionKey(o.topic, o.partition))?.highWatermark ?? o.offset;
-        return {
-          topic: o.topic,
-          partition: o.partition,
-          committedOffset: o.offset,
-          highWatermark: hw,
-          lag: Math.max(0, hw - o.offset),
-        };
-      });
+    return [...this.offsets.values()].sort(compareTopicPartitions).map((o) => {
+      const hw = this.marks.get(partitionKey(o.topic, o.partition))?.highWatermark ?? o.offset;
+      return {
+        topic: o.topic,
+        partition: o.partition,
+        committedOffset: o.offset,
+        highWatermark: hw,
+        lag: Math.max(0, hw - o.offset),
+      };
+    });
   }
 
   // ---- administration ----
@@ -646,7 +647,7 @@ export class ConsumerGroup extends DurableObject<Env> {
   async resetOffsets(
     group: string,
     request: ResetRequest,
-  ): Promise<Result<{ offsets: (PartitionRef & { committedOffset: number })[] }>> {
+  ): Promise<Result<{ offsets: (TopicPartition & { committedOffset: number })[] }>> {
     if (this.members.size > 0)
       return fail(
         "NON_EMPTY_GROUP",

@@ -1,7 +1,6 @@
 import { PRODUCER_ID_EXPIRATION_MS_DEFAULT } from "../core/limits";
 import type { ConsumerGroup } from "./consumer-group";
 import type { IdempotentProducer } from "./idempotent-producer";
-import type { Partition } from "./partition";
 import type { PartitionLeader } from "./partition-leader";
 import type { PartitionReplica } from "./partition-replica";
 import type { SecurityStore } from "./security-store";
@@ -28,37 +27,6 @@ export type Env = {
   /** Gateway request-body limit in bytes; 1 MiB when unset. */
   EDGELOG_MAX_REQUEST_BYTES?: string;
 };
-
-/** The one SecurityStore of a deployment. */
-export function securityStore(env: Env): DurableObjectStub<SecurityStore> {
-  return env.SECURITY.get(env.SECURITY.idFromName("cluster"));
-}
-
-/** The one TopicRegistry of a deployment. */
-export function topicRegistry(env: Env): DurableObjectStub<TopicRegistry> {
-  return env.TOPIC_REGISTRY.get(env.TOPIC_REGISTRY.idFromName("cluster"));
-}
-
-/**
- * One replica of a partition. Names come from the topic, partition and replica
- * index (`orders/3`, `orders/3/r1`), so every isolate reaches the same object
- * without a lookup. Replica 0 is a PartitionLeader, the others PartitionReplicas.
- */
-export function replicaStub(
-  env: Env,
-  topic: string,
-  partition: number,
-  replica: number,
-): DurableObjectStub<Partition> {
-  if (replica === 0)
-    return env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/${partition}`));
-  return env.PARTITION_REPLICA.get(env.PARTITION_REPLICA.idFromName(`${topic}/${partition}/r${replica}`));
-}
-
-/** A consumer group's coordinator, named by the group id. */
-export function consumerGroup(env: Env, group: string): DurableObjectStub<ConsumerGroup> {
-  return env.CONSUMER_GROUP.get(env.CONSUMER_GROUP.idFromName(group));
-}
 
 /** Kafka's producer.id.expiration.ms (a deployment setting, like Kafka's broker config); 7 days when unset. */
 export function producerExpirationMs(env: Env): number {

@@ -37,12 +37,13 @@ export class FaultInjector {
   }
 
   /**
-   * At the start of a data-path call: throws for "fail", returns a promise that
-   * rejects later for "hang" or resolves later for "slow" (await it), null
-   * otherwise — no await on the hot path.
+   * The fault preamble of a data-path call (`await faults.gate()`): throws for
+   * "fail", rejects later for "hang", resolves later for "slow", and otherwise
+   * answers undefined at once (no promise, no I/O: a build without faults pays
+   * one microtask).
    */
-  check(): Promise<void> | null {
-    if (!FAULTS_COMPILED || this.mode === "none" || this.mode === "failAfterCommit") return null;
+  gate(): Promise<void> | undefined {
+    if (!FAULTS_COMPILED || this.mode === "none" || this.mode === "failAfterCommit") return undefined;
     if (this.mode === "fail") throw new Error("injected fault: replica failing");
     if (this.mode === "slow") return new Promise<void>((resolve) => setTimeout(resolve, SLOW_MS));
     return new Promise<never>((_, reject) => {

@@ -1,4 +1,5 @@
 import type { AssignorName } from "../core/assignors";
+import type { TopicPartition } from "../core/partition-key";
 import type { OffsetReset } from "../schemas/groups";
 import { runMigrations } from "./sql-migrations";
 
@@ -48,9 +49,8 @@ export type StoredMember = {
   pushTo: string | null;
 };
 
-export type PartitionRef = { topic: string; partition: number };
-export type CommittedOffset = PartitionRef & { offset: number; committedAt: number };
-export type Owned = PartitionRef & { memberId: string };
+export type CommittedOffset = TopicPartition & { offset: number; committedAt: number };
+export type Owned = TopicPartition & { memberId: string };
 
 export type LoadedGroup = {
   name: string | null;
@@ -59,7 +59,7 @@ export type LoadedGroup = {
   members: StoredMember[];
   assignments: Owned[];
   offsets: CommittedOffset[];
-  positions: (PartitionRef & { position: number })[];
+  positions: (TopicPartition & { position: number })[];
 };
 
 export class GroupStore {

@@ -2,12 +2,11 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../core/errors";
 import { checkSequence } from "../core/idempotence";
 import { PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
+import type { Acks, TopicMetadata } from "./contract";
 import { type Env, producerExpirationMs } from "./env";
-import type { Acks } from "./partition";
 import { appendToLeader, type PartitionBatch, type ProduceOutcome, produceResults } from "./produce-path";
 import { runMigrations } from "./sql-migrations";
 import { TopicCache } from "./topic-cache";
-import type { TopicMetadata } from "./topic-registry";
 
 /**
  * One idempotent producer (API.md "Produce"): its current epoch and the next

@@ -1,9 +1,10 @@
 import { withTimeout } from "../core/concurrency";
 import { EdgelogError, fail, type Result } from "../core/errors";
-import { type Env, replicaStub, topicRegistry } from "./env";
+import type { TopicMetadata } from "./contract";
+import type { Env } from "./env";
 import type { Partition } from "./partition";
+import { replicaStub, topicRegistry } from "./stubs";
 import type { TopicCache } from "./topic-cache";
-import type { TopicMetadata } from "./topic-registry";
 
 /** Time a leader gets beyond its own deadline (ack timeout, long-poll) before the gateway calls it unreachable. */
 export const LEADER_CALL_SLACK_MS = 2_000;

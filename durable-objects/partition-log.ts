@@ -1,9 +1,22 @@
 import { assert } from "../core/errors";
 import { batchesToKeep, type ProducerBatch } from "../core/idempotence";
 import { APPEND_CHUNK_BYTES_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
-import { type AppendChunk, encodeAppendChunks } from "../core/record-batch";
+import {
+  type AppendChunk,
+  encodeAppendChunks,
+  INSERT_CONTIGUOUS_SQL,
+  INSERT_WITH_OFFSETS_SQL,
+  type LogRow,
+  recordJson,
+  rowOffset,
+  rowRecord,
+  rowSize,
+  rowTimestamp,
+  SELECT_ROWS_SQL,
+} from "../core/record-codec";
 import type { EpochEntry } from "../core/replication";
 import { type TopicConfigs, withDefaults } from "../core/topic-config";
+import type { ReplicaState } from "./contract";
 import { runMigrations } from "./sql-migrations";
 
 /**
@@ -65,19 +78,6 @@ const MIGRATIONS = [
    CREATE INDEX producer_batches_by_offset ON producer_batches (base_offset);`,
 ];
 
-/** What a replica is: set by the registry at creation, changed by elections. */
-export type ReplicaState = {
-  topic: string;
-  partition: number;
-  topicId: string;
-  configs: TopicConfigs;
-  replica: number;
-  replicationFactor: number;
-  leader: number;
-  leaderEpoch: number;
-  isr: number[];
-};
-
 type StateRow = {
   topic: string;
   partition: number;
@@ -113,16 +113,6 @@ function producerBatch(row: ProducerBatchRow): ProducerBatch {
     defaultTimestamp: row.default_timestamp,
   };
 }
-
-type LogRow = [
-  offset: number,
-  timestamp: number,
-  key: string | null,
-  value: string | null,
-  valueBase64: string | null,
-  headers: string,
-  size: number,
-];
 
 export type LoadedLog = {
   state: ReplicaState | null;
@@ -229,16 +219,7 @@ export class PartitionLog {
     let toSkip = skip;
     for (const chunk of chunks) {
       if (toSkip < chunk.count) {
-        this.sql.exec(
-          `INSERT INTO log ("offset", timestamp, key, value, value_base64, headers, size)
-           SELECT ? + e.key, e.value ->> '$[0]', e.value ->> '$[1]',
-                  CASE WHEN e.value ->> '$[4]' IS NULL THEN e.value -> '$[2]' END,
-                  e.value ->> '$[4]', e.value -> '$[3]', e.value ->> '$[5]'
-           FROM json_each(?) AS e WHERE e.key >= ?`,
-          next,
-          chunk.records,
-          toSkip,
-        );
+        this.sql.exec(INSERT_CONTIGUOUS_SQL, next, chunk.records, toSkip);
       }
       toSkip = Math.max(0, toSkip - chunk.count);
       next += chunk.count;
@@ -333,16 +314,7 @@ export class PartitionLog {
    * as appended at `from` in the time index.
    */
   appendAt(chunks: readonly AppendChunk[], from: number, maxTimestamp: number): void {
-    for (const chunk of chunks)
-      this.sql.exec(
-        `INSERT INTO log ("offset", timestamp, key, value, value_base64, headers, size)
-         SELECT e.value ->> '$[6]', e.value ->> '$[0]', e.value ->> '$[1]',
-                CASE WHEN e.value ->> '$[4]' IS NULL THEN e.value -> '$[2]' END,
-                e.value ->> '$[4]', e.value -> '$[3]', e.value ->> '$[5]'
-         FROM json_each(?) AS e WHERE e.value ->> '$[6]' >= ?`,
-        chunk.records,
-        from,
-      );
+    for (const chunk of chunks) this.sql.exec(INSERT_WITH_OFFSETS_SQL, chunk.records, from);
     const bytes = chunks.reduce((n, c) => n + c.bytes, 0);
     this.sql.exec(
       "INSERT OR REPLACE INTO time_index (base_offset, max_timestamp, bytes) VALUES (?, ?, ?)",
@@ -495,11 +467,8 @@ export class PartitionLog {
     let full = false;
     if (start < end) {
       let bytes = 0;
-      for (const [offset, timestamp, key, value, valueBase64, headers, size] of this.rows(
-        start,
-        end,
-        maxRecords,
-      )) {
+      for (const row of this.rows(start, end, maxRecords)) {
+        const size = rowSize(row);
         if (records > 0 && bytes + size > maxBytes) {
           full = true;
           break;
@@ -507,10 +476,8 @@ export class PartitionLog {
         bytes += size;
         if (records > 0) text += ",";
         records++;
-        text += `{${prefix}"offset":${offset},"timestamp":${timestamp},"key":${key === null ? "null" : JSON.stringify(key)},`;
-        text += valueBase64 === null ? `"value":${value}` : `"valueBase64":"${valueBase64}"`;
-        text += `,"headers":${headers}}`;
-        next = offset + 1;
+        text += recordJson(row, prefix);
+        next = rowOffset(row) + 1;
       }
       // Compaction leaves gaps: when nothing stopped the read early, it covered up to `end`.
       if (!full && records < maxRecords) next = end;
@@ -526,15 +493,17 @@ export class PartitionLog {
     let bytes = 0;
     let maxTimestamp = 0;
     let next = end;
-    for (const [offset, timestamp, key, value, valueBase64, headers, size] of this.rows(start, end)) {
+    for (const row of this.rows(start, end)) {
+      const size = rowSize(row);
       if (records.length > 0 && bytes + size > maxBytes) {
-        next = offset;
+        next = rowOffset(row);
         break;
       }
       bytes += size;
-      records.push({ key, valueJson: value ?? "null", valueBase64, headersJson: headers, sizeBytes: size });
+      records.push(rowRecord(row));
+      const timestamp = rowTimestamp(row);
       timestamps.push(timestamp);
-      offsets.push(offset);
+      offsets.push(rowOffset(row));
       if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     }
     // Records carry their offsets: a compacted log has gaps. `next` is where this read ends.
@@ -548,15 +517,7 @@ export class PartitionLog {
 
   /** The stored records in [start, end), in offset order, as raw rows (no per-row objects). */
   private rows(start: number, end: number, limit = -1): IterableIterator<LogRow> {
-    return this.sql
-      .exec(
-        `SELECT "offset", timestamp, key, value, value_base64, headers, size FROM log
-         WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset" LIMIT ?`,
-        start,
-        end,
-        limit,
-      )
-      .raw() as IterableIterator<LogRow>;
+    return this.sql.exec(SELECT_ROWS_SQL, start, end, limit).raw() as IterableIterator<LogRow>;
   }
 
   /** Kafka's offsetsForTimes: the first offset at or after `from` whose timestamp is ≥ `timestamp`, or null. */

@@ -4,7 +4,7 @@ import { type ErrorInfo, fail, ok, type Result } from "../core/errors";
 import { type FetchPosition, resolveFetchOffset } from "../core/fetch-position";
 import { type ProducerBatch, type ProducerRef, partitionDecision } from "../core/idempotence";
 import { FETCH_WAITERS_MAX, PARTITION_WATCHERS_MAX } from "../core/limits";
-import type { AppendChunk } from "../core/record-batch";
+import type { AppendChunk } from "../core/record-codec";
 import {
   copiesAtOrAbove,
   divergenceOffset,
@@ -17,9 +17,25 @@ import {
 } from "../core/replication";
 import { deletesByRetention, isCompacted, type TopicConfigs } from "../core/topic-config";
 import { AlarmScheduler } from "./alarm-scheduler";
-import { type Env, producerExpirationMs, replicaStub, topicRegistry } from "./env";
+import type {
+  Acks,
+  AppendInfo,
+  AppendRequest,
+  ElectionState,
+  FetchedRecords,
+  FetchRequest,
+  PartitionInfo,
+  PartitionMetrics,
+  ReplicaBatch,
+  ReplicaState,
+  ReplicateRequest,
+  ReplicateResult,
+  ResolvedOffset,
+} from "./contract";
+import { type Env, producerExpirationMs } from "./env";
 import { FAULTS_COMPILED, FaultInjector, type FaultMode } from "./faults";
-import { PartitionLog, type ReplicaState } from "./partition-log";
+import { PartitionLog } from "./partition-log";
+import { replicaStub, topicRegistry, wsSession } from "./stubs";
 
 /**
  * One replica of a topic-partition (Kafka's Partition). Every replica holds a
@@ -58,95 +74,6 @@ const COMPACTION_INTERVAL_MS = 5_000;
 const PRODUCER_EXPIRY_MAX = 1_000;
 /** A failing replica's alarm looks again after this long (faults active: no work, no retry storm). */
 const FAULTED_ALARM_MS = 1_000;
-
-export type Acks = "0" | "1" | "all";
-export type AppendRequest = {
-  topicId: string;
-  leaderEpoch: number;
-  chunks: AppendChunk[];
-  maxTimestamp: number;
-  acks: Acks;
-  /** An idempotent producer's request: a batch this partition already appended is answered, not appended. */
-  producer?: ProducerRef;
-  /** With `producer`: the gateway's clock for records without a timestamp (kept with the batch). */
-  defaultTimestamp?: number;
-  /**
-   * The producer object knows the sequence was applied: answer the kept batch or
-   * DUPLICATE_SEQUENCE_NUMBER, never append (a repeat must not become a new batch).
-   */
-  repeat?: boolean;
-};
-export type AppendInfo = {
-  baseOffset: number;
-  logEndOffset: number;
-  highWatermark: number;
-  /** A duplicate's original default timestamp (see ProducerBatch): the answer's timestamps are rebuilt from it. */
-  defaultTimestamp?: number;
-};
-export type ReadRequest = {
-  topicId: string;
-  leaderEpoch: number;
-  position: FetchPosition;
-  maxRecords: number;
-  maxBytes: number;
-  waitMs: number;
-};
-/** A leader's call to a follower: records from `baseOffset` (possibly none: a probe). */
-export type ReplicateRequest = {
-  topicId: string;
-  leader: number;
-  leaderEpoch: number;
-  epochs: EpochEntry[];
-  leaderLogEndOffset: number;
-  highWatermark: number;
-  baseOffset: number;
-  /** Where these records end: baseOffset + their count, or more when compaction left gaps. */
-  endOffset: number;
-  chunks: AppendChunk[];
-  /** The records carry their own offsets (a catch-up read of a possibly compacted log). */
-  sparse: boolean;
-  maxTimestamp: number;
-  /** The leader's logStartOffset: retention moves it; followers delete below it too. */
-  logStartOffset: number;
-  /** The leader's WebSocket watchers, sent only when they changed since this follower last heard. */
-  watchers?: string[];
-  /** Idempotent producers' batches among these records: producer state travels with the log. */
-  producers: ProducerBatch[];
-};
-export type PartitionInfo = {
-  partition: number;
-  replica: number;
-  leader: number;
-  leaderEpoch: number;
-  isr: number[];
-  logStartOffset: number;
-  logEndOffset: number;
-  highWatermark: number;
-};
-export type PartitionMetrics = PartitionInfo & {
-  replicationFactor: number;
-  produceRequests: number;
-  produceRecords: number;
-  fetchRequests: number;
-  fetchRecords: number;
-};
-/** Records of one partition for a group fetch: JSON objects joined by commas, and where reading goes on. */
-export type FetchedRecords = {
-  records: string;
-  count: number;
-  nextOffset: number;
-  highWatermark: number;
-  logStartOffset: number;
-};
-export type LogBounds = { logStartOffset: number; highWatermark: number };
-/** What the registry asks candidates during an election. */
-export type ElectionState = { replica: number; leaderEpoch: number; lastEpoch: number; logEndOffset: number };
-
-/** Records the leader sends a follower, with the producer batches among them. */
-type ReplicaBatch = Pick<
-  ReplicateRequest,
-  "baseOffset" | "endOffset" | "chunks" | "sparse" | "maxTimestamp" | "producers"
->;
 
 /** The leader's view of one follower. */
 type Follower = {
@@ -332,8 +259,7 @@ export class Partition extends DurableObject<Env> {
 
   /** Becomes the leader of `leaderEpoch` (a clean election by the registry). */
   async makeLeader(topicId: string, leaderEpoch: number, isr: number[]): Promise<Result<null>> {
-    const hang = this.faults.check();
-    if (hang) await hang;
+    await this.faults.gate();
     const state = this.state;
     if (state === null || state.topicId !== topicId) return this.unknownTopic();
     if (leaderEpoch < state.leaderEpoch || (leaderEpoch === state.leaderEpoch && !this.isLeader()))
@@ -364,8 +290,7 @@ export class Partition extends DurableObject<Env> {
 
   /** Follows `leader` in `leaderEpoch`; a leader of an older epoch steps down. */
   async makeFollower(topicId: string, leaderEpoch: number, leader: number): Promise<Result<null>> {
-    const hang = this.faults.check();
-    if (hang) await hang;
+    await this.faults.gate();
     const state = this.state;
     if (state === null || state.topicId !== topicId) return this.unknownTopic();
     if (leaderEpoch < state.leaderEpoch) return ok(null); // stale news
@@ -385,8 +310,7 @@ export class Partition extends DurableObject<Env> {
 
   /** For elections: this replica's last written epoch and log end offset (also a reachability probe). */
   async electionState(topicId: string): Promise<ElectionState | null> {
-    const hang = this.faults.check();
-    if (hang) await hang;
+    await this.faults.gate();
     if (this.state?.topicId !== topicId) return null;
     const written = epochsBelow(this.epochs, this.logEndOffset);
     return {
@@ -424,8 +348,7 @@ export class Partition extends DurableObject<Env> {
    * answers once min.insync.replicas ISR members hold them.
    */
   async append(request: AppendRequest): Promise<Result<AppendInfo>> {
-    const hang = this.faults.check();
-    if (hang) await hang;
+    await this.faults.gate();
     const refused = this.leaderCheck(request.topicId, request.leaderEpoch);
     if (refused) return refused;
     const state = this.current;
@@ -618,7 +541,7 @@ export class Partition extends DurableObject<Env> {
     };
     const version = this.watchersVersion;
     if (f.watchersSent !== version) request.watchers = [...this.watchers];
-    const result = await withTimeout<Result<{ logEndOffset: number }>>(
+    const result = await withTimeout<Result<ReplicateResult>>(
       f.stub.replicate(request),
       this.lagMaxMs(),
       `replicate to replica ${f.replica}`,
@@ -960,9 +883,8 @@ export class Partition extends DurableObject<Env> {
    * first call of a newer epoch the log is truncated to where it agrees with the
    * leader's. Idempotent by offset: records this replica already has are skipped.
    */
-  async replicate(request: ReplicateRequest): Promise<Result<{ logEndOffset: number }>> {
-    const hang = this.faults.check();
-    if (hang) await hang;
+  async replicate(request: ReplicateRequest): Promise<Result<ReplicateResult>> {
+    await this.faults.gate();
     const state = this.state;
     if (state === null || state.topicId !== request.topicId) return this.unknownTopic();
     if (
@@ -1046,8 +968,8 @@ export class Partition extends DurableObject<Env> {
    * by maxRecords and maxBytes. With waitMs it parks until the high watermark
    * passes the start or the time is up. Answers the fetch body of API.md as JSON text.
    */
-  async read(request: ReadRequest): Promise<Result<string>> {
-    const fetched = await this.fetchRecords(request, "");
+  async fetchRecords(request: FetchRequest): Promise<Result<string>> {
+    const fetched = await this.collect(request, "");
     if (!fetched.ok) return fetched;
     const f = fetched.value;
     return ok(
@@ -1056,7 +978,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   /** The same read for a consumer group: each record object also names its topic and partition. */
-  async readForGroup(request: ReadRequest): Promise<Result<FetchedRecords>> {
+  async fetchForConsumer(request: FetchRequest): Promise<Result<FetchedRecords>> {
     const state = this.state;
     const prefix = state ? `"topic":${JSON.stringify(state.topic)},"partition":${state.partition},` : "";
     const { position } = request;
@@ -1069,8 +991,7 @@ export class Partition extends DurableObject<Env> {
       position.offset > this.highWatermark &&
       position.offset <= this.logEndOffset
     ) {
-      const hang = this.faults.check();
-      if (hang) await hang;
+      await this.faults.gate();
       const refused = this.leaderCheck(request.topicId, request.leaderEpoch);
       if (refused) return refused;
       return ok({
@@ -1081,12 +1002,11 @@ export class Partition extends DurableObject<Env> {
         logStartOffset: this.logStartOffset,
       });
     }
-    return this.fetchRecords(request, prefix);
+    return this.collect(request, prefix);
   }
 
-  private async fetchRecords(request: ReadRequest, prefix: string): Promise<Result<FetchedRecords>> {
-    const hang = this.faults.check();
-    if (hang) await hang;
+  private async collect(request: FetchRequest, prefix: string): Promise<Result<FetchedRecords>> {
+    await this.faults.gate();
     const refused = this.leaderCheck(request.topicId, request.leaderEpoch);
     if (refused) return refused;
     this.counters.fetchRequests++;
@@ -1101,7 +1021,7 @@ export class Partition extends DurableObject<Env> {
       const gone = this.leaderCheck(request.topicId, request.leaderEpoch);
       if (gone) return gone;
       // Retention may have moved logStartOffset past the start while we waited.
-      if (start.value < this.logStartOffset) return this.fetchRecords({ ...request, waitMs: 0 }, prefix);
+      if (start.value < this.logStartOffset) return this.collect({ ...request, waitMs: 0 }, prefix);
     }
     const { text, records, next } = this.log.recordsText(
       start.value,
@@ -1130,9 +1050,8 @@ export class Partition extends DurableObject<Env> {
     topicId: string,
     leaderEpoch: number,
     position: FetchPosition,
-  ): Promise<Result<LogBounds & { offset: number }>> {
-    const hang = this.faults.check();
-    if (hang) await hang;
+  ): Promise<Result<ResolvedOffset>> {
+    await this.faults.gate();
     const refused = this.leaderCheck(topicId, leaderEpoch);
     if (refused) return refused;
     const offset = this.resolve(position);
@@ -1199,7 +1118,7 @@ export class Partition extends DurableObject<Env> {
     const state = this.state;
     if (state === null) return;
     this.notifying.add(sessionId);
-    const session = this.env.WS_SESSION.get(this.env.WS_SESSION.idFromString(sessionId));
+    const session = wsSession(this.env, sessionId);
     session
       .onHighWatermark(state.topic, state.partition, this.highWatermark)
       .then(

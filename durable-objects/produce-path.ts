@@ -1,14 +1,13 @@
 import { EdgelogError, type ErrorInfo, type Result, unwrap } from "../core/errors";
 import { keylessPartition, type ProducerRef } from "../core/idempotence";
 import { partitionForKey, StickyPartitioner } from "../core/partitioner";
-import { encodeAppendChunks } from "../core/record-batch";
+import { encodeAppendChunks } from "../core/record-codec";
 import type { ProduceRecord } from "../schemas/produce";
+import type { Acks, AppendInfo, TopicMetadata } from "./contract";
 import type { Env } from "./env";
-import type { IdempotentProducer } from "./idempotent-producer";
 import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
-import type { Acks, AppendInfo } from "./partition";
+import { producerStub } from "./stubs";
 import type { TopicCache } from "./topic-cache";
-import type { TopicMetadata } from "./topic-registry";
 
 const sticky = new StickyPartitioner();
 
@@ -169,18 +168,4 @@ export function startProduce(
         `the producer object did not answer (${String(error)}); send the same sequence again`,
       );
     });
-}
-
-/** The object of a producer id handed out by POST /v1/producers; UNKNOWN_PRODUCER_ID for any other id. */
-function producerStub(env: Env, id: string): DurableObjectStub<IdempotentProducer> {
-  let objectId: DurableObjectId;
-  try {
-    objectId = env.PRODUCER.idFromString(id);
-  } catch {
-    throw new EdgelogError(
-      "UNKNOWN_PRODUCER_ID",
-      `producer id '${id}' was not handed out by POST /v1/producers`,
-    );
-  }
-  return env.PRODUCER.get(objectId);
 }

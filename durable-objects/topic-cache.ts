@@ -1,8 +1,9 @@
 import { EdgelogError, unwrap } from "../core/errors";
 import { TOPIC_METADATA_TTL_MS } from "../core/limits";
 import { topicNameProblem } from "../core/topic-name";
-import { type Env, topicRegistry } from "./env";
-import type { TopicMetadata } from "./topic-registry";
+import type { TopicMetadata } from "./contract";
+import type { Env } from "./env";
+import { topicRegistry } from "./stubs";
 
 /**
  * A cache of topic metadata, trusted for TOPIC_METADATA_TTL_MS. A stale entry is

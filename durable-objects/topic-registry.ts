@@ -4,8 +4,10 @@ import { fail, ok, type Result } from "../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX, GROUPS_MAX, TOPICS_MAX } from "../core/limits";
 import { type Candidate, electionQuorum, electLeader } from "../core/replication";
 import { resolveTopicConfigs, type TopicConfigs, withDefaults } from "../core/topic-config";
-import { consumerGroup, type Env, replicaStub } from "./env";
+import type { CreateTopicRequest, PartitionLeadership, TopicMetadata } from "./contract";
+import type { Env } from "./env";
 import { runMigrations } from "./sql-migrations";
+import { consumerGroup, replicaStub } from "./stubs";
 
 /**
  * The cluster's metadata (Kafka's controller): topics, partition counts,
@@ -39,26 +41,6 @@ const MIGRATIONS = [
   // Consumer groups are objects named by their id; this directory lets them be listed.
   `CREATE TABLE groups (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);`,
 ];
-
-/** Who leads a partition, in which epoch, and which replicas the leader last reported in sync. */
-export type PartitionLeadership = { leader: number; leaderEpoch: number; isr: number[] };
-
-/** What the registry knows of a topic. `topicId` names one incarnation of the name. */
-export type TopicMetadata = {
-  name: string;
-  topicId: string;
-  partitions: number;
-  replicationFactor: number;
-  configs: TopicConfigs;
-  leaders: PartitionLeadership[];
-};
-
-export type CreateTopicRequest = {
-  name: string;
-  partitions: number;
-  replicationFactor: number;
-  configs: TopicConfigs;
-};
 
 type TopicRow = {
   name: string;

@@ -10,7 +10,7 @@ import {
   WS_PUSH_RECORDS_MAX,
   WS_SUBSCRIPTIONS_MAX,
 } from "../core/limits";
-import { parsePartitionKey, partitionKey } from "../core/partition-key";
+import { parsePartitionKey, partitionKey, type TopicPartition } from "../core/partition-key";
 import { TokenBucket } from "../core/token-bucket";
 import { isCompacted } from "../core/topic-config";
 import {
@@ -24,12 +24,12 @@ import {
 } from "../schemas/frames";
 import { parseProduceRequest } from "../schemas/produce";
 import { authMode, authorize, type Identity, rightsOf, unauthenticated } from "./authorizer";
-import { consumerGroup, type Env } from "./env";
-import type { PartitionRef } from "./group-store";
+import type { Env } from "./env";
 import { callLeader, callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { startProduce } from "./produce-path";
 import { bucketsOf, enforce } from "./quotas";
 import { runMigrations } from "./sql-migrations";
+import { consumerGroup } from "./stubs";
 import { TopicCache } from "./topic-cache";
 
 /**
@@ -78,13 +78,13 @@ type GroupSubscription = {
   group: string;
   memberId: string;
   generation: number;
-  assignments: PartitionRef[];
+  assignments: TopicPartition[];
   credits: number;
 };
 type Subscription = TailSubscription | GroupSubscription;
 
 /** The partitions a subscription reads (a tail one, a group member its assignment). */
-function partitionsOf(sub: Subscription): PartitionRef[] {
+function partitionsOf(sub: Subscription): TopicPartition[] {
   return sub.kind === "tail" ? [{ topic: sub.topic, partition: sub.partition }] : sub.assignments;
 }
 /**
@@ -98,7 +98,7 @@ function frameBytes(message: string | ArrayBuffer): number {
   return new TextEncoder().encode(message).byteLength;
 }
 
-const refKey = (tp: PartitionRef) => partitionKey(tp.topic, tp.partition);
+const refKey = (tp: TopicPartition) => partitionKey(tp.topic, tp.partition);
 /** The identity the gateway verified on the upgrade (absent with EDGELOG_AUTH=none). */
 type Attachment = { nonJson: number; identity: Identity | null };
 
@@ -470,7 +470,7 @@ export class WsSession extends DurableObject<Env> {
    * watch the new ones, unwatch the ones no subscription reads any more.
    */
   private async syncWatches(): Promise<void> {
-    const wanted = new Map<string, PartitionRef>();
+    const wanted = new Map<string, TopicPartition>();
     for (const sub of this.subscriptions.values())
       for (const tp of partitionsOf(sub)) wanted.set(refKey(tp), tp);
     const me = this.ctx.id.toString();
@@ -599,8 +599,8 @@ export class WsSession extends DurableObject<Env> {
         const maxRecords = Math.min(sub.credits, WS_PUSH_RECORDS_MAX);
         const got =
           sub.kind === "tail"
-            ? await this.readTail(sub, maxRecords)
-            : await this.readGroup(sub, maxRecords, rights);
+            ? await this.fetchTail(sub, maxRecords)
+            : await this.pollGroup(sub, maxRecords, rights);
         if (this.subscriptions.get(key) !== sub) return; // unsubscribed meanwhile
         if (!got.ok) {
           if (AUTHORIZATION_FAILURES.includes(got.error.code)) await this.endSubscription(key, got.error);
@@ -642,7 +642,7 @@ export class WsSession extends DurableObject<Env> {
     await this.syncWatches().catch(() => undefined);
   }
 
-  private async readTail(
+  private async fetchTail(
     sub: TailSubscription,
     maxRecords: number,
   ): Promise<Result<{ records: string; count: number }>> {
@@ -652,7 +652,7 @@ export class WsSession extends DurableObject<Env> {
       sub,
       LEADER_CALL_SLACK_MS,
       (leader, epoch) =>
-        leader.readForGroup({
+        leader.fetchForConsumer({
           topicId: sub.topicId,
           leaderEpoch: epoch,
           position: { kind: "offset", offset: sub.position },
@@ -666,7 +666,7 @@ export class WsSession extends DurableObject<Env> {
   }
 
   /** Through the group's poll: it keeps the member's positions, so a group member's records are never read twice. */
-  private async readGroup(
+  private async pollGroup(
     sub: GroupSubscription,
     maxRecords: number,
     rights: Rights,

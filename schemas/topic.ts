@@ -9,7 +9,7 @@ import { resolveTopicConfigs, type TopicConfigs } from "../core/topic-config";
 import { topicNameProblem } from "../core/topic-name";
 import { expectInt, expectObject, expectString, invalid, rejectUnknownFields } from "./input";
 
-export type CreateTopic = {
+export type CreateTopicRequest = {
   name: string;
   partitions: number;
   replicationFactor: number;
@@ -21,7 +21,7 @@ const DEFAULT_PARTITIONS = 1;
 const DEFAULT_REPLICATION_FACTOR = 3;
 
 /** `POST /v1/topics` body: name rule, bounded partitions and replication factor, typed configs with defaults. */
-export function parseCreateTopic(body: unknown): CreateTopic {
+export function parseCreateTopic(body: unknown): CreateTopicRequest {
   const request = expectObject(body, "body");
   rejectUnknownFields(request, CREATE_FIELDS, "body");
   if (request.name === undefined) invalid("body.name is required");

@@ -1,10 +1,10 @@
 import { mapConcurrent } from "../core/concurrency";
 import { ok } from "../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX } from "../core/limits";
+import type { PartitionInfo, PartitionMetrics, TopicMetadata } from "../durable-objects/contract";
 import type { Env } from "../durable-objects/env";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../durable-objects/leader-call";
-import type { Partition, PartitionInfo, PartitionMetrics } from "../durable-objects/partition";
-import type { TopicMetadata } from "../durable-objects/topic-registry";
+import type { Partition } from "../durable-objects/partition";
 import { topics } from "./topic-cache";
 
 /** Asks every partition's leader for its view (offsets, ISR), in parallel (bounded); null where none answered. */

@@ -1,6 +1,6 @@
+import type { TopicMetadata } from "../durable-objects/contract";
 import type { Env } from "../durable-objects/env";
 import { TopicCache } from "../durable-objects/topic-cache";
-import type { TopicMetadata } from "../durable-objects/topic-registry";
 
 export { checkTopicName } from "../durable-objects/topic-cache";
 

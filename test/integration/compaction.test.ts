@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { replicaStub } from "../../durable-objects/env";
+import { replicaStub } from "../../durable-objects/stubs";
 import {
   api,
   createTopic,

@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { consumerGroup } from "../../durable-objects/env";
+import { consumerGroup } from "../../durable-objects/stubs";
 import {
   api,
   commit,

@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { replicaStub } from "../../durable-objects/env";
+import { replicaStub } from "../../durable-objects/stubs";
 import { testSeed } from "../seed";
 import { api, createTopic, fetchRecords, restartObject } from "./helpers";
 

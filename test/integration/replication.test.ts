@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { replicaStub, topicRegistry } from "../../durable-objects/env";
+import { replicaStub, topicRegistry } from "../../durable-objects/stubs";
 import {
   api,
   createTopic,
@@ -370,7 +370,7 @@ describe("group reads above a lagging high watermark (found by the chaos checker
       const state = (instance as { state: { topicId: string; leaderEpoch: number } }).state;
       return { topicId: state.topicId, leaderEpoch: state.leaderEpoch };
     });
-    const read = await leader.readForGroup({
+    const read = await leader.fetchForConsumer({
       topicId,
       leaderEpoch,
       position: { kind: "offset", offset: 4 },
@@ -384,7 +384,7 @@ describe("group reads above a lagging high watermark (found by the chaos checker
     });
     expect((await fetchRecords(topic, 0, "offset=4")).status).toBe(416);
     // Past the log end it is still out of range (a re-created topic, a truncated log).
-    const beyond = await leader.readForGroup({
+    const beyond = await leader.fetchForConsumer({
       topicId,
       leaderEpoch,
       position: { kind: "offset", offset: 6 },

@@ -3,7 +3,7 @@ import type { EdgelogError } from "../../core/errors";
 import { resolveFetchOffset } from "../../core/fetch-position";
 import { Histogram } from "../../core/histogram";
 import { APPEND_CHUNK_BYTES_MAX } from "../../core/limits";
-import { encodeAppendChunks } from "../../core/record-batch";
+import { encodeAppendChunks } from "../../core/record-codec";
 import { pathInt, queryInt, readQuery } from "../../schemas/query";
 
 const log = { logStartOffset: 10, highWatermark: 20 };

@@ -4,7 +4,7 @@ import { mapConcurrent } from "../../core/concurrency";
 import { unwrap } from "../../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX } from "../../core/limits";
 import { authorize } from "../../durable-objects/authorizer";
-import { consumerGroup, topicRegistry } from "../../durable-objects/env";
+import { consumerGroup, topicRegistry } from "../../durable-objects/stubs";
 import {
   checkGroupId,
   checkMemberId,

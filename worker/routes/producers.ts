@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { allowsAny } from "../../core/acl";
 import { EdgelogError } from "../../core/errors";
 import { authorize } from "../../durable-objects/authorizer";
+import { producerFor } from "../../durable-objects/stubs";
 import { parseInitProducer } from "../../schemas/producers";
 import { readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
@@ -19,8 +20,6 @@ producerRoutes.post("/", async (c) => {
   if (transactionalId !== null) authorize(rights, "transactionalId", transactionalId, "write");
   else if (!allowsAny(rights, "topic", "write"))
     throw new EdgelogError("TOPIC_AUTHORIZATION_FAILED", "an idempotent producer needs write on some topic");
-  const ns = c.env.PRODUCER;
   // A transactionalId names its producer object: the same id again, with the epoch bumped.
-  const id = transactionalId === null ? ns.newUniqueId() : ns.idFromName(`transactional/${transactionalId}`);
-  return c.json(await ns.get(id).init());
+  return c.json(await producerFor(c.env, transactionalId).init());
 });

@@ -4,8 +4,8 @@ import type { FetchPosition } from "../../core/fetch-position";
 import { OFFSET_MAX, TIMESTAMP_MAX } from "../../core/limits";
 import { isCompacted } from "../../core/topic-config";
 import { authorize } from "../../durable-objects/authorizer";
+import type { Acks } from "../../durable-objects/contract";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
-import type { Acks } from "../../durable-objects/partition";
 import { startProduce } from "../../durable-objects/produce-path";
 import { invalid } from "../../schemas/input";
 import { parseProduceRequest } from "../../schemas/produce";
@@ -90,7 +90,7 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
       topics,
       { topic, partition, timeoutMs: waitMs + LEADER_CALL_SLACK_MS, retrySafe: true },
       (leader, leaderEpoch) =>
-        leader.read({ topicId: topic.topicId, leaderEpoch, position, maxRecords, maxBytes, waitMs }),
+        leader.fetchRecords({ topicId: topic.topicId, leaderEpoch, position, maxRecords, maxBytes, waitMs }),
     ),
   );
   charge(body.length);

@@ -9,7 +9,7 @@ import {
   forgetPrincipal,
   scopedTokenKey,
 } from "../../durable-objects/authorizer";
-import { securityStore } from "../../durable-objects/env";
+import { securityStore } from "../../durable-objects/stubs";
 import { parseEmpty } from "../../schemas/groups";
 import { expectObject, invalid } from "../../schemas/input";
 import { readQuery } from "../../schemas/query";

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { allows, CLUSTER_RESOURCE } from "../../core/acl";
 import { unwrap } from "../../core/errors";
 import { authorize } from "../../durable-objects/authorizer";
-import { topicRegistry } from "../../durable-objects/env";
+import { topicRegistry } from "../../durable-objects/stubs";
 import { readQuery } from "../../schemas/query";
 import { parseAlterConfigs, parseCreateTopic } from "../../schemas/topic";
 import { readJsonBody } from "../body";

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { EdgelogError } from "../../core/errors";
+import { newWsSession } from "../../durable-objects/stubs";
 import { IDENTITY_HEADER } from "../../durable-objects/ws-session";
 import { readQuery } from "../../schemas/query";
 import type { GatewayEnv } from "../gateway-env";
@@ -25,6 +26,6 @@ webSocketRoute.get("/", (c) => {
   const identity = c.get("auth").identity;
   if (identity !== null) headers.set(IDENTITY_HEADER, JSON.stringify(identity));
   // One session object per socket: it accepts the socket with the Hibernation API.
-  const session = c.env.WS_SESSION.get(c.env.WS_SESSION.newUniqueId());
+  const session = newWsSession(c.env);
   return session.fetch(new Request(c.req.raw, { headers }));
 });

@@ -1,0 +1,143 @@
+import type { FetchPosition, LogOffsets } from "../core/fetch-position";
+import type { ProducerBatch, ProducerRef } from "../core/idempotence";
+import type { AppendChunk } from "../core/record-codec";
+import type { EpochEntry } from "../core/replication";
+import type { TopicConfigs } from "../core/topic-config";
+
+/**
+ * The contract of the objects' RPC: what the gateway, the registry and the
+ * replicas send each other and answer. One shape per concept; the objects and
+ * the routes import them from here.
+ */
+
+export type { LogOffsets } from "../core/fetch-position";
+export type { TopicPartition } from "../core/partition-key";
+export type { CreateTopicRequest } from "../schemas/topic";
+
+export type Acks = "0" | "1" | "all";
+
+// ---- the registry ----
+
+/** Who leads a partition, in which epoch, and which replicas the leader last reported in sync. */
+export type PartitionLeadership = { leader: number; leaderEpoch: number; isr: number[] };
+
+/** What the registry knows of a topic. `topicId` names one incarnation of the name. */
+export type TopicMetadata = {
+  name: string;
+  topicId: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: TopicConfigs;
+  leaders: PartitionLeadership[];
+};
+
+/** What a replica is: set by the registry at creation (`init`), changed by elections. */
+export type ReplicaState = {
+  topic: string;
+  partition: number;
+  topicId: string;
+  configs: TopicConfigs;
+  replica: number;
+  replicationFactor: number;
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+};
+
+/** What the registry asks candidates during an election. */
+export type ElectionState = { replica: number; leaderEpoch: number; lastEpoch: number; logEndOffset: number };
+
+// ---- produce: the gateway (or a producer object) to a partition leader ----
+
+export type AppendRequest = {
+  topicId: string;
+  leaderEpoch: number;
+  chunks: AppendChunk[];
+  maxTimestamp: number;
+  acks: Acks;
+  /** An idempotent producer's request: a batch this partition already appended is answered, not appended. */
+  producer?: ProducerRef;
+  /** With `producer`: the gateway's clock for records without a timestamp (kept with the batch). */
+  defaultTimestamp?: number;
+  /**
+   * The producer object knows the sequence was applied: answer the kept batch or
+   * DUPLICATE_SEQUENCE_NUMBER, never append (a repeat must not become a new batch).
+   */
+  repeat?: boolean;
+};
+
+export type AppendInfo = {
+  baseOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+  /** A duplicate's original default timestamp (see ProducerBatch): the answer's timestamps are rebuilt from it. */
+  defaultTimestamp?: number;
+};
+
+// ---- fetch: the gateway, a group or a WebSocket session to a partition leader ----
+
+export type FetchRequest = {
+  topicId: string;
+  leaderEpoch: number;
+  position: FetchPosition;
+  maxRecords: number;
+  maxBytes: number;
+  waitMs: number;
+};
+
+/** Fetched records as JSON objects joined by commas, and where fetching goes on. */
+export type FetchedRecords = LogOffsets & { records: string; count: number; nextOffset: number };
+
+/** Where a fetch position points now (offset resets, WebSocket tails), with the log's offsets. */
+export type ResolvedOffset = LogOffsets & { offset: number };
+
+// ---- replication: a leader to its followers ----
+
+/** A leader's call to a follower: records from `baseOffset` (possibly none: a probe). */
+export type ReplicateRequest = ReplicaBatch & {
+  topicId: string;
+  leader: number;
+  leaderEpoch: number;
+  epochs: EpochEntry[];
+  leaderLogEndOffset: number;
+  highWatermark: number;
+  /** The leader's logStartOffset: retention moves it; followers delete below it too. */
+  logStartOffset: number;
+  /** The leader's WebSocket watchers, sent only when they changed since this follower last heard. */
+  watchers?: string[];
+};
+
+/** Records a leader sends a follower, with the producer batches among them. */
+export type ReplicaBatch = {
+  baseOffset: number;
+  /** Where these records end: baseOffset + their count, or more when compaction left gaps. */
+  endOffset: number;
+  chunks: AppendChunk[];
+  /** The records carry their own offsets (a catch-up read of a possibly compacted log). */
+  sparse: boolean;
+  maxTimestamp: number;
+  /** Idempotent producers' batches among these records: producer state travels with the log. */
+  producers: ProducerBatch[];
+};
+
+/** A follower's answer: its log end offset after the call (it may have truncated). */
+export type ReplicateResult = { logEndOffset: number };
+
+// ---- visibility ----
+
+export type PartitionInfo = LogOffsets & {
+  partition: number;
+  replica: number;
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  logEndOffset: number;
+};
+
+export type PartitionMetrics = PartitionInfo & {
+  replicationFactor: number;
+  produceRequests: number;
+  produceRecords: number;
+  fetchRequests: number;
+  fetchRecords: number;
+};
