@@ -61,4 +61,10 @@ export class FaultInjector {
   failsAfterCommit(): boolean {
     return FAULTS_COMPILED && this.mode === "failAfterCommit";
   }
+
+  /** Fails a call whose rows are written, once they are durable (after failsAfterCommit answered true). */
+  async failAfterCommit(storage: DurableObjectStorage): Promise<never> {
+    await storage.sync();
+    throw new Error("injected fault: failed after commit");
+  }
 }

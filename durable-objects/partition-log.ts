@@ -1,6 +1,5 @@
-import { assert } from "../core/errors";
-import { batchesToKeep, type ProducerBatch } from "../core/idempotence";
-import { APPEND_CHUNK_BYTES_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
+import { assert, type ErrorInfo, fail } from "../core/errors";
+import { APPEND_CHUNK_BYTES_MAX } from "../core/limits";
 import {
   type AppendChunk,
   encodeAppendChunks,
@@ -15,8 +14,9 @@ import {
   SELECT_ROWS_SQL,
 } from "../core/record-codec";
 import type { EpochEntry } from "../core/replication";
-import { type TopicConfigs, withDefaults } from "../core/topic-config";
+import { withDefaults } from "../core/topic-config";
 import type { ReplicaState } from "./contract";
+import { ProducerStateStore } from "./producer-state";
 import { runMigrations } from "./sql-migrations";
 
 /**
@@ -59,7 +59,7 @@ const MIGRATIONS = [
    UPDATE partition_state SET high_watermark = (SELECT coalesce(max("offset") + 1, 0) FROM log);
    CREATE TABLE leader_epochs (epoch INTEGER PRIMARY KEY, start_offset INTEGER NOT NULL);
    INSERT INTO leader_epochs (epoch, start_offset) SELECT 0, 0 WHERE EXISTS (SELECT 1 FROM log);`,
-  // WebSocket sessions tailing this partition: notified when the high watermark moves.
+  // WebSocket sessions tailing this partition (PartitionWatchers): notified when the high watermark moves.
   `CREATE TABLE watchers (session_id TEXT PRIMARY KEY);`,
   // Bytes of each appended batch, for retention.bytes without summing the log.
   `ALTER TABLE time_index ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;`,
@@ -92,44 +92,55 @@ type StateRow = {
   high_watermark: number;
 };
 
-type ProducerBatchRow = {
-  producer_id: string;
-  epoch: number;
-  sequence: number;
-  base_offset: number;
-  count: number;
-  appended_ms: number;
-  default_timestamp: number;
-};
-
-function producerBatch(row: ProducerBatchRow): ProducerBatch {
-  return {
-    producerId: row.producer_id,
-    epoch: row.epoch,
-    sequence: row.sequence,
-    baseOffset: row.base_offset,
-    count: row.count,
-    appendedMs: row.appended_ms,
-    defaultTimestamp: row.default_timestamp,
-  };
+/** The refusal of a replica that is not (or no longer) this incarnation's. */
+export function unknownTopic() {
+  return fail("UNKNOWN_TOPIC_OR_PARTITION", "this topic-partition does not exist (deleted or never created)");
 }
 
-export type LoadedLog = {
-  state: ReplicaState | null;
-  logStartOffset: number;
-  logEndOffset: number;
-  highWatermark: number;
-  maxTimestamp: number;
-  epochs: EpochEntry[];
-};
-
 export class PartitionLog {
-  constructor(private readonly sql: SqlStorage) {}
+  /** What this replica is; null until the registry creates it (or after its topic was deleted). */
+  state: ReplicaState | null = null;
+  logStartOffset = 0;
+  logEndOffset = 0;
+  /** On a leader, mirrors its ReplicationState's; checkpointed (see saveHighWatermark). */
+  highWatermark = 0;
+  maxTimestamp = 0;
+  /** Kafka's leader-epoch cache: which epoch wrote the records from which offset on. */
+  epochs: EpochEntry[] = [];
+  readonly producers: ProducerStateStore;
 
-  load(): LoadedLog {
+  constructor(private readonly sql: SqlStorage) {
+    this.producers = new ProducerStateStore(sql);
+  }
+
+  /** The replica's state where the caller already knows it exists (a leader, a running timer): a bug otherwise. */
+  get current(): ReplicaState {
+    if (this.state === null) throw new Error("partition state read before the replica was created");
+    return this.state;
+  }
+
+  isLeader(): boolean {
+    return this.state !== null && this.state.leader === this.state.replica;
+  }
+
+  /** Null when this replica leads `leaderEpoch` of incarnation `topicId`; else the refusal to answer. */
+  leaderCheck(topicId: string, leaderEpoch: number): { ok: false; error: ErrorInfo } | null {
+    const state = this.state;
+    if (state === null || state.topicId !== topicId) return unknownTopic();
+    if (!this.isLeader() || leaderEpoch !== state.leaderEpoch)
+      return fail(
+        "NOT_LEADER_OR_FOLLOWER",
+        `replica ${state.replica} is not the leader of epoch ${leaderEpoch} (it knows epoch ${state.leaderEpoch}, leader ${state.leader})`,
+        { leaderEpoch: state.leaderEpoch },
+      );
+    return null;
+  }
+
+  /** Reads the replica's state and offsets back from storage (at start, and after a wipe). */
+  load(): void {
     runMigrations(this.sql, MIGRATIONS);
     const row = this.sql.exec<StateRow>("SELECT * FROM partition_state WHERE id = 0").toArray()[0];
-    const state: ReplicaState | null = row
+    this.state = row
       ? {
           topic: row.topic,
           partition: row.partition,
@@ -142,27 +153,25 @@ export class PartitionLog {
           isr: JSON.parse(row.isr),
         }
       : null;
-    const logStartOffset = row?.log_start_offset ?? 0;
+    this.logStartOffset = row?.log_start_offset ?? 0;
     const last = this.sql.exec<{ last: number | null }>('SELECT max("offset") AS last FROM log').one().last;
     // Offsets are never reused: when retention has emptied the log, logStartOffset marks its end.
-    const logEndOffset = Math.max(last === null ? 0 : last + 1, logStartOffset);
-    return {
-      state,
-      logStartOffset,
-      logEndOffset,
-      highWatermark: Math.min(row?.high_watermark ?? 0, logEndOffset),
-      maxTimestamp:
-        this.sql.exec<{ t: number | null }>("SELECT max(max_timestamp) AS t FROM time_index").one().t ?? 0,
-      epochs: this.sql
-        .exec<{ epoch: number; start_offset: number }>(
-          "SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch",
-        )
-        .toArray()
-        .map((e) => ({ epoch: e.epoch, startOffset: e.start_offset })),
-    };
+    this.logEndOffset = Math.max(last === null ? 0 : last + 1, this.logStartOffset);
+    this.highWatermark = Math.min(row?.high_watermark ?? 0, this.logEndOffset);
+    this.maxTimestamp = this.storedMaxTimestamp();
+    this.epochs = this.sql
+      .exec<{ epoch: number; start_offset: number }>(
+        "SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch",
+      )
+      .toArray()
+      .map((e) => ({ epoch: e.epoch, startOffset: e.start_offset }));
   }
 
-  saveState(state: ReplicaState, logStartOffset: number, highWatermark: number): void {
+  /** Writes the replica's state with its logStartOffset and high watermark. */
+  saveState(): void {
+    const state = this.current;
+    const logStartOffset = this.logStartOffset;
+    const highWatermark = this.highWatermark;
     this.sql.exec(
       `INSERT INTO partition_state (id, topic, partition, topic_id, configs, log_start_offset, replica,
          replication_factor, leader, leader_epoch, isr, high_watermark)
@@ -184,29 +193,9 @@ export class PartitionLog {
     );
   }
 
-  watchers(): string[] {
-    return this.sql
-      .exec<{ session_id: string }>("SELECT session_id FROM watchers")
-      .toArray()
-      .map((w) => w.session_id);
-  }
-
-  addWatcher(sessionId: string): void {
-    this.sql.exec("INSERT OR IGNORE INTO watchers (session_id) VALUES (?)", sessionId);
-  }
-
-  removeWatcher(sessionId: string): void {
-    this.sql.exec("DELETE FROM watchers WHERE session_id = ?", sessionId);
-  }
-
-  /** A follower takes its leader's watchers, so that a newly elected leader can go on pushing. */
-  replaceWatchers(sessionIds: readonly string[]): void {
-    this.sql.exec("DELETE FROM watchers");
-    for (const id of sessionIds) this.sql.exec("INSERT INTO watchers (session_id) VALUES (?)", id);
-  }
-
-  saveHighWatermark(highWatermark: number): void {
-    this.sql.exec("UPDATE partition_state SET high_watermark = ? WHERE id = 0", highWatermark);
+  /** Checkpoints the high watermark (a restarted leader asks its followers for the rest). */
+  saveHighWatermark(): void {
+    this.sql.exec("UPDATE partition_state SET high_watermark = ? WHERE id = 0", this.highWatermark);
   }
 
   /**
@@ -237,77 +226,6 @@ export class PartitionLog {
     return next;
   }
 
-  // ---- idempotent producers ----
-
-  /** The batches kept for one producer (at most PRODUCER_SEQUENCES_KEPT). */
-  producerBatches(producerId: string): ProducerBatch[] {
-    return this.sql
-      .exec<ProducerBatchRow>("SELECT * FROM producer_batches WHERE producer_id = ?", producerId)
-      .toArray()
-      .map(producerBatch);
-  }
-
-  /**
-   * Records a producer's batch and forgets its batches beyond the newest
-   * PRODUCER_SEQUENCES_KEPT; `existing` when the caller has just read them.
-   */
-  saveProducerBatch(batch: ProducerBatch, existing = this.producerBatches(batch.producerId)): void {
-    const keep = batchesToKeep(existing, batch, PRODUCER_SEQUENCES_KEPT);
-    for (const b of existing)
-      if (!keep.some((k) => k.epoch === b.epoch && k.sequence === b.sequence))
-        this.sql.exec(
-          "DELETE FROM producer_batches WHERE producer_id = ? AND epoch = ? AND sequence = ?",
-          b.producerId,
-          b.epoch,
-          b.sequence,
-        );
-    this.sql.exec(
-      `INSERT OR REPLACE INTO producer_batches
-         (producer_id, epoch, sequence, base_offset, count, appended_ms, default_timestamp)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      batch.producerId,
-      batch.epoch,
-      batch.sequence,
-      batch.baseOffset,
-      batch.count,
-      batch.appendedMs,
-      batch.defaultTimestamp,
-    );
-  }
-
-  /** Producer batches starting in [start, end): sent to a follower with those records. */
-  producerBatchesIn(start: number, end: number): ProducerBatch[] {
-    return this.sql
-      .exec<ProducerBatchRow>(
-        "SELECT * FROM producer_batches WHERE base_offset >= ? AND base_offset < ?",
-        start,
-        end,
-      )
-      .toArray()
-      .map(producerBatch);
-  }
-
-  /** Forgets producers silent since before `cutoffMs` (bounded); true while more remain. */
-  expireProducers(cutoffMs: number, rowsMax: number): boolean {
-    this.sql.exec(
-      `DELETE FROM producer_batches WHERE producer_id IN (
-         SELECT producer_id FROM producer_batches GROUP BY producer_id HAVING max(appended_ms) < ? LIMIT ?)`,
-      cutoffMs,
-      rowsMax,
-    );
-    const left = this.oldestProducerActivity();
-    return left !== null && left < cutoffMs;
-  }
-
-  /** The last activity of the producer silent the longest, or null when none is kept. */
-  oldestProducerActivity(): number | null {
-    return this.sql
-      .exec<{ t: number | null }>(
-        "SELECT min(last) AS t FROM (SELECT max(appended_ms) AS last FROM producer_batches GROUP BY producer_id)",
-      )
-      .one().t;
-  }
-
   /**
    * Inserts records that carry their own offsets (read from a compacted leader
    * log, so possibly with gaps), those at or above `from` only. The batch counts
@@ -324,43 +242,6 @@ export class PartitionLog {
     );
   }
 
-  /**
-   * One bounded step of log compaction (Kafka's log cleaner) over offsets
-   * [from, to): removes each record that a later record with the same key below
-   * `bound` supersedes, then tombstones (value null, now the latest of their key)
-   * with a timestamp before `tombstoneCutoff`. A pass goes from logStartOffset to
-   * `bound` in order, so a tombstone is removed only after every older record of
-   * its key. Offsets of kept records never change. Answers the records removed.
-   */
-  compact(from: number, to: number, bound: number, tombstoneCutoff: number): number {
-    // Only compacted topics pay for this index (each partition is its own database).
-    this.sql.exec('CREATE INDEX IF NOT EXISTS log_by_key ON log (key, "offset")');
-    const superseded = this.sql.exec(
-      `DELETE FROM log WHERE "offset" >= ? AND "offset" < ? AND key IS NOT NULL AND EXISTS (
-         SELECT 1 FROM log AS later WHERE later.key = log.key AND later."offset" > log."offset" AND later."offset" < ?)`,
-      from,
-      to,
-      bound,
-    ).rowsWritten;
-    const tombstones = this.sql.exec(
-      `DELETE FROM log WHERE "offset" >= ? AND "offset" < ? AND value = 'null' AND value_base64 IS NULL
-         AND timestamp < ?`,
-      from,
-      to,
-      tombstoneCutoff,
-    ).rowsWritten;
-    return superseded + tombstones;
-  }
-
-  /** The oldest stored tombstone's timestamp (a later pass removes it), or null when there is none. */
-  oldestTombstone(): number | null {
-    return this.sql
-      .exec<{ t: number | null }>(
-        "SELECT min(timestamp) AS t FROM log WHERE value = 'null' AND value_base64 IS NULL",
-      )
-      .one().t;
-  }
-
   /** Removes every record at or above `offset` (a follower's divergent suffix). */
   truncateTo(offset: number): void {
     this.sql.exec("DELETE FROM producer_batches WHERE base_offset >= ?", offset);
@@ -369,75 +250,8 @@ export class PartitionLog {
     this.sql.exec("DELETE FROM leader_epochs WHERE start_offset >= ?", offset);
   }
 
-  /**
-   * Where retention would start the log (Kafka deletes whole batches): the first
-   * batch whose records are not all older than `cutoff` (the time index holds the
-   * running maximum timestamp, so every batch before it is entirely older), and the
-   * first batch from which at most `bytesMax` bytes remain. -1 disables either rule.
-   * Answers an offset ≥ `from` and ≤ `end`.
-   */
-  retentionStart(cutoff: number, bytesMax: number, from: number, end: number): number {
-    let start = from;
-    if (cutoff >= 0) {
-      const kept = this.sql
-        .exec<{ base_offset: number }>(
-          "SELECT base_offset FROM time_index WHERE max_timestamp >= ? ORDER BY max_timestamp, base_offset LIMIT 1",
-          cutoff,
-        )
-        .toArray()[0];
-      start = Math.max(start, kept ? kept.base_offset : end);
-    }
-    if (bytesMax >= 0) {
-      const batches = this.sql
-        .exec<{ base_offset: number; bytes: number }>(
-          "SELECT base_offset, bytes FROM time_index WHERE base_offset >= ? ORDER BY base_offset DESC",
-          start,
-        )
-        .toArray();
-      let kept = 0;
-      let firstKept = end;
-      for (const b of batches) {
-        if (kept + b.bytes > bytesMax) break;
-        kept += b.bytes;
-        firstKept = b.base_offset;
-      }
-      start = Math.max(start, firstKept);
-    }
-    return Math.min(start, end);
-  }
-
-  /** The running maximum timestamp of the first batch at or after `from`, or null when there is none. */
-  oldestBatchTimestamp(from: number): number | null {
-    const row = this.sql
-      .exec<{ t: number }>(
-        "SELECT max_timestamp AS t FROM time_index WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1",
-        from,
-      )
-      .toArray()[0];
-    return row?.t ?? null;
-  }
-
-  /** The lowest offset still stored (rows below logStartOffset are deleted in bounded steps), or null. */
-  lowestOffset(): number | null {
-    return this.sql.exec<{ low: number | null }>('SELECT min("offset") AS low FROM log').one().low;
-  }
-
-  /** Deletes up to `rowsMax` records below `offset`, and time-index batches wholly below it; true while more remain. */
-  deleteBelow(offset: number, rowsMax: number): boolean {
-    const low = this.lowestOffset();
-    if (low === null || low >= offset) return false;
-    const upTo = Math.min(offset, low + rowsMax);
-    this.sql.exec('DELETE FROM log WHERE "offset" < ?', upTo);
-    this.sql.exec(
-      "DELETE FROM time_index WHERE base_offset < (SELECT max(base_offset) FROM time_index WHERE base_offset <= ?)",
-      offset,
-    );
-    if (upTo >= offset) return false;
-    const next = this.lowestOffset();
-    return next !== null && next < offset;
-  }
-
-  maxTimestamp(): number {
+  /** The largest timestamp stored (the time index's running maximum), 0 for an empty log. */
+  storedMaxTimestamp(): number {
     return this.sql.exec<{ t: number | null }>("SELECT max(max_timestamp) AS t FROM time_index").one().t ?? 0;
   }
 

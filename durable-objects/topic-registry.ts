@@ -3,7 +3,7 @@ import { mapConcurrent, withTimeout } from "../core/concurrency";
 import { fail, ok, type Result } from "../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX, GROUPS_MAX, TOPICS_MAX } from "../core/limits";
 import { type Candidate, electionQuorum, electLeader } from "../core/replication";
-import { resolveTopicConfigs, type TopicConfigs, withDefaults } from "../core/topic-config";
+import { resolveTopicConfigs, withDefaults } from "../core/topic-config";
 import type { CreateTopicRequest, PartitionLeadership, TopicMetadata } from "./contract";
 import type { Env } from "./env";
 import { runMigrations } from "./sql-migrations";

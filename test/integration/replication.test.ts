@@ -367,7 +367,7 @@ describe("group reads above a lagging high watermark (found by the chaos checker
     expect(info.logEndOffset).toBe(5);
     const leader = replicaStub(env, topic, 0, 0);
     const { topicId, leaderEpoch } = await runInDurableObject(leader, (instance: unknown) => {
-      const state = (instance as { state: { topicId: string; leaderEpoch: number } }).state;
+      const state = (instance as { log: { state: { topicId: string; leaderEpoch: number } } }).log.state;
       return { topicId: state.topicId, leaderEpoch: state.leaderEpoch };
     });
     const read = await leader.fetchForConsumer({

@@ -96,8 +96,8 @@ describe("retention by alarm", () => {
       runInDurableObject(leader(bounded), (instance, state) => {
         // The same step the retention alarm takes, on the log itself.
         (
-          instance as unknown as { log: { deleteBelow(offset: number, rowsMax: number): void } }
-        ).log.deleteBelow(18_000, 10_000);
+          instance as unknown as { cleanup: { deleteBelow(offset: number, rowsMax: number): void } }
+        ).cleanup.deleteBelow(18_000, 10_000);
         return state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM log").one().n;
       });
     expect(await step()).toBe(8_000);

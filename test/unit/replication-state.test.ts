@@ -1,0 +1,271 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { electionQuorum, electLeader } from "../../core/replication";
+import { type Clock, type LeaderLog, ReplicationState } from "../../core/replication-state";
+
+/** A leader log and clock the test drives by hand. */
+function harness(options: { replicationFactor: number; minInsync: number; lagMaxMs?: number }) {
+  const log: LeaderLog & { logEndOffset: number } = {
+    logEndOffset: 0,
+    logStartOffset: 0,
+    minInsync: options.minInsync,
+    lagMaxMs: options.lagMaxMs ?? 1_000,
+  };
+  let nowMs = 0;
+  const clock: Clock & { advance(ms: number): void } = {
+    now: () => nowMs,
+    random: () => 0.5,
+    advance: (ms) => {
+      nowMs += ms;
+    },
+  };
+  const isr = Array.from({ length: options.replicationFactor }, (_, r) => r);
+  const state = new ReplicationState(log, clock, {
+    replica: 0,
+    replicationFactor: options.replicationFactor,
+    isr,
+    knownLogEndOffset: 0,
+    highWatermark: 0,
+  });
+  const follower = (replica: number) => state.followers.find((f) => f.replica === replica)!;
+  return { log, clock, state, follower };
+}
+
+describe("ReplicationState (the leader's bookkeeping of its followers)", () => {
+  it("moves the high watermark to what min.insync.replicas ISR members hold, never back", () => {
+    const { log, state, follower } = harness({ replicationFactor: 3, minInsync: 2 });
+    log.logEndOffset = 10;
+    expect(state.advanceHighWatermark()).toBe(false); // only the leader holds 10
+    expect(state.onAppend(follower(1), 0, 10)).toBe("send");
+    state.onLiveAck(follower(1), 6, 10, 0);
+    expect(state.advanceHighWatermark()).toBe(true);
+    expect(state.highWatermark).toBe(6);
+    state.onCatchUpAck(follower(1), 4); // it truncated: the high watermark does not move back
+    expect(state.advanceHighWatermark()).toBe(false);
+    expect(state.highWatermark).toBe(6);
+  });
+
+  it("pipelines at most REPLICA_IN_FLIGHT_MAX live batches, then catches up", () => {
+    const { log, state, follower } = harness({ replicationFactor: 2, minInsync: 1 });
+    const f = follower(1);
+    const decisions = [];
+    for (let i = 0; i < 6; i++) {
+      log.logEndOffset = i + 1;
+      decisions.push(state.onAppend(f, i, i + 1));
+    }
+    expect(decisions).toEqual(["send", "send", "send", "send", "skip", "skip"]);
+    expect(f.sentOffset).toBe(-1); // the pipeline broke: the last answer starts a catch-up
+    for (let i = 0; i < 3; i++) expect(state.onLiveAck(f, i + 1, i + 1, 0).catchUp).toBe(false);
+    expect(state.onLiveAck(f, 4, 4, 0).catchUp).toBe(true);
+  });
+
+  it("a failing follower leaves the ISR, backs off, and rejoins only once the registry recorded it", () => {
+    const { log, clock, state, follower } = harness({ replicationFactor: 3, minInsync: 1 });
+    const f = follower(2);
+    const failure = state.onFailure(f);
+    expect(failure.leave).toBe(true);
+    expect(f.inSync).toBe(false);
+    expect(failure.retryAtMs).toBeGreaterThan(clock.now());
+    expect(state.isr(0)).toEqual([0, 1]);
+    log.logEndOffset = 3;
+    expect(state.onCatchUpAck(f, 3)).toBe(true);
+    expect(state.beginJoin(f)).toBe(true);
+    expect(state.beginJoin(f)).toBe(false); // one join at a time
+    expect(state.isr(0)).toEqual([0, 1]); // not counted while the registry is told
+    expect(state.isrToRecord(0)).toEqual([0, 1, 2]);
+    state.endJoin(f, true);
+    expect(state.isr(0)).toEqual([0, 1, 2]);
+  });
+
+  it("keeps a follower that alone holds acknowledged records in the ISR (found by the chaos checker)", () => {
+    const { log, clock, state, follower } = harness({ replicationFactor: 3, minInsync: 2 });
+    log.logEndOffset = 5;
+    state.onCatchUpAck(follower(1), 5);
+    state.onCatchUpAck(follower(2), 0);
+    state.advanceHighWatermark();
+    expect(state.highWatermark).toBe(5);
+    const failure = state.onFailure(follower(1));
+    expect(failure.leave).toBe(false);
+    expect(failure.recheckMs).toBe(clock.now() + 1_000);
+    expect(follower(1).inSync).toBe(true);
+  });
+
+  it("the alarm drops lagging followers after replica.lag.time.max.ms and says when to look again", () => {
+    const { log, clock, state, follower } = harness({ replicationFactor: 3, minInsync: 1, lagMaxMs: 1_000 });
+    log.logEndOffset = 4;
+    state.onCatchUpAck(follower(1), 4);
+    state.onCatchUpAck(follower(2), 2);
+    expect(state.due()).toEqual({ left: [], catchUp: [], nextMs: 1_001 });
+    clock.advance(1_001);
+    const work = state.due();
+    expect(work.left.map((f) => f.replica)).toEqual([2]);
+    expect(work.catchUp.map((f) => f.replica)).toEqual([2]);
+    expect(state.isr(0)).toEqual([0, 1]);
+  });
+});
+
+// ---- random histories: appends, acknowledgements, failures, lag, rejoins and elections ----
+
+type Op =
+  | { kind: "append"; count: number }
+  | { kind: "ack"; follower: number; fraction: number; live: boolean }
+  | { kind: "fail"; follower: number }
+  | { kind: "tick"; ms: number }
+  | { kind: "rejoin"; follower: number }
+  | { kind: "elect"; answering: number[] };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant("append" as const), count: fc.integer({ min: 1, max: 5 }) }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant("ack" as const),
+      follower: fc.nat(3),
+      fraction: fc.double({ min: 0, max: 1, noNaN: true }),
+      live: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("fail" as const), follower: fc.nat(3) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 1_500 }) }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("rejoin" as const), follower: fc.nat(3) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("elect" as const),
+      answering: fc.array(fc.nat(4), { maxLength: 5 }),
+    }),
+  },
+);
+
+/** Offsets whose records two logs (arrays of the epoch that wrote each offset) share from the start. */
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+describe("ReplicationState under random histories", () => {
+  it("the high watermark never moves back within a term, only moves onto min.insync copies, and no election loses a record below it (min.insync.replicas ≥ 2)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(op, { maxLength: 120 }),
+        (replicationFactor, minInsyncWanted, ops) => {
+          const minInsync = Math.min(minInsyncWanted, replicationFactor);
+          /** Each replica's log: the epoch that wrote each offset. */
+          const logs: number[][] = Array.from({ length: replicationFactor }, () => []);
+          let leader = 0;
+          let epoch = 0;
+          let nowMs = 0;
+          const clock: Clock = { now: () => nowMs, random: () => 0.5 };
+          const view = {
+            get logEndOffset() {
+              return logs[leader]!.length;
+            },
+            logStartOffset: 0,
+            minInsync,
+            lagMaxMs: 1_000,
+          };
+          let isr = Array.from({ length: replicationFactor }, (_, r) => r);
+          const newTerm = (knownLogEndOffset: number, highWatermark: number) =>
+            new ReplicationState(view, clock, {
+              replica: leader,
+              replicationFactor,
+              isr,
+              knownLogEndOffset,
+              highWatermark,
+            });
+          let state = newTerm(0, 0);
+          /** The committed prefix: every record ever below a high watermark. */
+          let committed: number[] = [];
+          const advance = () => {
+            const before = state.highWatermark;
+            if (!state.advanceHighWatermark()) return;
+            const hw = state.highWatermark;
+            expect(hw).toBeGreaterThan(before);
+            expect(hw).toBeLessThanOrEqual(logs[leader]!.length);
+            // Moved only onto records min.insync.replicas ISR members really hold.
+            const holders = state
+              .isr(leader)
+              .filter((r) => commonPrefix(logs[r]!, logs[leader]!) >= hw).length;
+            expect(holders).toBeGreaterThanOrEqual(minInsync);
+            if (hw > committed.length) committed = logs[leader]!.slice(0, hw);
+          };
+          for (const o of ops) {
+            const followers = state.followers;
+            const f =
+              "follower" in o && followers.length > 0 ? followers[o.follower % followers.length] : undefined;
+            switch (o.kind) {
+              case "append":
+                for (let i = 0; i < o.count; i++) logs[leader]!.push(epoch);
+                advance();
+                break;
+              case "ack": {
+                if (!f) break;
+                const leaderLog = logs[leader]!;
+                const agreed = commonPrefix(logs[f.replica]!, leaderLog);
+                const upTo = Math.max(agreed, Math.floor(o.fraction * leaderLog.length));
+                logs[f.replica] = leaderLog.slice(0, upTo);
+                if (o.live && f.inSync && f.sentOffset >= 0) {
+                  if (state.onAppend(f, f.sentOffset, leaderLog.length) === "send")
+                    state.onLiveAck(f, upTo, leaderLog.length, nowMs);
+                } else state.onCatchUpAck(f, upTo);
+                advance();
+                break;
+              }
+              case "fail":
+                if (!f) break;
+                if (state.onFailure(f).leave) isr = state.isr(leader);
+                advance();
+                break;
+              case "tick":
+                nowMs += o.ms;
+                if (state.due().left.length > 0) isr = state.isr(leader);
+                advance();
+                break;
+              case "rejoin":
+                if (!f || f.inSync || f.logEndOffset < logs[leader]!.length) break;
+                if (state.beginJoin(f)) {
+                  state.endJoin(f, true);
+                  isr = state.isr(leader);
+                }
+                advance();
+                break;
+              case "elect": {
+                // The leader is gone; the registry hears from some in-sync followers.
+                const inSync = state.followers.filter((x) => x.inSync).map((x) => x.replica);
+                const answering = [...new Set(o.answering.filter((r) => inSync.includes(r)))];
+                if (answering.length < electionQuorum(inSync.length, minInsync) || answering.length === 0)
+                  break;
+                const candidates = answering.map((r) => ({
+                  replica: r,
+                  lastEpoch: logs[r]!.at(-1) ?? -1,
+                  logEndOffset: logs[r]!.length,
+                }));
+                const elected = electLeader(candidates, isr);
+                if (elected === null) break;
+                // Safety: the new leader holds every record ever below a high watermark. (With
+                // min.insync.replicas = 1 the leader alone may hold one: losing the leader is as
+                // many failures as min.insync.replicas, which the guarantee does not cover.)
+                if (minInsync >= 2)
+                  expect(logs[elected.replica]!.slice(0, committed.length)).toEqual(committed);
+                leader = elected.replica;
+                epoch++;
+                state = newTerm(-1, Math.min(committed.length, logs[leader]!.length));
+                break;
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
