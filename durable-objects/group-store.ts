@@ -1,6 +1,6 @@
 import type { AssignorName } from "../core/assignors";
+import type { MemberSpec, OffsetReset, Owned } from "../core/group-membership";
 import type { TopicPartition } from "../core/partition-key";
-import type { OffsetReset } from "../schemas/groups";
 import { runMigrations } from "./sql-migrations";
 
 /**
@@ -39,24 +39,13 @@ const MIGRATIONS = [
 /** Fenced member ids remembered (oldest forgotten first): bounds the table. */
 const FENCED_MEMBERS_MAX = 1_000;
 
-export type StoredMember = {
-  memberId: string;
-  instanceId: string | null;
-  topics: string[];
-  sessionTimeoutMs: number;
-  autoOffsetReset: OffsetReset;
-  /** The WsSession object id of a WebSocket member, null for an HTTP member. */
-  pushTo: string | null;
-};
-
 export type CommittedOffset = TopicPartition & { offset: number; committedAt: number };
-export type Owned = TopicPartition & { memberId: string };
 
 export type LoadedGroup = {
   name: string | null;
   generation: number;
   assignor: AssignorName | null;
-  members: StoredMember[];
+  members: MemberSpec[];
   assignments: Owned[];
   offsets: CommittedOffset[];
   positions: (TopicPartition & { position: number })[];
@@ -129,7 +118,7 @@ export class GroupStore {
     );
   }
 
-  saveMember(m: StoredMember): void {
+  saveMember(m: MemberSpec): void {
     this.sql.exec(
       `INSERT OR REPLACE INTO members (member_id, instance_id, topics, session_timeout_ms, auto_offset_reset, push_to)
        VALUES (?, ?, ?, ?, ?, ?)`,

@@ -1,4 +1,5 @@
 import { ASSIGNORS, type AssignorName } from "../core/assignors";
+import type { OffsetReset } from "../core/group-membership";
 import {
   COMMIT_OFFSETS_MAX,
   GROUP_ID_LENGTH_MAX,
@@ -25,8 +26,6 @@ export function checkMemberId(memberId: string, path = "memberId"): string {
   if (problem) invalid(problem);
   return memberId;
 }
-
-export type OffsetReset = "earliest" | "latest";
 
 export type JoinRequest = {
   topics: string[];

@@ -1,0 +1,97 @@
+import { mapConcurrent } from "../core/concurrency";
+import { ok } from "../core/errors";
+import { FAN_OUT_CONCURRENCY_MAX, LAG_HISTORY_MAX, LAG_SAMPLE_INTERVAL_MS } from "../core/limits";
+import { compareTopicPartitions, partitionKey, type TopicPartition } from "../core/partition-key";
+import type { FetchedRecords, LogOffsets } from "./contract";
+import type { Env } from "./env";
+import type { CommittedOffset } from "./group-store";
+import { callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import type { TopicCache } from "./topic-cache";
+
+/**
+ * A group's view of its partitions' logs: each partition's offsets as last
+ * learnt (from the group's own fetches, or asked of the leader when older than
+ * LAG_SAMPLE_INTERVAL_MS), the lag of the committed offsets, and its recent
+ * history, which the group's alarm samples.
+ */
+
+/** A partition's offsets as last asked of its leader, and when. */
+type Mark = LogOffsets & { atMs: number };
+
+export type OffsetInfo = TopicPartition & { committedOffset: number; highWatermark: number; lag: number };
+
+export class GroupLag {
+  private readonly marks = new Map<string, Mark>();
+  private readonly history = new Map<string, number[]>();
+
+  constructor(
+    private readonly env: Env,
+    private readonly topics: TopicCache,
+  ) {}
+
+  get(topic: string, partition: number): Mark | undefined {
+    return this.marks.get(partitionKey(topic, partition));
+  }
+
+  /** A fetch (or an offset reset) told the partition's offsets. */
+  set(topic: string, partition: number, offsets: LogOffsets | FetchedRecords): void {
+    this.marks.set(partitionKey(topic, partition), {
+      highWatermark: offsets.highWatermark,
+      logStartOffset: offsets.logStartOffset,
+      atMs: Date.now(),
+    });
+  }
+
+  historyOf(topic: string, partition: number): number[] {
+    return this.history.get(partitionKey(topic, partition)) ?? [];
+  }
+
+  clear(): void {
+    this.marks.clear();
+    this.history.clear();
+  }
+
+  /** Asks the leaders of these partitions for their high watermark and log start (in parallel, bounded). */
+  async refresh(partitions: readonly TopicPartition[]): Promise<void> {
+    await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (tp) => {
+      const info = await callPartitionLeader(
+        this.env,
+        this.topics,
+        tp,
+        LEADER_CALL_SLACK_MS,
+        async (leader, _epoch, topic) => ok(await leader.describe(topic.topicId)),
+      );
+      if (info.ok && info.value) this.set(tp.topic, tp.partition, info.value);
+    });
+  }
+
+  /** Committed offsets sorted by topic then partition, with high watermark and lag at most LAG_SAMPLE_INTERVAL_MS old. */
+  async offsetInfos(offsets: ReadonlyMap<string, CommittedOffset>): Promise<OffsetInfo[]> {
+    const now = Date.now();
+    const stale = [...offsets.values()].filter(
+      (o) => (this.get(o.topic, o.partition)?.atMs ?? 0) < now - LAG_SAMPLE_INTERVAL_MS,
+    );
+    if (stale.length > 0) await this.refresh(stale);
+    return [...offsets.values()].sort(compareTopicPartitions).map((o) => {
+      const hw = this.get(o.topic, o.partition)?.highWatermark ?? o.offset;
+      return {
+        topic: o.topic,
+        partition: o.partition,
+        committedOffset: o.offset,
+        highWatermark: hw,
+        lag: Math.max(0, hw - o.offset),
+      };
+    });
+  }
+
+  /** The alarm's sample: each partition's lag joins its history (the last LAG_HISTORY_MAX kept). */
+  sample(infos: readonly OffsetInfo[]): void {
+    for (const o of infos) {
+      const key = partitionKey(o.topic, o.partition);
+      const history = this.history.get(key) ?? [];
+      history.push(o.lag);
+      if (history.length > LAG_HISTORY_MAX) history.shift();
+      this.history.set(key, history);
+    }
+  }
+}
