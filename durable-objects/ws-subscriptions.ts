@@ -1,0 +1,325 @@
+import type { Rights } from "../core/acl";
+import { EdgelogError, type ErrorInfo, ok, type Result } from "../core/errors";
+import { WS_CREDITS_MAX, WS_PUSH_RECORDS_MAX, WS_SUBSCRIPTIONS_MAX } from "../core/limits";
+import { parsePartitionKey, partitionKey, type TopicPartition } from "../core/partition-key";
+import type { FrameId } from "../schemas/frames";
+import type { Identity } from "./authorizer";
+import { authorize } from "./authorizer";
+import type { Env } from "./env";
+import { callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import { bucketsOf } from "./quotas";
+import { consumerGroup } from "./stubs";
+import type { TopicCache } from "./topic-cache";
+
+/**
+ * A socket's subscriptions (tails and group memberships) and their delivery:
+ * kept in the session's SQLite so they survive hibernation, each pushed from its
+ * position while it has credits, in offset order, one delivery at a time. The
+ * partition leaders they read are watched, so pushes follow the high watermark
+ * (never polled).
+ */
+
+/** Frames one delivery run sends at most before yielding (a later notification or credit continues). */
+const DELIVERY_FRAMES_MAX = 100;
+/** WebSocket close code for a policy violation. */
+export const CLOSE_POLICY = 1008;
+
+export type TailSubscription = {
+  kind: "tail";
+  id: FrameId;
+  topic: string;
+  partition: number;
+  topicId: string;
+  position: number;
+  credits: number;
+};
+/** The socket is a member of a group: the group keeps its positions; pushes come through its poll. */
+export type GroupSubscription = {
+  kind: "group";
+  id: FrameId;
+  group: string;
+  memberId: string;
+  generation: number;
+  assignments: TopicPartition[];
+  credits: number;
+};
+export type Subscription = TailSubscription | GroupSubscription;
+
+/** The partitions a subscription reads (a tail one, a group member its assignment). */
+export function partitionsOf(sub: Subscription): TopicPartition[] {
+  return sub.kind === "tail" ? [{ topic: sub.topic, partition: sub.partition }] : sub.assignments;
+}
+
+const refKey = (tp: TopicPartition) => partitionKey(tp.topic, tp.partition);
+
+/** A refusal that ends a subscription: its reader may no longer read what it reads. */
+const AUTHORIZATION_FAILURES: readonly string[] = [
+  "TOPIC_AUTHORIZATION_FAILED",
+  "GROUP_AUTHORIZATION_FAILED",
+];
+
+/** Records fetched for one push. */
+export type Pushed = Result<{ records: string; count: number }>;
+
+/** What the subscriptions need of their session. */
+export type SessionPort = {
+  env: Env;
+  topics: TopicCache;
+  /** This session's object id, by which leaders notify it. */
+  sessionId: string;
+  send(frame: string): void;
+  sendError(id: FrameId | null, error: ErrorInfo): void;
+  identity(): Identity | null;
+  /** What the socket's identity may do now: null at once on an open gateway (nothing awaited). */
+  rights(): Promise<Rights> | null;
+  close(code: number, reason: string): void;
+  /** Fetches records for a push (a tail from its position, a group member through its poll). */
+  fetch(sub: Subscription, maxRecords: number, rights: Rights): Promise<Pushed>;
+};
+
+export class Subscriptions {
+  readonly all = new Map<string, Subscription>();
+  /** Subscriptions being set up (id → group, null for a tail): counted by the limits before they exist. */
+  private readonly subscribing = new Map<string, string | null>();
+  /** Partitions whose leaders notify this session. */
+  private readonly watched = new Set<string>();
+  private readonly delivering = new Set<string>();
+  private readonly redeliver = new Set<string>();
+
+  constructor(
+    private readonly port: SessionPort,
+    private readonly sql: SqlStorage,
+  ) {}
+
+  load(): void {
+    for (const row of this.sql
+      .exec<{ id: string; data: string }>("SELECT id, data FROM subscriptions")
+      .toArray())
+      this.all.set(row.id, JSON.parse(row.data));
+    // The leaders keep their watchers durably: what the subscriptions read is already watched.
+    for (const sub of this.all.values()) for (const tp of partitionsOf(sub)) this.watched.add(refKey(tp));
+  }
+
+  /**
+   * Reserves a subscription id (and, for a group, the group) before the first await,
+   * so frames handled while this one waits see it: the limit and the duplicate checks
+   * hold however many subscribes arrive at once. Released by `release` when done.
+   */
+  reserve(key: string, group: string | null): void {
+    if (this.all.has(key) || this.subscribing.has(key))
+      throw new EdgelogError("INVALID_REQUEST", `subscription id ${key} is already in use on this socket`);
+    if (this.all.size + this.subscribing.size >= WS_SUBSCRIPTIONS_MAX)
+      throw new EdgelogError(
+        "INVALID_REQUEST",
+        `a socket holds at most ${WS_SUBSCRIPTIONS_MAX} subscriptions`,
+      );
+    if (
+      group !== null &&
+      ([...this.all.values()].some((s) => s.kind === "group" && s.group === group) ||
+        [...this.subscribing.values()].includes(group))
+    )
+      throw new EdgelogError("INVALID_REQUEST", `this socket is already a member of group '${group}'`);
+    this.subscribing.set(key, group);
+  }
+
+  release(key: string): void {
+    this.subscribing.delete(key);
+  }
+
+  add(key: string, sub: Subscription): void {
+    this.all.set(key, sub);
+    this.save(sub);
+  }
+
+  save(sub: Subscription): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO subscriptions (id, data) VALUES (?, ?)",
+      JSON.stringify(sub.id),
+      JSON.stringify(sub),
+    );
+  }
+
+  remove(key: string): Subscription | undefined {
+    const sub = this.all.get(key);
+    if (!sub) return undefined;
+    this.all.delete(key);
+    this.sql.exec("DELETE FROM subscriptions WHERE id = ?", key);
+    return sub;
+  }
+
+  /** The socket is gone: every subscription ends (group members leave), the leaders stop notifying. */
+  async closeAll(): Promise<void> {
+    const subs = [...this.all.values()];
+    this.all.clear();
+    // A closed socket is a member leaving its group (API.md): the group rebalances now.
+    await Promise.all(
+      subs.map((s) =>
+        s.kind === "group"
+          ? consumerGroup(this.port.env, s.group)
+              .leave(s.memberId)
+              .catch(() => undefined)
+          : undefined,
+      ),
+    );
+    await this.syncWatches().catch(() => undefined);
+  }
+
+  async unsubscribe(id: FrameId): Promise<void> {
+    const key = JSON.stringify(id);
+    const sub = this.remove(key);
+    if (!sub) throw new EdgelogError("INVALID_REQUEST", `no subscription ${key} on this socket`);
+    if (sub.kind === "group") await consumerGroup(this.port.env, sub.group).leave(sub.memberId);
+    await this.syncWatches().catch(() => undefined);
+    this.port.send(JSON.stringify({ op: "unsubscribed", id }));
+  }
+
+  credit(subscription: FrameId | null, credits: number): void {
+    let sub: Subscription | undefined;
+    if (subscription === null) {
+      if (this.all.size !== 1)
+        throw new EdgelogError(
+          "INVALID_REQUEST",
+          "name the subscription: this socket has more than one (or none)",
+        );
+      sub = [...this.all.values()][0];
+    } else sub = this.all.get(JSON.stringify(subscription));
+    if (!sub)
+      throw new EdgelogError(
+        "INVALID_REQUEST",
+        `no subscription ${JSON.stringify(subscription)} on this socket`,
+      );
+    if (sub.credits + credits > WS_CREDITS_MAX)
+      throw new EdgelogError(
+        "INVALID_REQUEST",
+        `a subscription holds at most ${WS_CREDITS_MAX} credits (it has ${sub.credits})`,
+      );
+    sub.credits += credits;
+    this.save(sub);
+    void this.deliver(JSON.stringify(sub.id));
+  }
+
+  /**
+   * Makes the set of watched partition leaders match what the subscriptions read:
+   * watch the new ones, unwatch the ones no subscription reads any more.
+   */
+  async syncWatches(): Promise<void> {
+    const wanted = new Map<string, TopicPartition>();
+    for (const sub of this.all.values()) for (const tp of partitionsOf(sub)) wanted.set(refKey(tp), tp);
+    const { env, topics, sessionId } = this.port;
+    const changes: Promise<void>[] = [];
+    for (const [key, tp] of wanted) {
+      if (this.watched.has(key)) continue;
+      changes.push(
+        (async () => {
+          const watched = await callPartitionLeader(
+            env,
+            topics,
+            tp,
+            LEADER_CALL_SLACK_MS,
+            (leader, _epoch, topic) => leader.watch(topic.topicId, sessionId),
+          );
+          if (!watched.ok) throw new EdgelogError(watched.error.code, watched.error.message);
+          this.watched.add(key);
+        })(),
+      );
+    }
+    for (const key of [...this.watched]) {
+      if (wanted.has(key)) continue;
+      this.watched.delete(key);
+      changes.push(
+        (async () => {
+          await callPartitionLeader(
+            env,
+            topics,
+            parsePartitionKey(key),
+            LEADER_CALL_SLACK_MS,
+            async (leader) => {
+              await leader.unwatch(sessionId);
+              return ok(null);
+            },
+          );
+        })(),
+      );
+    }
+    const results = await Promise.allSettled(changes);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** A leader's high watermark moved: deliver to what reads it. False when nothing here reads it. */
+  onHighWatermark(topic: string, partition: number, highWatermark: number): boolean {
+    let reads = false;
+    for (const [key, sub] of this.all) {
+      if (!partitionsOf(sub).some((tp) => tp.topic === topic && tp.partition === partition)) continue;
+      reads = true;
+      if (sub.kind === "group" || sub.position < highWatermark) void this.deliver(key);
+    }
+    return reads;
+  }
+
+  /**
+   * Sends a subscription's records from its position while it has credits, in
+   * offset order (one delivery at a time per subscription; a request meanwhile
+   * runs once more afterwards). Bounded: at most DELIVERY_FRAMES_MAX frames a run.
+   */
+  async deliver(key: string): Promise<void> {
+    if (this.delivering.has(key)) {
+      this.redeliver.add(key);
+      return;
+    }
+    this.delivering.add(key);
+    const port = this.port;
+    try {
+      for (let frames = 0; frames < DELIVERY_FRAMES_MAX; frames++) {
+        const sub = this.all.get(key);
+        if (!sub || sub.credits <= 0) return;
+        // Pushes too are reads: checked with the rights of now, and charged to the fetch quota.
+        const identity = port.identity();
+        const pending = port.rights();
+        const rights = pending === null ? null : await pending;
+        if (sub.kind === "tail") authorize(rights, "topic", sub.topic, "read");
+        const fetchBytes = identity === null ? undefined : (await bucketsOf(port.env, identity))?.fetchBytes;
+        const allowed = fetchBytes?.check();
+        if (allowed && !allowed.ok) {
+          setTimeout(() => void this.deliver(key), allowed.retryAfterS * 1000);
+          return;
+        }
+        const got = await port.fetch(sub, Math.min(sub.credits, WS_PUSH_RECORDS_MAX), rights);
+        if (this.all.get(key) !== sub) return; // unsubscribed meanwhile
+        if (!got.ok) {
+          if (AUTHORIZATION_FAILURES.includes(got.error.code)) await this.end(key, got.error);
+          else port.sendError(sub.id, got.error);
+          return;
+        }
+        if (got.value.count === 0) return;
+        const frame = `{"op":"records","subscription":${JSON.stringify(sub.id)},"records":[${got.value.records}]}`;
+        port.send(frame);
+        fetchBytes?.charge(frame.length);
+        sub.credits -= got.value.count;
+        this.save(sub);
+      }
+    } catch (error) {
+      const sub = this.all.get(key);
+      if (error instanceof EdgelogError) {
+        if (AUTHORIZATION_FAILURES.includes(error.info.code)) await this.end(key, error.info);
+        else port.sendError(sub?.id ?? null, error.info);
+        if (error.info.code === "UNAUTHENTICATED") port.close(CLOSE_POLICY, "credential expired or revoked");
+      } else console.error("delivery failed", error);
+    } finally {
+      this.delivering.delete(key);
+      if (this.redeliver.delete(key)) void this.deliver(key);
+    }
+  }
+
+  /** Ends a subscription whose reader lost the right to read it: the error says why, a group member leaves. */
+  private async end(key: string, error: ErrorInfo): Promise<void> {
+    const sub = this.remove(key);
+    if (!sub) return;
+    this.port.sendError(sub.id, error);
+    if (sub.kind === "group")
+      await consumerGroup(this.port.env, sub.group)
+        .leave(sub.memberId)
+        .catch(() => undefined);
+    await this.syncWatches().catch(() => undefined);
+  }
+}
