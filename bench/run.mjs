@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --url http://127.0.0.1:8787] [-- --auth: only the cost of credentials]
 //   [-- --client: only the SDK against raw HTTP, and the CLI]
+//   [-- --compare REV: only produce and consume, this tree against commit REV in one run]
 // Starts a local edgelog server (unless --url is given), then measures, client-side:
 //   produce throughput at batch 1 / 100 / 1000 records × 1 / 4 requests in flight (acks=1,
 //   100-byte JSON values), fetch throughput, and single-record produce latency (p50/p99).
@@ -19,6 +20,7 @@ import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
 import { benchAuthCost, printAuthCost } from "./auth.mjs";
 import { benchClient, printClient } from "./client.mjs";
+import { benchCompare, printCompare } from "./compare.mjs";
 import { httpCall } from "./http.mjs";
 import { stopAllPeers } from "./peers.mjs";
 import { printSuite, suiteChart, suiteTargets } from "./report.mjs";
@@ -429,6 +431,14 @@ async function main() {
     const auth = await benchAuthCost({ quick: QUICK });
     printAuthCost(auth);
     for (const t of auth.targets) console.log(`  ${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
+    return;
+  }
+  const compareArg = args.indexOf("--compare");
+  if (compareArg >= 0) {
+    // Focused: this tree against an earlier commit, on two servers of one run (bench/compare.mjs).
+    const c = await benchCompare({ rev: args[compareArg + 1] ?? "HEAD", quick: QUICK });
+    printCompare(c);
+    for (const t of c.targets) console.log(`  ${t.met ? "met   " : "MISSED"} ${t.target}: ${t.measured}`);
     return;
   }
   if (args.includes("--client")) {

@@ -40,10 +40,12 @@ export class LocalServer {
   /**
    * @param {string} stateDir where the server keeps its state (survives restarts)
    * @param {Record<string, string>} env extra environment (e.g. EDGELOG_MAX_REQUEST_BYTES)
+   * @param {{ root?: string }} options `root`: another checkout of edgelog to run (bench/compare.mjs)
    */
-  constructor(stateDir, env = {}) {
+  constructor(stateDir, env = {}, { root } = {}) {
     this.stateDir = stateDir;
     this.env = env;
+    this.root = root;
   }
 
   async start() {
@@ -55,10 +57,12 @@ export class LocalServer {
     this.url = `http://127.0.0.1:${port}`;
     this.output = "";
     // Its own process group, so a crash test can kill wrangler and workerd together.
+    const devScript = this.root === undefined ? DEV_SCRIPT : join(this.root, "scripts", "dev.mjs");
     const child = spawn(
       process.execPath,
-      [DEV_SCRIPT, "--inspector-port", String(inspector), "--log-level", "warn"],
+      [devScript, "--inspector-port", String(inspector), "--log-level", "warn"],
       {
+        cwd: this.root,
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, PORT: String(port), EDGELOG_STATE_DIR: this.stateDir, ...this.env },
