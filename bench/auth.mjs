@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
 import { httpCall } from "./http.mjs";
-import { closedLoop, median } from "./suite.mjs";
+import { median } from "./stats.mjs";
+import { closedLoop } from "./suite.mjs";
 import { edgelog } from "./systems.mjs";
 
 /** Issue 12: produce b100 × 8 with auth ≥ 95% of without; single-record p50 at most 0.2 ms more. */

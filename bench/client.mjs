@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Edgelog } from "@edgelog/client";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
 import { httpCall } from "./http.mjs";
-import { median } from "./suite.mjs";
+import { median } from "./stats.mjs";
 
 /** Issue 13: the SDK producer reaches at least 90% of raw HTTP at the same batching. */
 export const CLIENT_TARGET_RATIO = 0.9;

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
-import { closedLoop, median } from "./suite.mjs";
+import { median } from "./stats.mjs";
+import { closedLoop } from "./suite.mjs";
 import { edgelog } from "./systems.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -47,8 +48,11 @@ async function consumeRate(handle) {
 }
 
 export async function benchCompare({ rev, quick, log = console.error }) {
-  const runs = quick ? 3 : 7;
-  const runMs = quick ? 1_000 : 2_000;
+  // Run-to-run spread on this machine is ±15–20%: many short alternating runs, compared in
+  // pairs (each new run against the old run beside it), resolve a few percent where a few
+  // long runs cannot.
+  const runs = quick ? 5 : 15;
+  const runMs = 1_000;
   const oldRoot = worktreeOf(rev);
   const servers = {
     old: new LocalServer(tempStateDir(), {}, { root: oldRoot }),
@@ -100,8 +104,12 @@ export async function benchCompare({ rev, quick, log = console.error }) {
     log(`${consume}: old ${figures.old[consume].median} new ${figures.new[consume].median} rec/s`);
     for (const mode of modes) await systems[mode].shutdown();
     const names = [...CELLS.map((c) => c.name), consume];
+    // The median of the paired ratios: drift on the machine cancels within a pair.
     const ratios = Object.fromEntries(
-      names.map((n) => [n, +(figures.new[n].median / figures.old[n].median).toFixed(3)]),
+      names.map((n) => [
+        n,
+        +median(figures.new[n].runs.map((v, r) => v / figures.old[n].runs[r])).toFixed(3),
+      ]),
     );
     return {
       rev,
@@ -123,7 +131,7 @@ export async function benchCompare({ rev, quick, log = console.error }) {
 
 export function printCompare(c) {
   console.log(
-    `\nold (${c.rev}) and new (working tree), median of ${c.runs} alternating runs × ${c.runMs} ms, acks=1`,
+    `\nold (${c.rev}) and new (working tree): ${c.runs} alternating runs × ${c.runMs} ms, acks=1; new/old is the median of the paired ratios`,
   );
   console.log("workload                          old rec/s   new rec/s  new/old   runs old | new");
   for (const [name, ratio] of Object.entries(c.ratios)) {

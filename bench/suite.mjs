@@ -8,6 +8,7 @@
 //   end-to-end: produce → consumer at 1,000 records/s.
 
 import { startNats, startRedis } from "./peers.mjs";
+import { median, percentile } from "./stats.mjs";
 import { edgelog, natsJetStream, redisStreams, VALUE_BYTES } from "./systems.mjs";
 
 const REQUESTS_PER_RUN_MAX = 200_000;
@@ -35,9 +36,6 @@ function suiteSettings(quick) {
   };
 }
 
-const percentile = (sorted, p) =>
-  sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const round2 = (n) => (n === null ? null : +n.toFixed(2));
 
 function latencyFigures(latencies) {

@@ -90,6 +90,19 @@ export class GroupMembership {
     return owned.sort(compareTopicPartitions);
   }
 
+  /** The members as describe answers them: subscription, session, the generation each last heard of, assignments. */
+  describeMembers() {
+    return [...this.members.values()].map((m) => ({
+      memberId: m.memberId,
+      instanceId: m.instanceId,
+      topics: m.topics,
+      sessionTimeoutMs: m.sessionTimeoutMs,
+      autoOffsetReset: m.autoOffsetReset,
+      generation: m.seenGeneration,
+      assignments: this.assignmentsOf(m.memberId),
+    }));
+  }
+
   ownedList(): Owned[] {
     return [...this.owners].map(([key, memberId]) => ({ ...parsePartitionKey(key), memberId }));
   }

@@ -1,10 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { allows, type Rights } from "../core/acl";
-import { mapConcurrent } from "../core/concurrency";
 import { EdgelogError, fail, ok, type Result } from "../core/errors";
-import type { FetchPosition } from "../core/fetch-position";
 import { GroupMembership, type GroupState, type Member } from "../core/group-membership";
-import { FAN_OUT_CONCURRENCY_MAX, LAG_SAMPLE_INTERVAL_MS } from "../core/limits";
+import { LAG_SAMPLE_INTERVAL_MS } from "../core/limits";
 import { isKeyOfTopic, partitionKey, type TopicPartition } from "../core/partition-key";
 import type { CommitRequest, JoinRequest, ResetRequest } from "../schemas/groups";
 import { AlarmScheduler } from "./alarm-scheduler";
@@ -13,7 +11,6 @@ import type { Env } from "./env";
 import { GroupLag, type OffsetInfo } from "./group-lag";
 import { GroupPoll, type PolledRecords, type PollOptions } from "./group-poll";
 import { type CommittedOffset, GroupStore } from "./group-store";
-import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { topicRegistry, wsSession } from "./stubs";
 import { TopicCache } from "./topic-cache";
 
@@ -298,15 +295,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       state: membership.state(),
       generation: membership.generation,
       assignor: membership.assignor,
-      members: [...membership.members.values()].map((m) => ({
-        memberId: m.memberId,
-        instanceId: m.instanceId,
-        topics: m.topics,
-        sessionTimeoutMs: m.sessionTimeoutMs,
-        autoOffsetReset: m.autoOffsetReset,
-        generation: m.seenGeneration,
-        assignments: membership.assignmentsOf(m.memberId),
-      })),
+      members: membership.describeMembers(),
       lag: {
         total: offsets.reduce((n, o) => n + o.lag, 0),
         max: max === null ? null : { topic: max.topic, partition: max.partition, lag: max.lag },
@@ -326,23 +315,9 @@ export class ConsumerGroup extends DurableObject<Env> {
     const topic = await this.topic(request.topic);
     if (!topic.ok) return topic;
     const meta = topic.value;
-    const position: FetchPosition = request.to;
-    const resolved = await mapConcurrent(
-      Array.from({ length: meta.partitions }, (_, p) => p),
-      FAN_OUT_CONCURRENCY_MAX,
-      (partition) =>
-        callLeader(
-          this.env,
-          this.topics,
-          { topic: meta, partition, timeoutMs: LEADER_CALL_SLACK_MS, retrySafe: true },
-          (leader, leaderEpoch) => leader.resolveOffset(meta.topicId, leaderEpoch, position),
-        ),
-    );
-    const offsets = [];
-    for (const r of resolved) {
-      if (!r.ok) return r; // nothing is written unless every partition resolves
-      offsets.push(r.value);
-    }
+    const resolved = await this.lag.resolveAll(meta, request.to);
+    if (!resolved.ok) return resolved; // nothing is written unless every partition resolves
+    const offsets = resolved.value;
     const created = await this.ensureGroup(group);
     if (!created.ok) return created;
     if (members() > 0) return fail("NON_EMPTY_GROUP", `group '${group}' gained members during the reset`);

@@ -1,8 +1,7 @@
 import { PRODUCER_ID_EXPIRATION_MS_DEFAULT } from "../core/limits";
 import type { ConsumerGroup } from "./consumer-group";
 import type { IdempotentProducer } from "./idempotent-producer";
-import type { PartitionLeader } from "./partition-leader";
-import type { PartitionReplica } from "./partition-replica";
+import type { PreferredReplica, SecondaryReplica } from "./replicas";
 import type { SecurityStore } from "./security-store";
 import type { TopicRegistry } from "./topic-registry";
 import type { WsSession } from "./ws-session";
@@ -10,8 +9,8 @@ import type { WsSession } from "./ws-session";
 /** Bindings and variables of the gateway Worker and its objects (wrangler.toml). */
 export type Env = {
   TOPIC_REGISTRY: DurableObjectNamespace<TopicRegistry>;
-  PARTITION_LEADER: DurableObjectNamespace<PartitionLeader>;
-  PARTITION_REPLICA: DurableObjectNamespace<PartitionReplica>;
+  PREFERRED_REPLICA: DurableObjectNamespace<PreferredReplica>;
+  SECONDARY_REPLICA: DurableObjectNamespace<SecondaryReplica>;
   CONSUMER_GROUP: DurableObjectNamespace<ConsumerGroup>;
   WS_SESSION: DurableObjectNamespace<WsSession>;
   PRODUCER: DurableObjectNamespace<IdempotentProducer>;

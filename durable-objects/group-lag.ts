@@ -1,11 +1,12 @@
 import { mapConcurrent } from "../core/concurrency";
-import { ok } from "../core/errors";
+import { ok, type Result } from "../core/errors";
+import type { FetchPosition } from "../core/fetch-position";
 import { FAN_OUT_CONCURRENCY_MAX, LAG_HISTORY_MAX, LAG_SAMPLE_INTERVAL_MS } from "../core/limits";
 import { compareTopicPartitions, partitionKey, type TopicPartition } from "../core/partition-key";
-import type { FetchedRecords, LogOffsets } from "./contract";
+import type { FetchedRecords, LogOffsets, ResolvedOffset, TopicMetadata } from "./contract";
 import type { Env } from "./env";
 import type { CommittedOffset } from "./group-store";
-import { callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import { callLeader, callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import type { TopicCache } from "./topic-cache";
 
 /**
@@ -63,6 +64,27 @@ export class GroupLag {
       );
       if (info.ok && info.value) this.set(tp.topic, tp.partition, info.value);
     });
+  }
+
+  /** Where a position points in every partition of a topic (an offset reset), or the first refusal. */
+  async resolveAll(meta: TopicMetadata, position: FetchPosition): Promise<Result<ResolvedOffset[]>> {
+    const resolved = await mapConcurrent(
+      Array.from({ length: meta.partitions }, (_, p) => p),
+      FAN_OUT_CONCURRENCY_MAX,
+      (partition) =>
+        callLeader(
+          this.env,
+          this.topics,
+          { topic: meta, partition, timeoutMs: LEADER_CALL_SLACK_MS, retrySafe: true },
+          (leader, leaderEpoch) => leader.resolveOffset(meta.topicId, leaderEpoch, position),
+        ),
+    );
+    const offsets: ResolvedOffset[] = [];
+    for (const r of resolved) {
+      if (!r.ok) return r;
+      offsets.push(r.value);
+    }
+    return ok(offsets);
   }
 
   /** Committed offsets sorted by topic then partition, with high watermark and lag at most LAG_SAMPLE_INTERVAL_MS old. */

@@ -26,7 +26,7 @@ export function topicRegistry(env: Env): DurableObjectStub<TopicRegistry> {
 /**
  * One replica of a partition. Names come from the topic, partition and replica
  * index (`orders/3`, `orders/3/r1`), so every isolate reaches the same object
- * without a lookup. Replica 0 is a PartitionLeader, the others PartitionReplicas.
+ * without a lookup. Replica 0 is a PreferredReplica, the others SecondaryReplicas.
  */
 export function replicaStub(
   env: Env,
@@ -35,8 +35,8 @@ export function replicaStub(
   replica: number,
 ): DurableObjectStub<Partition> {
   if (replica === 0)
-    return env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/${partition}`));
-  return env.PARTITION_REPLICA.get(env.PARTITION_REPLICA.idFromName(`${topic}/${partition}/r${replica}`));
+    return env.PREFERRED_REPLICA.get(env.PREFERRED_REPLICA.idFromName(`${topic}/${partition}`));
+  return env.SECONDARY_REPLICA.get(env.SECONDARY_REPLICA.idFromName(`${topic}/${partition}/r${replica}`));
 }
 
 /** A consumer group's coordinator, named by the group id. */

@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 const START_TIMEOUT_MS = 60_000;
 const READY_POLL_MS = 100;
 const DEV_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "dev.mjs");
+/** The checkout this script belongs to: wrangler reads wrangler.toml from where it runs. */
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** @returns {Promise<number>} a port that was free on 127.0.0.1 a moment ago */
 export function freePort() {
@@ -62,7 +64,7 @@ export class LocalServer {
       process.execPath,
       [devScript, "--inspector-port", String(inspector), "--log-level", "warn"],
       {
-        cwd: this.root,
+        cwd: this.root ?? REPO_ROOT,
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, PORT: String(port), EDGELOG_STATE_DIR: this.stateDir, ...this.env },

@@ -2,8 +2,11 @@ import { createApp } from "./app";
 
 export { ConsumerGroup } from "../durable-objects/consumer-group";
 export { IdempotentProducer } from "../durable-objects/idempotent-producer";
-export { PartitionLeader } from "../durable-objects/partition-leader";
-export { PartitionReplica } from "../durable-objects/partition-replica";
+// Exported under the class names wrangler.toml gave them at creation (they key stored state).
+export {
+  PreferredReplica as PartitionLeader,
+  SecondaryReplica as PartitionReplica,
+} from "../durable-objects/replicas";
 export { SecurityStore } from "../durable-objects/security-store";
 export { TopicRegistry } from "../durable-objects/topic-registry";
 export { WsSession } from "../durable-objects/ws-session";

@@ -15,7 +15,7 @@ import {
   uniqueGroup,
 } from "./helpers";
 
-const leader = (topic: string) => env.PARTITION_LEADER.get(env.PARTITION_LEADER.idFromName(`${topic}/0`));
+const leader = (topic: string) => env.PREFERRED_REPLICA.get(env.PREFERRED_REPLICA.idFromName(`${topic}/0`));
 const HOUR = 3_600_000;
 
 describe("retention by alarm", () => {
@@ -190,7 +190,7 @@ describe("retention by alarm", () => {
       () => describePartition(topic),
       (p) => p.isr.includes(2),
     );
-    const replica2 = env.PARTITION_REPLICA.get(env.PARTITION_REPLICA.idFromName(`${topic}/0/r2`));
+    const replica2 = env.SECONDARY_REPLICA.get(env.SECONDARY_REPLICA.idFromName(`${topic}/0/r2`));
     const rows = await runInDurableObject(replica2, (_i, state) =>
       state.storage.sql
         .exec<{ offset: number; value: string }>('SELECT "offset", value FROM log ORDER BY "offset"')
