@@ -239,10 +239,15 @@ export class ReplicationState {
     return true;
   }
 
-  /** The registry answered a join: `f` counts as in sync only once it recorded it. */
-  endJoin(f: FollowerProgress, recorded: boolean): void {
+  /** The registry recorded `f` rejoining: from now on it counts as in sync. */
+  joined(f: FollowerProgress): void {
     f.joining = false;
-    if (recorded) f.inSync = true;
+    f.inSync = true;
+  }
+
+  /** The join was not recorded (the registry failed, or this term ended): `f` may try again later. */
+  joinFailed(f: FollowerProgress): void {
+    f.joining = false;
   }
 
   // ---- the alarm ----

@@ -112,9 +112,9 @@ export class FollowerSync {
     this.hooks.onHighWatermark();
   }
 
-  /** Asks followers for their logs now (a new term, a restart); `inSyncOnly` for the restart probe. */
-  async probe(inSyncOnly: boolean): Promise<void> {
-    await Promise.all(this.followers.filter((f) => !inSyncOnly || f.inSync).map((f) => this.catchUp(f)));
+  /** Asks followers for their logs now: all of them (a new term) or the in-sync ones (a restart). */
+  async probe(which: "all" | "inSync"): Promise<void> {
+    await Promise.all(this.followers.filter((f) => which === "all" || f.inSync).map((f) => this.catchUp(f)));
   }
 
   /** The ISR may not have reached the registry (a restart): the next alarm reports it. */
@@ -301,9 +301,11 @@ export class FollowerSync {
     } catch (error) {
       console.warn("ISR expansion not recorded by the registry; retried on the next catch-up", String(error));
     }
-    const still = this.leading(epoch);
-    replication.endJoin(f, recorded && still === replication);
-    if (!recorded || still !== replication) return;
+    if (!recorded || this.leading(epoch) !== replication) {
+      replication.joinFailed(f);
+      return;
+    }
+    replication.joined(f);
     const state = this.log.current;
     this.log.state = { ...state, isr: [...new Set([...state.isr, f.replica])].sort((a, b) => a - b) };
     this.log.saveState();

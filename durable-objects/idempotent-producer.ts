@@ -118,16 +118,19 @@ export class IdempotentProducer extends DurableObject<Env> {
       const kept = this.recent.get(request.sequence);
       if (kept) return ok(kept);
       // This object restarted since: the leaders answer from the batches they keep, never appending.
-      return ok(await this.send(request, true));
+      return ok(await this.send(request, { repeat: true }));
     }
-    const outcome = await this.send(request, false);
+    const outcome = await this.send(request, { repeat: false });
     // A request that failed on some partition is not applied: its sequence stays next, and a
     // retry appends only where it failed (the leaders answer the rest from their batches).
     if (outcome.firstError === null) this.applied(request.sequence, outcome);
     return ok(outcome);
   }
 
-  private async send(request: IdempotentProduceRequest, repeat: boolean): Promise<ProduceOutcome> {
+  private async send(
+    request: IdempotentProduceRequest,
+    { repeat }: { repeat: boolean },
+  ): Promise<ProduceOutcome> {
     const producer = { id: this.ctx.id.toString(), epoch: request.epoch, sequence: request.sequence };
     // Leaders from this object's own cache: it forgets a failed leader, so a retry finds the new one.
     const cached = await this.topics.get(this.env, request.topic.name).catch(() => request.topic);

@@ -91,7 +91,7 @@ export class Partition extends DurableObject<Env> {
         // checkpointed: ask the in-sync followers before serving anything (bounded), so that the
         // high watermark consumers saw is back before the first fetch. The alarm retries the rest.
         if (this.log.isLeader() && this.sync.followers.length > 0) {
-          await withTimeout(this.sync.probe(true), RESTART_PROBE_TIMEOUT_MS, "restart probe").catch(
+          await withTimeout(this.sync.probe("inSync"), RESTART_PROBE_TIMEOUT_MS, "restart probe").catch(
             () => undefined,
           );
           await this.alarms.schedule(Date.now());
@@ -194,7 +194,7 @@ export class Partition extends DurableObject<Env> {
     this.follower.reconciled(leaderEpoch);
     this.sync.lead(-1);
     log.saveState();
-    void this.sync.probe(false); // probe every follower now
+    void this.sync.probe("all"); // probe every follower now
     this.cleanup.armProducerExpiry(); // producer state copied from the old leader expires here now
     // Sessions tailing this partition were watching the old leader: tell them to read from here.
     this.watchers.notifyAll();

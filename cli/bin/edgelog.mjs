@@ -3,19 +3,16 @@
 // Exit 0 on success, 1 on a server error (its code and message on stderr), 2 on a usage error.
 import { createInterface } from "node:readline";
 import { Edgelog, EdgelogError } from "@edgelog/client";
-import cliProgress from "cli-progress";
 import { Command, CommanderError, Option } from "commander";
 import WebSocket from "ws";
 import { formatRecord } from "../src/format.mjs";
+import { configs, integer, pairs, progress, UsageError } from "../src/options.mjs";
+import { addSecurityCommands } from "../src/security-commands.mjs";
 
 const EXIT_SERVER = 1;
 const EXIT_USAGE = 2;
 /** Records a group member asks for at once. */
 const GROUP_BATCH = 500;
-/** How often the progress line redraws on a TTY. */
-const PROGRESS_MS = 500;
-
-class UsageError extends Error {}
 
 const program = new Command("edgelog")
   .description("edgelog on the command line: topics, produce from stdin, consume to stdout, groups, ACLs")
@@ -37,51 +34,6 @@ const client = () => {
 const json = () => program.opts().json === true;
 const print = (value) =>
   process.stdout.write(`${typeof value === "string" ? value : JSON.stringify(value, null, 2)}\n`);
-
-function integer(name, min = 0) {
-  return (text) => {
-    if (!/^\d+$/.test(text) || Number(text) < min)
-      throw new UsageError(`${name} must be an integer ≥ ${min}, got '${text}'`);
-    return Number(text);
-  };
-}
-/** k=v pairs given once or more: an object. */
-function pairs(name) {
-  return (text, previous = {}) => {
-    const at = text.indexOf("=");
-    if (at <= 0) throw new UsageError(`${name} takes key=value, got '${text}'`);
-    return { ...previous, [text.slice(0, at)]: text.slice(at + 1) };
-  };
-}
-/** A config value as JSON when it is one (numbers, null), else the text. */
-const configValue = (text) => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-};
-const configs = (given) =>
-  Object.fromEntries(Object.entries(given ?? {}).map(([k, v]) => [k, configValue(v)]));
-
-/** A progress line on stderr when it is a terminal: records so far and the rate. */
-function progress(label) {
-  if (!process.stderr.isTTY) return { tick: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar(
-    { format: `${label} {value} records · {rate} rec/s`, stream: process.stderr, fps: 1000 / PROGRESS_MS },
-    cliProgress.Presets.legacy,
-  );
-  const started = Date.now();
-  let count = 0;
-  bar.start(0, 0, { rate: 0 });
-  return {
-    tick: (n = 1) => {
-      count += n;
-      bar.update(count, { rate: Math.round(count / Math.max(0.001, (Date.now() - started) / 1000)) });
-    },
-    stop: () => bar.stop(),
-  };
-}
 
 // ---- topics ----
 
@@ -327,77 +279,7 @@ group.command("delete <group>").action(async (name) => {
 
 // ---- security ----
 
-const principal = program.command("principal").description("principals and their API keys");
-principal.command("list").action(async () => {
-  const principals = await client().admin.listPrincipals();
-  if (json()) print(principals);
-  else
-    for (const p of principals)
-      print(`${p.principal}\t${p.keys.map((k) => k.keyId).join(" ") || "(no keys)"}`);
-});
-principal.command("create-key <principal>").action(async (name) => {
-  const key = await client().admin.createApiKey(name);
-  print(json() ? key : `${key.token}\n(key ${key.keyId} of ${key.principal}: the token is shown once)`);
-});
-principal.command("delete-key <principal> <keyId>").action(async (name, keyId) => {
-  await client().admin.deleteApiKey(name, keyId);
-  print(`deleted key ${keyId} of ${name}`);
-});
-
-const aclFields = (cmd) =>
-  cmd
-    .option("--principal <principal>")
-    .addOption(new Option("--resource-type <type>").choices(["topic", "group", "cluster", "transactionalId"]))
-    .addOption(new Option("--pattern-type <type>").choices(["literal", "prefixed"]))
-    .option("--resource-name <name>")
-    .addOption(
-      new Option("--operation <op>").choices([
-        "read",
-        "write",
-        "create",
-        "delete",
-        "alter",
-        "describe",
-        "all",
-      ]),
-    )
-    .addOption(new Option("--permission <permission>").choices(["allow", "deny"]));
-const aclOf = (o) =>
-  Object.fromEntries(
-    Object.entries({
-      principal: o.principal,
-      resourceType: o.resourceType,
-      patternType: o.patternType,
-      resourceName: o.resourceName,
-      operation: o.operation,
-      permission: o.permission,
-    }).filter(([, v]) => v !== undefined),
-  );
-const acl = program.command("acl").description("ACLs (Kafka's model)");
-aclFields(acl.command("list")).action(async (o) => {
-  const acls = await client().admin.listAcls(aclOf(o));
-  if (json()) print(acls);
-  else
-    for (const a of acls)
-      print(
-        `${a.principal}\t${a.permission} ${a.operation}\t${a.resourceType} ${a.patternType} ${a.resourceName}`,
-      );
-});
-aclFields(acl.command("add")).action(async (o) => {
-  const given = aclOf({ patternType: "literal", permission: "allow", ...o });
-  for (const field of ["principal", "resourceType", "resourceName", "operation"])
-    if (given[field] === undefined)
-      throw new UsageError(`acl add needs --${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-  print(
-    json()
-      ? await client().admin.createAcl(given)
-      : `added ${JSON.stringify(await client().admin.createAcl(given))}`,
-  );
-});
-aclFields(acl.command("delete")).action(async (o) => {
-  const deleted = await client().admin.deleteAcls(aclOf(o));
-  print(json() ? { deleted } : `deleted ${deleted} ACLs`);
-});
+addSecurityCommands(program, { client, json, print });
 
 // ---- run ----
 

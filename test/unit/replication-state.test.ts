@@ -73,7 +73,7 @@ describe("ReplicationState (the leader's bookkeeping of its followers)", () => {
     expect(state.beginJoin(f)).toBe(false); // one join at a time
     expect(state.isr(0)).toEqual([0, 1]); // not counted while the registry is told
     expect(state.isrToRecord(0)).toEqual([0, 1, 2]);
-    state.endJoin(f, true);
+    state.joined(f);
     expect(state.isr(0)).toEqual([0, 1, 2]);
   });
 
@@ -233,7 +233,7 @@ describe("ReplicationState under random histories", () => {
               case "rejoin":
                 if (!f || f.inSync || f.logEndOffset < logs[leader]!.length) break;
                 if (state.beginJoin(f)) {
-                  state.endJoin(f, true);
+                  state.joined(f);
                   isr = state.isr(leader);
                 }
                 advance();
