@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-// Three layers (DEVELOPERS.md): pure core in Node, integration inside workerd,
+// Three layers (README "Development"): pure core in Node, integration inside workerd,
 // end-to-end against a real `wrangler dev` server with real clients.
 export default defineConfig({
   test: {

@@ -1,4 +1,5 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
+import { expect } from "vitest";
 
 /** Calls the gateway Worker inside workerd, as a client would over HTTP. */
 export async function api(
@@ -243,4 +244,19 @@ export async function sendAcrossFailover<T extends { status: number; body: any }
   if (first.status !== 503 || codes.some((code) => code !== "LEADER_NOT_AVAILABLE"))
     throw new Error(`the first answer across a failover was ${first.status} ${JSON.stringify(first.body)}`);
   return send();
+}
+
+/** `n` records with values `${tag}-0` … `${tag}-(n−1)`. */
+export const values = (n: number, tag: string) =>
+  Array.from({ length: n }, (_, i) => ({ value: `${tag}-${i}` }));
+
+/** Produces `perPartition` records to each of `partitions` partitions, values `${tag}-${p}-${i}`. */
+export async function fill(topic: string, partitions: number, perPartition: number, tag = "v") {
+  for (let p = 0; p < partitions; p++) {
+    const records = Array.from({ length: perPartition }, (_, i) => ({
+      value: `${tag}-${p}-${i}`,
+      partition: p,
+    }));
+    expect((await produce(topic, records)).status).toBe(200);
+  }
 }
