@@ -20,6 +20,8 @@ export const REPLICA_IN_FLIGHT_MAX = 4;
 export interface LeaderLog {
   readonly logEndOffset: number;
   readonly logStartOffset: number;
+  /** Kept by the log (the caller stores what advanceHighWatermark answers). */
+  readonly highWatermark: number;
   readonly minInsync: number;
   /** replica.lag.time.max.ms */
   readonly lagMaxMs: number;
@@ -58,7 +60,6 @@ export type FollowerWork = { left: FollowerProgress[]; catchUp: FollowerProgress
 
 export class ReplicationState {
   readonly followers: FollowerProgress[];
-  private hw: number;
 
   /**
    * `isr`: the replicas in sync as last recorded; `knownLogEndOffset`: what every
@@ -72,10 +73,8 @@ export class ReplicationState {
       replicationFactor: number;
       isr: readonly number[];
       knownLogEndOffset: number;
-      highWatermark: number;
     },
   ) {
-    this.hw = options.highWatermark;
     this.followers = [];
     const now = clock.now();
     for (let replica = 0; replica < options.replicationFactor; replica++) {
@@ -95,10 +94,6 @@ export class ReplicationState {
     }
   }
 
-  get highWatermark(): number {
-    return this.hw;
-  }
-
   /** The ISR as the high watermark counts it: the leader and its in-sync followers, sorted. */
   isr(leader: number): number[] {
     return [leader, ...this.followers.filter((f) => f.inSync).map((f) => f.replica)].sort((a, b) => a - b);
@@ -111,18 +106,17 @@ export class ReplicationState {
   }
 
   /**
-   * Applies the high watermark rule (core highWatermarkFor); true when it moved.
-   * It never moves back, and never past what min.insync.replicas ISR members hold.
+   * Applies the high watermark rule (core highWatermarkFor): the new high
+   * watermark for the caller to store, or null when it does not move. It never
+   * moves back, and never past what min.insync.replicas ISR members hold.
    */
-  advanceHighWatermark(): boolean {
+  advanceHighWatermark(): number | null {
     const progress = this.followers.map((f) => ({
       logEndOffset: Math.max(0, f.logEndOffset),
       inSync: f.inSync,
     }));
     const hw = highWatermarkFor(this.log.logEndOffset, progress, this.log.minInsync);
-    if (hw === null || hw <= this.hw) return false;
-    this.hw = hw;
-    return true;
+    return hw === null || hw <= this.log.highWatermark ? null : hw;
   }
 
   /** ISR members, the leader included, holding every record below `offset` (acks=all). */
@@ -224,7 +218,7 @@ export class ReplicationState {
    */
   mayLeave(f: FollowerProgress): boolean {
     const others = this.followers.filter((o) => o !== f);
-    return mayLeaveIsr(this.hw, others, this.log.minInsync);
+    return mayLeaveIsr(this.log.highWatermark, others, this.log.minInsync);
   }
 
   /** `f` leaves the ISR (the caller persists the ISR and tells the registry). */

@@ -68,6 +68,9 @@ export class FollowerSync {
       get logStartOffset() {
         return log.logStartOffset;
       },
+      get highWatermark() {
+        return log.highWatermark;
+      },
       get minInsync() {
         return log.current.configs["min.insync.replicas"];
       },
@@ -83,7 +86,6 @@ export class FollowerSync {
         replicationFactor: state.replicationFactor,
         isr: state.isr,
         knownLogEndOffset,
-        highWatermark: log.highWatermark,
       },
     );
     this.stubs = new Map();
@@ -104,11 +106,12 @@ export class FollowerSync {
     return this.replication?.copiesAt(offset) ?? 0;
   }
 
-  /** Applies the high watermark rule; the log mirrors the result. */
+  /** Applies the high watermark rule; the log keeps the result. */
   advanceHighWatermark(): void {
-    const replication = this.replication;
-    if (replication === null || !this.log.isLeader() || !replication.advanceHighWatermark()) return;
-    this.log.highWatermark = replication.highWatermark;
+    if (this.replication === null || !this.log.isLeader()) return;
+    const hw = this.replication.advanceHighWatermark();
+    if (hw === null) return;
+    this.log.highWatermark = hw;
     this.hooks.onHighWatermark();
   }
 

@@ -102,7 +102,7 @@ export class PartitionLog {
   state: ReplicaState | null = null;
   logStartOffset = 0;
   logEndOffset = 0;
-  /** On a leader, mirrors its ReplicationState's; checkpointed (see saveHighWatermark). */
+  /** Moved by the leader's ReplicationState rule or, on a follower, by its leader; checkpointed (saveHighWatermark). */
   highWatermark = 0;
   maxTimestamp = 0;
   /** Kafka's leader-epoch cache: which epoch wrote the records from which offset on. */
