@@ -231,7 +231,7 @@ export class FollowerSync {
     if (leave) {
       const state = this.log.current;
       console.warn(`${state.topic}/${state.partition}: replica ${f.replica} leaves the ISR:`, String(error));
-      this.shrinkIsr(f.replica);
+      this.shrinkIsr(replication);
     }
     if (recheckMs !== null) void this.alarms.schedule(recheckMs);
     void this.alarms.schedule(retryAtMs);
@@ -280,11 +280,16 @@ export class FollowerSync {
     }
   }
 
-  /** A follower left the ISR (the registry may still list it: elections then wait for it too, which is safe). */
-  private shrinkIsr(replica: number): void {
+  /** The bookkeeping's ISR changed: the replica's state keeps it. */
+  private saveIsr(replication: ReplicationState): void {
     const state = this.log.current;
-    this.log.state = { ...state, isr: state.isr.filter((r) => r !== replica) };
+    this.log.state = { ...state, isr: replication.isr(state.replica) };
     this.log.saveState();
+  }
+
+  /** A follower left the ISR (the registry may still list it: elections then wait for it too, which is safe). */
+  private shrinkIsr(replication: ReplicationState): void {
+    this.saveIsr(replication);
     this.reportIsr();
     this.advanceHighWatermark();
   }
@@ -309,9 +314,7 @@ export class FollowerSync {
       return;
     }
     replication.joined(f);
-    const state = this.log.current;
-    this.log.state = { ...state, isr: [...new Set([...state.isr, f.replica])].sort((a, b) => a - b) };
-    this.log.saveState();
+    this.saveIsr(replication);
     this.advanceHighWatermark();
     this.hooks.onProgress();
   }
@@ -325,8 +328,8 @@ export class FollowerSync {
     const send = this.isrSends.then(() => {
       const state = this.log.state;
       if (state === null || !this.log.isLeader()) return false;
-      const joining = this.followers.filter((f) => f.joining).map((f) => f.replica);
-      const isr = [...new Set([...state.isr, ...joining])].sort((a, b) => a - b);
+      const isr = this.replication?.isrToRecord(state.replica);
+      if (isr === undefined) return false;
       return topicRegistry(this.env).updateIsr(state.topic, state.partition, state.leaderEpoch, isr);
     });
     this.isrSends = send.then(
@@ -359,10 +362,9 @@ export class FollowerSync {
     if (replication === null) return Number.POSITIVE_INFINITY;
     const work = replication.due();
     const state = this.log.current;
-    for (const f of work.left) {
+    for (const f of work.left)
       console.warn(`${state.topic}/${state.partition}: replica ${f.replica} lags; leaves the ISR`);
-      this.shrinkIsr(f.replica);
-    }
+    if (work.left.length > 0) this.shrinkIsr(replication);
     const running = work.catchUp.map((f) => this.catchUp(f));
     if (this.isrDirty) running.push(this.pushIsr());
     await Promise.all(running);
