@@ -1,4 +1,4 @@
-import { ok, type Result } from "../core/errors";
+import { fail, ok, type Result } from "../core/errors";
 import type { FetchPosition } from "../core/fetch-position";
 import { type GroupMembership, type Member, memberError } from "../core/group-membership";
 import { parsePartitionKey, partitionKey, type TopicPartition } from "../core/partition-key";
@@ -233,13 +233,21 @@ export class GroupPoll {
             waitMs: wait,
           }),
       );
-    let result = await fetch(
-      position === undefined ? { kind: m.autoOffsetReset } : { kind: "offset", offset: position },
-      waitMs,
-    );
-    // A committed offset or position outside the log (retention, a re-created topic) resets per the member's policy.
-    if (!result.ok && result.error.code === "OFFSET_OUT_OF_RANGE")
-      result = await fetch({ kind: m.autoOffsetReset }, 0);
+    let result: Result<FetchedRecords>;
+    try {
+      result = await fetch(
+        position === undefined ? { kind: m.autoOffsetReset } : { kind: "offset", offset: position },
+        waitMs,
+      );
+      // A committed offset or position outside the log (retention, a re-created topic) resets per the member's policy.
+      if (!result.ok && result.error.code === "OFFSET_OUT_OF_RANGE")
+        result = await fetch({ kind: m.autoOffsetReset }, 0);
+    } catch (error) {
+      // The registry did not answer the topic lookup (it throws rather than answers): this
+      // partition has nothing this time. A rejection must not reach fetchFrom, whose long-poll
+      // counts settled fetches: one that never settles would hold the poll forever.
+      result = fail("LEADER_NOT_AVAILABLE", String(error));
+    }
     if (!result.ok) {
       // A topic deleted meanwhile is not worth a warning: the next rebalance drops its partitions.
       if (result.error.code !== "UNKNOWN_TOPIC_OR_PARTITION")

@@ -8,6 +8,9 @@ import { LocalServer, tempStateDir } from "./server";
 const BIN = join(process.cwd(), "node_modules", ".bin", "edgelog");
 const LINES = 10_000;
 
+/** One CLI command takes a few seconds here; past this it is hung. */
+const COMMAND_TIMEOUT_MS = 40_000;
+
 function edgelog(
   args: string[],
   url: string,
@@ -17,6 +20,15 @@ function edgelog(
     const child = spawn(BIN, args, { env: { ...process.env, EDGELOG_URL: url } });
     let stdout = "";
     let stderr = "";
+    // A command that hangs fails with what it printed, instead of the whole test timing out mutely.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(
+        new Error(
+          `edgelog ${args.join(" ")} did not finish within ${COMMAND_TIMEOUT_MS} ms\nstdout (last 500): ${stdout.slice(-500)}\nstderr: ${stderr.slice(-2000)}`,
+        ),
+      );
+    }, COMMAND_TIMEOUT_MS);
     child.stdout.on("data", (d) => {
       stdout += d;
     });
@@ -24,7 +36,10 @@ function edgelog(
       stderr += d;
     });
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
     child.stdin.end(stdin);
   });
 }
