@@ -13,10 +13,11 @@
 // Wrangler logs every request at its default level, URLs included (a WebSocket's
 // ?access_token= too): it runs at `warn` unless EDGELOG_ACCESS_LOG=1.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { localVars, OPEN_GATEWAY_WARNING } from "./local-vars.mjs";
 
 const require = createRequire(import.meta.url);
 const wrangler = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
@@ -26,28 +27,8 @@ const stateDir = process.env.EDGELOG_STATE_DIR ?? ".wrangler/state";
 const READY_TIMEOUT_MS = 60_000;
 const READY_POLL_MS = 200;
 
-/** KEY=value lines of a dotenv file (quotes stripped, comments skipped). */
-function parseDotenv(text) {
-  const vars = {};
-  for (const line of text.split(/\r?\n/)) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (!match || line.trimStart().startsWith("#")) continue;
-    vars[match[1]] = match[2].replace(/^(['"])(.*)\1$/, "$2");
-  }
-  return vars;
-}
+const vars = localVars();
 
-const devVars = existsSync(".dev.vars") ? parseDotenv(readFileSync(".dev.vars", "utf8")) : {};
-const setting = (name, fallback) => process.env[name] ?? devVars[name] ?? fallback;
-const vars = {
-  ...devVars,
-  EDGELOG_AUTH: setting("EDGELOG_AUTH", "none"),
-  EDGELOG_CORS_ORIGINS: setting("EDGELOG_CORS_ORIGINS", "*"),
-};
-const adminToken = setting("EDGELOG_ADMIN_TOKEN", undefined);
-if (adminToken !== undefined) vars.EDGELOG_ADMIN_TOKEN = adminToken;
-if (process.env.EDGELOG_MAX_REQUEST_BYTES)
-  vars.EDGELOG_MAX_REQUEST_BYTES = process.env.EDGELOG_MAX_REQUEST_BYTES;
 /** A dotenv line keeping `value` literal: quoted with a quote character it does not contain. */
 function dotenvLine(name, value) {
   const quote = ["'", '"', "`"].find((q) => !value.includes(q));
@@ -75,10 +56,7 @@ if (!extra.includes("--log-level"))
 if (process.env.EDGELOG_FAULTS === "1") args.push("--define", "__EDGELOG_FAULTS__:true");
 args.push(...extra);
 
-if (vars.EDGELOG_AUTH === "none")
-  console.warn(
-    "edgelog: EDGELOG_AUTH=none — no credentials are checked; serving loopback clients only (set EDGELOG_AUTH=required and EDGELOG_ADMIN_TOKEN to require them)",
-  );
+if (vars.EDGELOG_AUTH === "none") console.warn(OPEN_GATEWAY_WARNING);
 
 const child = spawn(process.execPath, args, {
   stdio: "inherit",
