@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench:profile [-- produce|produce-all|consume]   (produce-all: acks=all on RF 3)
 // A CPU profile of the Worker (gateway and Durable Objects share one isolate locally) while a
-// side-by-side workload runs: started through the V8 inspector that wrangler dev exposes, then
+// side-by-side workload runs: started through the V8 inspector of workerd (npm start --inspector-port), then
 // summarised as self time per function and per source file. For the note when a target is missed.
 import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";

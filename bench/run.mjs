@@ -242,7 +242,7 @@ async function main() {
   ];
 
   console.log(
-    `\nedgelog bench — ${QUICK ? "quick" : "full"}: median of ${RUNS} × ${RUN_MS} ms runs, 100-byte values, acks=1 unless named, ${server ? "wrangler dev (npm start)" : base}`,
+    `\nedgelog bench — ${QUICK ? "quick" : "full"}: median of ${RUNS} × ${RUN_MS} ms runs, 100-byte values, acks=1 unless named, ${server ? "npm start (Miniflare)" : base}`,
   );
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`,
@@ -287,7 +287,7 @@ async function main() {
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
     },
-    server: server ? "wrangler dev" : base,
+    server: server ? "npm start (Miniflare)" : base,
     results,
     groupFailoverMs: failoverMs,
     latency,

@@ -44,7 +44,7 @@ async function expectAllPresent(server: LocalServer, topic: string, partitions: 
   }
 }
 
-describe("a real wrangler dev server keeps acknowledged records across restarts", () => {
+describe("the real npm start server keeps acknowledged records across restarts", () => {
   const server = new LocalServer(tempStateDir());
   afterAll(() => server.stop("SIGKILL"));
 
