@@ -212,10 +212,7 @@ export class FollowerSync {
     sentAtMs: number,
   ): void {
     const replication = this.leading(epoch);
-    if (replication === null) {
-      f.inFlight--;
-      return;
-    }
+    if (replication === null) return; // that term's bookkeeping is gone with it
     const { catchUp, rejoin } = replication.onLiveAck(f, logEndOffset, sentEnd, sentAtMs);
     if (catchUp) void this.catchUp(f);
     if (rejoin) void this.expandIsr(f);

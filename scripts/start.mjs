@@ -7,36 +7,22 @@
 // a WebSocket's ?access_token=); no Request.cf fetch, no telemetry. EDGELOG_FAULTS=1 compiles
 // in the test-only fault injection routes. `--inspector-port N` opens workerd's V8 inspector.
 // `npm run dev` keeps wrangler dev, with live reload.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { unstable_readConfig } from "wrangler";
+import { buildDeployBundle, ROOT, workerOptions, wranglerConfig } from "./deploy-bundle.mjs";
 import { localVars, OPEN_GATEWAY_WARNING } from "./local-vars.mjs";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const require = createRequire(import.meta.url);
-const wrangler = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 const port = Number(process.env.PORT ?? "8787");
 const stateDir = process.env.EDGELOG_STATE_DIR ?? join(ROOT, ".wrangler", "state");
 const inspectorArg = process.argv.indexOf("--inspector-port");
 const inspectorPort = inspectorArg >= 0 ? Number(process.argv[inspectorArg + 1]) : undefined;
 
-// The bundle `wrangler deploy` would upload ([define] included), built once.
-const outdir = mkdtempSync(join(tmpdir(), "edgelog-bundle-"));
-const build = [wrangler, "deploy", "--dry-run", "--outdir", outdir];
-// Fault injection (tests only) is compiled in only when asked for; see durable-objects/faults.ts.
-if (process.env.EDGELOG_FAULTS === "1") build.push("--define", "__EDGELOG_FAULTS__:true");
-execFileSync(process.execPath, build, {
-  cwd: ROOT,
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true" },
-  stdio: ["ignore", "ignore", "inherit"],
-});
+// The bundle `wrangler deploy` would upload ([define] included), built once; fault injection
+// (tests only) only when asked for.
+const outdir = buildDeployBundle({ faults: process.env.EDGELOG_FAULTS === "1" });
 
-const config = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
+const config = wranglerConfig();
 const vars = { ...config.vars, ...localVars() };
 if (vars.EDGELOG_AUTH === "none") console.warn(OPEN_GATEWAY_WARNING);
 const accessLog = process.env.EDGELOG_ACCESS_LOG === "1";
@@ -49,20 +35,7 @@ const mf = new Miniflare({
   cf: false,
   log: new Log(accessLog ? LogLevel.INFO : LogLevel.WARN),
   logRequests: accessLog,
-  workers: [
-    {
-      name: config.name,
-      modules: true,
-      modulesRoot: outdir,
-      scriptPath: join(outdir, "index.js"),
-      compatibilityDate: config.compatibility_date,
-      compatibilityFlags: config.compatibility_flags,
-      bindings: vars,
-      durableObjects: Object.fromEntries(
-        config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: true }]),
-      ),
-    },
-  ],
+  workers: [workerOptions(config, outdir, vars)],
 });
 const url = await mf.ready;
 console.log(`edgelog: listening on ${url.origin} (state in ${stateDir})`);
