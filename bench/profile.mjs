@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// npm run bench:profile [-- produce|produce-all|consume]   (produce-all: acks=all on RF 3)
+// npm run bench:profile [-- produce|produce-all|produce-single|produce-all-single|consume]
+//   (produce-all: acks=all on RF 3; -single: one record a request instead of 100)
 // A CPU profile of the Worker (gateway and Durable Objects share one isolate locally) while a
 // side-by-side workload runs: started through the V8 inspector of workerd (npm start --inspector-port), then
 // summarised as self time per function and per source file. For the note when a target is missed.
@@ -9,6 +10,8 @@ import { edgelog } from "./systems.mjs";
 
 const workload = process.argv[2] ?? "produce";
 const PROFILE_MS = 4_000;
+/** Records a produce request carries: 100, or 1 for the single-record workloads (`-single`). */
+const batch = workload.endsWith("-single") ? 1 : 100;
 const TOP = 25;
 
 async function inspect(port) {
@@ -62,7 +65,7 @@ function summarise(profile) {
 const server = new LocalServer(tempStateDir());
 await server.start();
 try {
-  const system = edgelog(server.url, workload === "produce-all" ? "all" : "1");
+  const system = edgelog(server.url, workload.startsWith("produce-all") ? "all" : "1");
   const handle = await system.open(4);
   const CONSUME_RECORDS = 100_000;
   if (workload === "consume")
@@ -79,8 +82,8 @@ try {
     await Promise.all(
       Array.from({ length: 8 }, async (_, w) => {
         while (performance.now() < deadline) {
-          await handle.produce(w, 100);
-          records += 100;
+          await handle.produce(w, batch);
+          records += batch;
         }
       }),
     );
