@@ -22,7 +22,9 @@ const CONSUME_RECORDS = 40_000;
 const PRELOAD_BATCH = 500;
 const CELLS = [
   { name: "produce b1 × 1", batch: 1, partitions: 1, inFlight: 1 },
+  { name: "produce b1 × 8", batch: 1, partitions: 1, inFlight: 8 },
   { name: "produce b100 × 8", batch: 100, partitions: 4, inFlight: 8 },
+  { name: "acks=all rf3 b100 × 8", batch: 100, partitions: 4, inFlight: 8, acks: "all" },
 ];
 
 function worktreeOf(rev) {
@@ -62,6 +64,7 @@ export async function benchCompare({ rev, quick, log = console.error }) {
   try {
     for (const mode of modes) await servers[mode].start();
     const systems = { old: edgelog(servers.old.url, "1"), new: edgelog(servers.new.url, "1") };
+    const replicated = { old: edgelog(servers.old.url, "all"), new: edgelog(servers.new.url, "all") };
     const figures = { old: {}, new: {} };
     const alternate = async (measure) => {
       const values = { old: [], new: [] };
@@ -70,9 +73,10 @@ export async function benchCompare({ rev, quick, log = console.error }) {
       return values;
     };
     for (const cell of CELLS) {
+      const system = cell.acks === "all" ? replicated : systems;
       const handles = {
-        old: await systems.old.open(cell.partitions),
-        new: await systems.new.open(cell.partitions),
+        old: await system.old.open(cell.partitions),
+        new: await system.new.open(cell.partitions),
       };
       for (const mode of modes) await closedLoop(handles[mode], cell, runMs / 2); // warm-up
       const values = await alternate(
@@ -102,7 +106,7 @@ export async function benchCompare({ rev, quick, log = console.error }) {
       await handles[mode].close();
     }
     log(`${consume}: old ${figures.old[consume].median} new ${figures.new[consume].median} rec/s`);
-    for (const mode of modes) await systems[mode].shutdown();
+    for (const mode of modes) await Promise.all([systems[mode].shutdown(), replicated[mode].shutdown()]);
     const names = [...CELLS.map((c) => c.name), consume];
     // The median of the paired ratios: drift on the machine cancels within a pair.
     const ratios = Object.fromEntries(
@@ -131,7 +135,7 @@ export async function benchCompare({ rev, quick, log = console.error }) {
 
 export function printCompare(c) {
   console.log(
-    `\nold (${c.rev}) and new (working tree): ${c.runs} alternating runs × ${c.runMs} ms, acks=1; new/old is the median of the paired ratios`,
+    `\nold (${c.rev}) and new (working tree): ${c.runs} alternating runs × ${c.runMs} ms, acks=1 unless named; new/old is the median of the paired ratios`,
   );
   console.log("workload                          old rec/s   new rec/s  new/old   runs old | new");
   for (const [name, ratio] of Object.entries(c.ratios)) {

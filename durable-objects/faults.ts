@@ -57,14 +57,11 @@ export class FaultInjector {
     });
   }
 
-  /** After the rows are written: true when the call must fail anyway ("failAfterCommit"). */
+  /**
+   * After the rows are written: true when the call must fail anyway ("failAfterCommit");
+   * the caller throws once its commit group is durable.
+   */
   failsAfterCommit(): boolean {
     return FAULTS_COMPILED && this.mode === "failAfterCommit";
-  }
-
-  /** Fails a call whose rows are written, once they are durable (after failsAfterCommit answered true). */
-  async failAfterCommit(storage: DurableObjectStorage): Promise<never> {
-    await storage.sync();
-    throw new Error("injected fault: failed after commit");
   }
 }

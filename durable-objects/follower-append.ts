@@ -1,8 +1,5 @@
-import type { Result } from "../core/errors";
-import { ok } from "../core/errors";
 import { divergenceOffset, epochsBelow, sameEpochs } from "../core/replication";
 import type { ReplicateRequest, ReplicateResult } from "./contract";
-import type { FaultInjector } from "./faults";
 import type { LogCleanup } from "./log-cleanup";
 import type { PartitionLog } from "./partition-log";
 import type { PartitionWatchers } from "./partition-watchers";
@@ -22,8 +19,6 @@ export class FollowerAppend {
     private readonly log: PartitionLog,
     private readonly cleanup: LogCleanup,
     private readonly watchers: PartitionWatchers,
-    private readonly faults: FaultInjector,
-    private readonly storage: DurableObjectStorage,
   ) {}
 
   /** The log is as the leader of `epoch` has it (this replica leads it, or it restarted: -1). */
@@ -31,9 +26,13 @@ export class FollowerAppend {
     this.reconciledEpoch = epoch;
   }
 
-  /** Stores a call of the current leader (the caller checked its epoch and follows it). */
-  async apply(request: ReplicateRequest): Promise<Result<ReplicateResult>> {
+  /**
+   * Stores a call of the current leader (the caller checked its epoch and follows it).
+   * Synchronous (a commit group's write); `wrote`: records were stored.
+   */
+  apply(request: ReplicateRequest): { result: ReplicateResult; wrote: boolean } {
     const log = this.log;
+    let wrote = false;
     if (request.watchers) this.watchers.replace(request.watchers);
     if (this.reconciledEpoch !== request.leaderEpoch) {
       const agreed = divergenceOffset(
@@ -69,9 +68,9 @@ export class FollowerAppend {
       }
       log.highWatermark = Math.max(log.highWatermark, Math.min(request.highWatermark, log.logEndOffset));
       log.saveHighWatermark();
-      if (this.faults.failsAfterCommit()) await this.faults.failAfterCommit(this.storage);
+      wrote = true;
     }
-    return ok({ logEndOffset: log.logEndOffset });
+    return { result: { logEndOffset: log.logEndOffset }, wrote };
   }
 
   private truncateTo(offset: number): void {

@@ -1,16 +1,28 @@
-import { fail, ok, type Result } from "../core/errors";
+import { type ErrorCode, fail, ok, type Result } from "../core/errors";
 import { type ProducerBatch, partitionDecision } from "../core/idempotence";
 import type { Acks, AppendInfo, AppendRequest } from "./contract";
 import type { FaultInjector } from "./faults";
 import type { FollowerSync } from "./follower-sync";
+import type { GroupCommit } from "./group-commit";
 import type { LogCleanup } from "./log-cleanup";
 import type { PartitionLog } from "./partition-log";
 import type { Waiters } from "./partition-watchers";
 
+/** What an append's write did: refused it, found it already appended, or wrote it. */
+type Written =
+  | { kind: "answer"; answer: Result<AppendInfo> }
+  | { kind: "duplicate"; batch: ProducerBatch }
+  | { kind: "written"; baseOffset: number; next: number; leaderEpoch: number; failAfterCommit: boolean };
+
+function refuse(code: ErrorCode, message: string): Written {
+  return { kind: "answer", answer: fail(code, message) };
+}
+
 /**
  * A leader taking appends: idempotent producers' batches answered once, acks=all
- * refused up front while the ISR is too small, the records stored in one SQLite
- * transaction (no await between the statements), sent to the followers, and
+ * refused up front while the ISR is too small, the records written in a commit
+ * group (several requests' appends share one transaction and one fsync; each
+ * request answered once its group is durable), sent to the followers, and
  * acknowledged as the request's acks level asks.
  */
 export class LeaderAppend {
@@ -21,12 +33,27 @@ export class LeaderAppend {
     private readonly ackWaiters: Waiters,
     private readonly counters: { produceRequests: number; produceRecords: number },
     private readonly faults: FaultInjector,
-    private readonly storage: DurableObjectStorage,
+    private readonly commits: GroupCommit,
   ) {}
 
   async append(request: AppendRequest): Promise<Result<AppendInfo>> {
+    const written = await this.commits.submit(() => this.write(request));
+    if (written.kind === "answer") return written.answer;
+    if (written.kind === "duplicate") return this.answerDuplicate(written.batch, request.acks);
+    if (written.failAfterCommit) throw new Error("injected fault: failed after commit");
+    const { baseOffset, next, leaderEpoch } = written;
+    if (request.acks !== "all")
+      return ok({ baseOffset, logEndOffset: next, highWatermark: this.log.highWatermark });
+    return this.awaitAcks(baseOffset, next, leaderEpoch);
+  }
+
+  /**
+   * The synchronous part of an append, run in its commit group (see GroupCommit) on
+   * the state it finds there: the checks, the rows, the live send to the followers.
+   */
+  private write(request: AppendRequest): Written {
     const refused = this.log.leaderCheck(request.topicId, request.leaderEpoch);
-    if (refused) return refused;
+    if (refused) return { kind: "answer", answer: refused };
     const log = this.log;
     const state = log.current;
     const producer = request.producer;
@@ -34,20 +61,20 @@ export class LeaderAppend {
     if (producer) {
       const decision = partitionDecision(producerBatches, producer.epoch, producer.sequence);
       if (decision.kind === "fenced")
-        return fail(
+        return refuse(
           "PRODUCER_FENCED",
           `producer epoch ${producer.epoch} is older than epoch ${decision.epoch}, which this partition has seen`,
         );
-      if (decision.kind === "duplicate") return this.answerDuplicate(decision.batch, request.acks);
+      if (decision.kind === "duplicate") return { kind: "duplicate", batch: decision.batch };
       if (request.repeat)
-        return fail(
+        return refuse(
           "DUPLICATE_SEQUENCE_NUMBER",
           `sequence ${producer.sequence} of epoch ${producer.epoch} was applied, but partition ${state.partition} no longer keeps its result`,
         );
     }
     const minInsync = state.configs["min.insync.replicas"];
     if (request.acks === "all" && state.isr.length < minInsync)
-      return fail(
+      return refuse(
         "NOT_ENOUGH_REPLICAS",
         `the ISR has ${state.isr.length} of the ${minInsync} replicas min.insync.replicas needs; nothing was appended`,
       );
@@ -72,20 +99,20 @@ export class LeaderAppend {
     log.logEndOffset = next;
     this.counters.produceRequests++;
     this.counters.produceRecords += next - baseOffset;
-    if (this.faults.failsAfterCommit()) await this.faults.failAfterCommit(this.storage);
-    this.followers.replicateLive({
-      baseOffset,
-      endOffset: next,
-      chunks: request.chunks,
-      sparse: false,
-      maxTimestamp: request.maxTimestamp,
-      producers,
-    });
+    // An injected failure after the commit: the records stay, the call fails, nothing is sent live.
+    const failAfterCommit = this.faults.failsAfterCommit();
+    if (!failAfterCommit)
+      this.followers.replicateLive({
+        baseOffset,
+        endOffset: next,
+        chunks: request.chunks,
+        sparse: false,
+        maxTimestamp: request.maxTimestamp,
+        producers,
+      });
     this.followers.advanceHighWatermark();
     this.cleanup.afterAppend(baseOffset);
-    if (request.acks !== "all")
-      return ok({ baseOffset, logEndOffset: next, highWatermark: log.highWatermark });
-    return this.awaitAcks(baseOffset, next, state.leaderEpoch);
+    return { kind: "written", baseOffset, next, leaderEpoch: state.leaderEpoch, failAfterCommit };
   }
 
   /**

@@ -22,6 +22,7 @@ import { type Env, producerExpirationMs } from "./env";
 import { FAULTS_COMPILED, FaultInjector, type FaultMode } from "./faults";
 import { FollowerAppend } from "./follower-append";
 import { FollowerSync } from "./follower-sync";
+import { GroupCommit } from "./group-commit";
 import { LeaderAppend } from "./leader-append";
 import { LeaderFetch } from "./leader-fetch";
 import { LogCleanup } from "./log-cleanup";
@@ -42,6 +43,8 @@ import { PartitionWatchers, Waiters } from "./partition-watchers";
 const HIGH_WATERMARK_CHECKPOINT_MS = 100;
 /** How long a restarting leader waits for its followers before serving (see the constructor). */
 const RESTART_PROBE_TIMEOUT_MS = 1_000;
+/** replicateWrite's answer when an injected fault fails the call once its rows are durable. */
+const FAILED_AFTER_COMMIT = Symbol("failed after commit");
 /** A failing replica's alarm looks again after this long (faults active: no work, no retry storm). */
 const FAULTED_ALARM_MS = 1_000;
 
@@ -58,6 +61,8 @@ export class Partition extends DurableObject<Env> {
   private readonly fetcher: LeaderFetch;
   private readonly appender: LeaderAppend;
   private readonly follower: FollowerAppend;
+  /** Appends and replicated writes share transactions while a commit is in flight. */
+  private readonly commits: GroupCommit;
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -68,7 +73,8 @@ export class Partition extends DurableObject<Env> {
     this.cleanup = new LogCleanup(sql, this.log, this.alarms, producerExpirationMs(env));
     this.watchers = new PartitionWatchers(env, sql, this.log);
     this.fetcher = new LeaderFetch(this.log, this.fetchWaiters, this.counters);
-    this.follower = new FollowerAppend(this.log, this.cleanup, this.watchers, this.faults, ctx.storage);
+    this.commits = new GroupCommit(ctx.storage);
+    this.follower = new FollowerAppend(this.log, this.cleanup, this.watchers);
     this.sync = new FollowerSync(env, this.log, this.alarms, this.watchers, {
       onHighWatermark: () => this.onHighWatermark(),
       onProgress: () => this.ackWaiters.wakeAll(),
@@ -82,7 +88,7 @@ export class Partition extends DurableObject<Env> {
       this.ackWaiters,
       this.counters,
       this.faults,
-      ctx.storage,
+      this.commits,
     );
     ctx.blockConcurrencyWhile(async () => {
       try {
@@ -272,6 +278,13 @@ export class Partition extends DurableObject<Env> {
    */
   async replicate(request: ReplicateRequest): Promise<Result<ReplicateResult>> {
     await this.faults.gate();
+    const written = await this.commits.submit(() => this.replicateWrite(request));
+    if (written === FAILED_AFTER_COMMIT) throw new Error("injected fault: failed after commit");
+    return written;
+  }
+
+  /** The synchronous part of replicate, run in its commit group on the state it finds there. */
+  private replicateWrite(request: ReplicateRequest): Result<ReplicateResult> | typeof FAILED_AFTER_COMMIT {
     const log = this.log;
     const state = log.state;
     if (state === null || state.topicId !== request.topicId) return unknownTopic();
@@ -285,7 +298,9 @@ export class Partition extends DurableObject<Env> {
         { leaderEpoch: state.leaderEpoch },
       );
     this.becomeFollower(request.leaderEpoch, request.leader);
-    return this.follower.apply(request);
+    const stored = this.follower.apply(request);
+    // An injected failure after the commit: the records stay, the call fails.
+    return stored.wrote && this.faults.failsAfterCommit() ? FAILED_AFTER_COMMIT : ok(stored.result);
   }
 
   // ---- leader: fetch (LeaderFetch) ----
