@@ -20,7 +20,9 @@ type LeaderCall<T> = (leader: DurableObjectStub<Partition>, leaderEpoch: number)
  * one (from the ISR only). Because the outcome of the lost call is unknown, it is
  * retried at the new leader only when `retrySafe` (reads); a produce answers
  * LEADER_NOT_AVAILABLE so the client decides. A leader that refuses with
- * NOT_LEADER_OR_FOLLOWER did nothing, so the call is retried once with fresh metadata.
+ * NOT_LEADER_OR_FOLLOWER did nothing, so the call is retried once with fresh metadata;
+ * one that does not know its topic (a large topic's partition not initialised yet)
+ * is retried once after the registry initialised it.
  */
 export async function callLeader<T>(
   env: Env,
@@ -61,7 +63,16 @@ export async function callLeader<T>(
       meta = { ...meta, leaders: meta.leaders.map((l, p) => (p === partition ? elected.value : l)) };
       continue;
     }
-    if (result.ok || result.error.code !== "NOT_LEADER_OR_FOLLOWER" || attempt > 0) return result;
+    if (result.ok || attempt > 0) return result;
+    if (result.error.code === "UNKNOWN_TOPIC_OR_PARTITION") {
+      // A large topic's partition is initialised on first use (PartitionInit): then once more.
+      const exists = await topicRegistry(env)
+        .ensurePartition(meta.name, partition, meta.topicId)
+        .catch(() => false);
+      if (exists) continue;
+      return result;
+    }
+    if (result.error.code !== "NOT_LEADER_OR_FOLLOWER") return result;
     topics.forget(meta.name);
     try {
       meta = await topics.get(env, meta.name);

@@ -1,11 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
-import { mapConcurrent, withTimeout } from "../core/concurrency";
+import { mapConcurrent } from "../core/concurrency";
 import { fail, ok, type Result } from "../core/errors";
 import { FAN_OUT_CONCURRENCY_MAX, GROUPS_MAX, TOPICS_MAX } from "../core/limits";
-import { type Candidate, electionQuorum, electLeader } from "../core/replication";
 import { resolveTopicConfigs, withDefaults } from "../core/topic-config";
 import type { CreateTopicRequest, PartitionLeadership, TopicMetadata } from "./contract";
 import type { Env } from "./env";
+import { runElection } from "./leader-election";
+import {
+  EAGER_INIT_REPLICAS_MAX,
+  INIT_STEP_PAUSE_MS,
+  PartitionInit,
+  type PartitionSpec,
+} from "./partition-init";
 import { runMigrations } from "./sql-migrations";
 import { consumerGroup, replicaStub } from "./stubs";
 
@@ -40,6 +46,8 @@ const MIGRATIONS = [
      SELECT t.name, seq.n, 0, 0, '[0]' FROM topics t JOIN seq ON seq.n < t.partitions;`,
   // Consumer groups are objects named by their id; this directory lets them be listed.
   `CREATE TABLE groups (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);`,
+  // A large topic's partitions are initialised after it is created (PartitionInit): 0 until then.
+  `ALTER TABLE partitions ADD COLUMN ready INTEGER NOT NULL DEFAULT 1;`,
 ];
 
 type TopicRow = {
@@ -51,17 +59,18 @@ type TopicRow = {
 };
 type PartitionRow = { partition: number; leader: number; leader_epoch: number; isr: string };
 
-/** How long an election waits for a replica's answer before counting it unreachable. */
-const ELECTION_PROBE_TIMEOUT_MS = 1_000;
-
 export class TopicRegistry extends DurableObject<Env> {
   /** Names being created right now: the rows are written only once every replica is ready. */
   private readonly creating = new Set<string>();
   /** Elections under way, one per partition, so concurrent gateways share one outcome. */
   private readonly elections = new Map<string, Promise<Result<PartitionLeadership>>>();
+  private readonly partitionInit: PartitionInit;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.partitionInit = new PartitionInit(env, ctx.storage.sql, (topic, partition, topicId) =>
+      this.pendingSpec(topic, partition, topicId),
+    );
     ctx.blockConcurrencyWhile(async () => {
       try {
         runMigrations(ctx.storage.sql, MIGRATIONS);
@@ -101,11 +110,56 @@ export class TopicRegistry extends DurableObject<Env> {
     return this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM topics").one().n;
   }
 
-  private replicas(topic: { name: string; partitions: number; replicationFactor: number }) {
+  /** The replicas of a topic's initialised partitions (the others hold nothing yet). */
+  private replicas(topic: { name: string; replicationFactor: number }) {
+    const ready = this.ctx.storage.sql
+      .exec<{ partition: number }>(
+        "SELECT partition FROM partitions WHERE topic = ? AND ready = 1 ORDER BY partition",
+        topic.name,
+      )
+      .toArray();
     const all: { partition: number; replica: number }[] = [];
-    for (let partition = 0; partition < topic.partitions; partition++)
+    for (const { partition } of ready)
       for (let replica = 0; replica < topic.replicationFactor; replica++) all.push({ partition, replica });
     return all;
+  }
+
+  /** A partition not initialised yet, with what its replicas need; null when there is none. */
+  private pendingSpec(topic: string, partition: number, topicId?: string): PartitionSpec | null {
+    const row = this.ctx.storage.sql
+      .exec<TopicRow & PartitionRow>(
+        `SELECT t.topic_id, t.replication_factor, t.configs, p.partition, p.leader, p.leader_epoch, p.isr
+         FROM partitions p JOIN topics t ON t.name = p.topic
+         WHERE p.topic = ? AND p.partition = ? AND p.ready = 0`,
+        topic,
+        partition,
+      )
+      .toArray()[0];
+    if (!row || (topicId !== undefined && row.topic_id !== topicId)) return null;
+    return {
+      topic,
+      topicId: row.topic_id,
+      partition,
+      replicationFactor: row.replication_factor,
+      configs: JSON.parse(row.configs),
+      leader: row.leader,
+      leaderEpoch: row.leader_epoch,
+      isr: JSON.parse(row.isr),
+    };
+  }
+
+  /**
+   * A gateway found a partition's leader not knowing its topic: initialises it now if
+   * it is a large topic's partition not initialised yet. True when the partition of
+   * incarnation `topicId` exists (worth one retry).
+   */
+  async ensurePartition(topic: string, partition: number, topicId: string): Promise<boolean> {
+    return this.partitionInit.ensure(topic, partition, topicId);
+  }
+
+  /** Background initialisation of large topics' partitions, a bounded step a run. */
+  override async alarm(): Promise<void> {
+    if (await this.partitionInit.step()) await this.ctx.storage.setAlarm(Date.now() + INIT_STEP_PAUSE_MS);
   }
 
   /** Creates a topic: initialises every replica of every partition, then writes the rows. */
@@ -118,8 +172,19 @@ export class TopicRegistry extends DurableObject<Env> {
     try {
       const topicId = crypto.randomUUID();
       const isr = Array.from({ length: request.replicationFactor }, (_, r) => r);
+      const eager = request.partitions * request.replicationFactor <= EAGER_INIT_REPLICAS_MAX;
+      if (!eager) {
+        // Initialised on first use or by the alarm, a few partitions at a time (PartitionInit).
+        this.writeTopic(request, topicId, isr, false);
+        await this.ctx.storage.setAlarm(Date.now());
+        return ok(this.metadata(request.name)!);
+      }
       try {
-        await mapConcurrent(this.replicas(request), FAN_OUT_CONCURRENCY_MAX, ({ partition, replica }) =>
+        const all = Array.from({ length: request.partitions * request.replicationFactor }, (_, i) => ({
+          partition: Math.floor(i / request.replicationFactor),
+          replica: i % request.replicationFactor,
+        }));
+        await mapConcurrent(all, FAN_OUT_CONCURRENCY_MAX, ({ partition, replica }) =>
           replicaStub(this.env, request.name, partition, replica).init({
             topic: request.name,
             partition,
@@ -138,28 +203,33 @@ export class TopicRegistry extends DurableObject<Env> {
         console.error(`create ${request.name}: a replica failed`, error);
         return fail("LEADER_NOT_AVAILABLE", `could not initialise the replicas of '${request.name}'; retry`);
       }
-      const sql = this.ctx.storage.sql;
-      sql.exec(
-        `INSERT INTO topics (name, topic_id, partitions, replication_factor, configs, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-        request.name,
-        topicId,
-        request.partitions,
-        request.replicationFactor,
-        JSON.stringify(request.configs),
-        Date.now(),
-      );
-      for (let partition = 0; partition < request.partitions; partition++)
-        sql.exec(
-          "INSERT INTO partitions (topic, partition, leader, leader_epoch, isr) VALUES (?, ?, 0, 0, ?)",
-          request.name,
-          partition,
-          JSON.stringify(isr),
-        );
+      this.writeTopic(request, topicId, isr, true);
       return ok(this.metadata(request.name)!);
     } finally {
       this.creating.delete(request.name);
     }
+  }
+
+  private writeTopic(request: CreateTopicRequest, topicId: string, isr: number[], ready: boolean): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec(
+      `INSERT INTO topics (name, topic_id, partitions, replication_factor, configs, created_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      request.name,
+      topicId,
+      request.partitions,
+      request.replicationFactor,
+      JSON.stringify(request.configs),
+      Date.now(),
+    );
+    for (let partition = 0; partition < request.partitions; partition++)
+      sql.exec(
+        "INSERT INTO partitions (topic, partition, leader, leader_epoch, isr, ready) VALUES (?, ?, 0, 0, ?, ?)",
+        request.name,
+        partition,
+        JSON.stringify(isr),
+        ready ? 1 : 0,
+      );
   }
 
   async listTopics(): Promise<TopicMetadata[]> {
@@ -180,6 +250,8 @@ export class TopicRegistry extends DurableObject<Env> {
     if (!topic) return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
     const resolved = resolveTopicConfigs(changes, topic.replicationFactor, topic.configs);
     if (!resolved.ok) return resolved;
+    // Partitions initialised from here on read the new configs; those under way are told below.
+    await this.partitionInit.settle(name);
     this.ctx.storage.sql.exec(
       "UPDATE topics SET configs = ? WHERE name = ?",
       JSON.stringify(resolved.configs),
@@ -202,12 +274,15 @@ export class TopicRegistry extends DurableObject<Env> {
 
   /** Deletes a topic: the rows first (so no new request finds it), then every replica's data. */
   async deleteTopic(name: string): Promise<Result<null>> {
+    if (!this.metadata(name)) return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
+    await this.partitionInit.settle(name); // initialisations under way finish first: then they are wiped too
     const topic = this.metadata(name);
     if (!topic) return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
+    const replicas = this.replicas(topic);
     this.ctx.storage.sql.exec("DELETE FROM topics WHERE name = ?", name);
     this.ctx.storage.sql.exec("DELETE FROM partitions WHERE topic = ?", name);
     try {
-      await mapConcurrent(this.replicas(topic), FAN_OUT_CONCURRENCY_MAX, ({ partition, replica }) =>
+      await mapConcurrent(replicas, FAN_OUT_CONCURRENCY_MAX, ({ partition, replica }) =>
         replicaStub(this.env, name, partition, replica).deleteLog(topic.topicId),
       );
     } catch (error) {
@@ -279,76 +354,15 @@ export class TopicRegistry extends DurableObject<Env> {
     const key = `${topic}/${partition}`;
     const running = this.elections.get(key);
     if (running) return running;
-    const election = this.runElection(topic, partition, failedEpoch).finally(() =>
-      this.elections.delete(key),
-    );
+    const election = runElection(
+      this.env,
+      this.ctx.storage.sql,
+      topic,
+      this.metadata(topic),
+      partition,
+      failedEpoch,
+    ).finally(() => this.elections.delete(key));
     this.elections.set(key, election);
     return election;
-  }
-
-  private async runElection(
-    topic: string,
-    partition: number,
-    failedEpoch: number,
-  ): Promise<Result<PartitionLeadership>> {
-    const meta = this.metadata(topic);
-    const current = meta?.leaders[partition];
-    if (!meta || !current)
-      return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic-partition ${topic}/${partition} does not exist`);
-    if (current.leaderEpoch > failedEpoch) return ok(current);
-    const probe = (replica: number) =>
-      withTimeout(
-        replicaStub(this.env, topic, partition, replica).electionState(meta.topicId),
-        ELECTION_PROBE_TIMEOUT_MS,
-        `probe of replica ${replica}`,
-      ).catch(() => null);
-    if (await probe(current.leader)) return ok(current); // the leader answers: no election
-    const others = current.isr.filter((r) => r !== current.leader);
-    const states = await Promise.all(others.map(probe));
-    const candidates: Candidate[] = [];
-    let newestEpoch = current.leaderEpoch;
-    for (const s of states) {
-      if (!s) continue;
-      candidates.push({ replica: s.replica, lastEpoch: s.lastEpoch, logEndOffset: s.logEndOffset });
-      newestEpoch = Math.max(newestEpoch, s.leaderEpoch);
-    }
-    const needed = electionQuorum(others.length, meta.configs["min.insync.replicas"]);
-    const best = candidates.length >= needed ? electLeader(candidates, others) : null;
-    if (!best)
-      return fail(
-        "LEADER_NOT_AVAILABLE",
-        `the leader of ${topic}/${partition} is unreachable and ${candidates.length} of the ${others.length} other in-sync replicas answered (${needed} needed to be sure of every acknowledged record); no unclean election`,
-      );
-    const leaderEpoch = newestEpoch + 1;
-    const isr = others.filter((r) => candidates.some((c) => c.replica === r));
-    const made: Result<null> = await withTimeout<Result<null>>(
-      replicaStub(this.env, topic, partition, best.replica).makeLeader(meta.topicId, leaderEpoch, isr),
-      ELECTION_PROBE_TIMEOUT_MS,
-      "makeLeader",
-    ).catch((error) => fail("LEADER_NOT_AVAILABLE", `the elected replica failed to lead: ${String(error)}`));
-    if (!made.ok) return made;
-    const leadership = { leader: best.replica, leaderEpoch, isr };
-    this.ctx.storage.sql.exec(
-      "UPDATE partitions SET leader = ?, leader_epoch = ?, isr = ? WHERE topic = ? AND partition = ?",
-      best.replica,
-      leaderEpoch,
-      JSON.stringify(isr),
-      topic,
-      partition,
-    );
-    // Best effort: replicas that miss this learn the epoch from the new leader's first call.
-    for (let replica = 0; replica < meta.replicationFactor; replica++) {
-      if (replica === best.replica) continue;
-      void withTimeout<Result<null>>(
-        replicaStub(this.env, topic, partition, replica).makeFollower(
-          meta.topicId,
-          leaderEpoch,
-          best.replica,
-        ),
-        ELECTION_PROBE_TIMEOUT_MS,
-        "makeFollower",
-      ).catch(() => undefined);
-    }
-    return ok(leadership);
   }
 }
