@@ -29,6 +29,8 @@ export type TopicMetadata = {
   replicationFactor: number;
   configs: TopicConfigs;
   leaders: PartitionLeadership[];
+  /** A large topic's partitions not initialised yet (PartitionInit): they hold nothing so far. */
+  pending?: number[];
 };
 
 /** What a replica is: set by the registry at creation (`init`), changed by elections. */

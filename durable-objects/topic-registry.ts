@@ -89,13 +89,18 @@ export class TopicRegistry extends DurableObject<Env> {
       )
       .toArray()[0];
     if (!row) return null;
-    const leaders = sql
-      .exec<PartitionRow>(
-        "SELECT partition, leader, leader_epoch, isr FROM partitions WHERE topic = ? ORDER BY partition",
+    const partitions = sql
+      .exec<PartitionRow & { ready: number }>(
+        "SELECT partition, leader, leader_epoch, isr, ready FROM partitions WHERE topic = ? ORDER BY partition",
         name,
       )
-      .toArray()
-      .map((p) => ({ leader: p.leader, leaderEpoch: p.leader_epoch, isr: JSON.parse(p.isr) as number[] }));
+      .toArray();
+    const leaders = partitions.map((p) => ({
+      leader: p.leader,
+      leaderEpoch: p.leader_epoch,
+      isr: JSON.parse(p.isr) as number[],
+    }));
+    const pending = partitions.filter((p) => p.ready === 0).map((p) => p.partition);
     return {
       name: row.name,
       topicId: row.topic_id,
@@ -103,6 +108,7 @@ export class TopicRegistry extends DurableObject<Env> {
       replicationFactor: row.replication_factor,
       configs: withDefaults(JSON.parse(row.configs), row.replication_factor),
       leaders,
+      ...(pending.length > 0 ? { pending } : {}),
     };
   }
 

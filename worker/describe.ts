@@ -7,14 +7,23 @@ import { callLeader, LEADER_CALL_SLACK_MS } from "../durable-objects/leader-call
 import type { Partition } from "../durable-objects/partition";
 import { topics } from "./topic-cache";
 
-/** Asks every partition's leader for its view (offsets, ISR), in parallel (bounded); null where none answered. */
+/** A partition not initialised yet (TopicMetadata.pending): nothing to ask, it holds nothing. */
+const NOT_INITIALISED = "not initialised";
+
+/**
+ * Asks every partition's leader for its view (offsets, ISR), in parallel (bounded);
+ * null where none answered. Partitions not initialised yet are not asked (asking
+ * would create their objects): NOT_INITIALISED.
+ */
 function leaderViews<T extends PartitionInfo>(
   env: Env,
   topic: TopicMetadata,
   ask: (leader: DurableObjectStub<Partition>) => Promise<T | null>,
-): Promise<(T | null)[]> {
+): Promise<(T | null | typeof NOT_INITIALISED)[]> {
   const partitions = Array.from({ length: topic.partitions }, (_, p) => p);
+  const pending = new Set(topic.pending);
   return mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (p) => {
+    if (pending.has(p)) return NOT_INITIALISED;
     const result = await callLeader(
       env,
       topics,
@@ -25,13 +34,15 @@ function leaderViews<T extends PartitionInfo>(
   });
 }
 
-export function partitionMetrics(env: Env, topic: TopicMetadata): Promise<(PartitionMetrics | null)[]> {
-  return leaderViews(env, topic, (leader) => leader.metrics(topic.topicId));
+export async function partitionMetrics(env: Env, topic: TopicMetadata): Promise<(PartitionMetrics | null)[]> {
+  const views = await leaderViews(env, topic, (leader) => leader.metrics(topic.topicId));
+  return views.map((v) => (v === NOT_INITIALISED ? null : v));
 }
 
 /**
  * The describe-topic answer of API.md. Leader, epoch and ISR come from the leader
- * itself (freshest); where it does not answer, from the registry, with offsets -1.
+ * itself (freshest); where it does not answer, from the registry, with offsets -1;
+ * a partition not initialised yet is empty (offsets 0).
  */
 export async function describeTopic(env: Env, topic: TopicMetadata) {
   const infos = await leaderViews(env, topic, (leader) => leader.describe(topic.topicId));
@@ -41,8 +52,22 @@ export async function describeTopic(env: Env, topic: TopicMetadata) {
     partitions: topic.partitions,
     replicationFactor: topic.replicationFactor,
     configs: topic.configs,
-    partitionInfo: infos.map((info, partition) => {
+    partitionInfo: infos.map((view, partition) => {
       const registry = topic.leaders[partition]!;
+      if (view === NOT_INITIALISED) {
+        const { leader, leaderEpoch, isr } = registry;
+        return {
+          partition,
+          leader,
+          leaderEpoch,
+          replicas,
+          isr,
+          logStartOffset: 0,
+          highWatermark: 0,
+          logEndOffset: 0,
+        };
+      }
+      const info = view;
       return {
         partition,
         leader: info?.leader ?? registry.leader,
