@@ -46,12 +46,16 @@ export function checkSequence(nextSequence: number, sequence: number, kept: numb
 export type PartitionDecision =
   | { kind: "append" }
   | { kind: "duplicate"; batch: ProducerBatch }
-  | { kind: "fenced"; epoch: number };
+  | { kind: "fenced"; epoch: number }
+  /** Older than a batch of the same epoch appended here, and not one it keeps: never append it. */
+  | { kind: "stale"; newerSequence: number };
 
 /**
  * What a partition does with a producer's batch, given the batches it keeps for
  * that producer: refuse an epoch older than one it has seen, answer a batch it
- * already appended, else append.
+ * already appended, refuse a sequence older than one of the same epoch it appended
+ * (the producer object applies sequences in order, so that one was applied before
+ * or skipped: the guard a restarted producer object relies on), else append.
  */
 export function partitionDecision(
   kept: readonly ProducerBatch[],
@@ -59,11 +63,14 @@ export function partitionDecision(
   sequence: number,
 ): PartitionDecision {
   let newestEpoch = -1;
+  let newerSequence = -1;
   for (const b of kept) {
     if (b.epoch > newestEpoch) newestEpoch = b.epoch;
     if (b.epoch === epoch && b.sequence === sequence) return { kind: "duplicate", batch: b };
+    if (b.epoch === epoch && b.sequence > newerSequence) newerSequence = b.sequence;
   }
   if (epoch < newestEpoch) return { kind: "fenced", epoch: newestEpoch };
+  if (newerSequence > sequence) return { kind: "stale", newerSequence };
   return { kind: "append" };
 }
 

@@ -1,9 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
+import { mapConcurrent } from "../core/concurrency";
 import { fail, ok, type Result } from "../core/errors";
 import { checkSequence } from "../core/idempotence";
-import { PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
+import { FAN_OUT_CONCURRENCY_MAX, PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
 import type { Acks, TopicMetadata } from "./contract";
 import { type Env, producerExpirationMs } from "./env";
+import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { appendToLeader, type PartitionBatch, type ProduceOutcome, produceResults } from "./produce-path";
 import { runMigrations } from "./sql-migrations";
 import { TopicCache } from "./topic-cache";
@@ -29,9 +31,23 @@ const MIGRATIONS = [
      next_sequence INTEGER NOT NULL,
      last_used_ms INTEGER NOT NULL
    );`,
+  // The partitions this producer has appended to: where a restarted object finds its sequences.
+  `CREATE TABLE touched (topic TEXT NOT NULL, partition INTEGER NOT NULL, PRIMARY KEY (topic, partition));`,
 ];
 
 type ProducerRow = { epoch: number; next_sequence: number; last_used_ms: number };
+
+/**
+ * Applied sequences the stored next_sequence may lag behind at most: it is written
+ * lazily, off the produce path. A restarted object asks the partitions it touched for
+ * the newest sequence they appended (they keep each producer's batches with their
+ * logs) and sends sequences up to one past it on as the next: the partitions answer
+ * those already applied (duplicate or stale) and append the rest, so nothing is
+ * appended twice and a gap past them is still refused.
+ */
+const SEQUENCE_CHECKPOINT_EVERY = 64;
+/** How soon an applied sequence is written at the latest (a timer, coalescing requests). */
+const SEQUENCE_CHECKPOINT_MS = 200;
 
 export type IdempotentProduceRequest = {
   epoch: number;
@@ -49,18 +65,36 @@ export class IdempotentProducer extends DurableObject<Env> {
   /** Outcomes of the last PRODUCER_SEQUENCES_KEPT applied sequences (after a restart the leaders answer). */
   private readonly recent = new Map<number, ProduceOutcome>();
   private readonly topics = new TopicCache();
+  /** The next_sequence storage holds (see SEQUENCE_CHECKPOINT_EVERY). */
+  private checkpointed = 0;
+  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Loaded from storage and nothing applied since: the stored next_sequence may lag behind. */
+  private recovering = false;
+  /** While recovering: one past the newest sequence the touched partitions appended (null: not asked yet). */
+  private recoveredNext: number | null = null;
+  /** "topic/partition" of every partition appended to (the touched table). */
+  private readonly touched = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     runMigrations(ctx.storage.sql, MIGRATIONS);
     const row = ctx.storage.sql.exec<ProducerRow>("SELECT * FROM producer WHERE id = 0").toArray()[0];
-    if (row) this.state = { epoch: row.epoch, nextSequence: row.next_sequence, lastUsedMs: row.last_used_ms };
+    if (row) {
+      this.state = { epoch: row.epoch, nextSequence: row.next_sequence, lastUsedMs: row.last_used_ms };
+      this.checkpointed = row.next_sequence;
+      this.recovering = true;
+    }
+    for (const t of ctx.storage.sql.exec<{ topic: string; partition: number }>("SELECT * FROM touched"))
+      this.touched.add(`${t.topic}/${t.partition}`);
   }
 
   /** Starts the producer, or for a transactionalId a new epoch of it (older epochs are fenced from now on). */
   async init(): Promise<{ id: string; epoch: number }> {
     const epoch = this.state === null ? 0 : this.state.epoch + 1;
     this.state = { epoch, nextSequence: 0, lastUsedMs: Date.now() };
+    this.checkpointed = 0;
+    this.recovering = false;
+    this.recoveredNext = null;
     this.recent.clear();
     this.ctx.storage.sql.exec(
       "INSERT OR REPLACE INTO producer (id, epoch, next_sequence, last_used_ms) VALUES (0, ?, 0, ?)",
@@ -103,7 +137,13 @@ export class IdempotentProducer extends DurableObject<Env> {
         "INVALID_PRODUCER_EPOCH",
         `epoch ${request.epoch} was never handed out; the producer is at epoch ${state.epoch}`,
       );
-    const check = checkSequence(state.nextSequence, request.sequence, PRODUCER_SEQUENCES_KEPT);
+    let check = checkSequence(state.nextSequence, request.sequence, PRODUCER_SEQUENCES_KEPT);
+    if (check === "gap" && this.recovering) {
+      // Restarted (SEQUENCE_CHECKPOINT_EVERY): what lies past the stored sequence, the partitions know.
+      const recovered = await this.recover(request.topic, state.epoch, state.nextSequence);
+      if (!recovered.ok) return recovered;
+      if (request.sequence <= recovered.value) check = "next";
+    }
     if (check === "gap")
       return fail(
         "OUT_OF_ORDER_SEQUENCE_NUMBER",
@@ -135,6 +175,20 @@ export class IdempotentProducer extends DurableObject<Env> {
     // Leaders from this object's own cache: it forgets a failed leader, so a retry finds the new one.
     const cached = await this.topics.get(this.env, request.topic.name).catch(() => request.topic);
     const topic = cached.topicId === request.topic.topicId ? cached : request.topic;
+    // A partition appended to for the first time is recorded (durably) before the append.
+    let added = false;
+    for (const batch of request.batches) {
+      const key = `${topic.name}/${batch.partition}`;
+      if (this.touched.has(key)) continue;
+      this.ctx.storage.sql.exec(
+        "INSERT OR IGNORE INTO touched (topic, partition) VALUES (?, ?)",
+        topic.name,
+        batch.partition,
+      );
+      this.touched.add(key);
+      added = true;
+    }
+    if (added) await this.ctx.storage.sync();
     const answers = await Promise.all(
       request.batches.map((batch) =>
         appendToLeader(this.env, this.topics, topic, batch, request.acks, { producer, repeat }),
@@ -144,17 +198,67 @@ export class IdempotentProducer extends DurableObject<Env> {
     return produceResults(recordCount, request.batches, answers);
   }
 
+  /**
+   * One past the newest sequence of `epoch` the touched partitions appended (asked
+   * once after a restart), at least `stored`.
+   */
+  private async recover(topic: TopicMetadata, epoch: number, stored: number): Promise<Result<number>> {
+    if (this.recoveredNext !== null) return ok(this.recoveredNext);
+    const producerId = this.ctx.id.toString();
+    const partitions = [...this.touched].map((key) => {
+      const slash = key.lastIndexOf("/");
+      return { topic: key.slice(0, slash), partition: Number(key.slice(slash + 1)) };
+    });
+    try {
+      const newest = await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (p) => {
+        const meta =
+          p.topic === topic.name ? topic : await this.topics.get(this.env, p.topic).catch(() => null);
+        if (meta === null || p.partition >= meta.partitions) return -1; // deleted since: nothing to repeat there
+        const timeoutMs = meta.configs["replica.ack.timeout.ms"] + LEADER_CALL_SLACK_MS;
+        const answer = await callLeader(
+          this.env,
+          this.topics,
+          { topic: meta, partition: p.partition, timeoutMs, retrySafe: true },
+          (leader, leaderEpoch) =>
+            leader.producerSequence({ topicId: meta.topicId, leaderEpoch, producerId, producerEpoch: epoch }),
+        );
+        if (!answer.ok && answer.error.code !== "UNKNOWN_TOPIC_OR_PARTITION")
+          throw new Error(answer.error.message);
+        return answer.ok ? answer.value : -1;
+      });
+      this.recoveredNext = Math.max(stored, ...newest.map((n) => n + 1));
+      return ok(this.recoveredNext);
+    } catch (error) {
+      return fail(
+        "COORDINATOR_NOT_AVAILABLE",
+        `the producer restarted and could not ask its partitions for its sequences (${String(error)}); send the same sequence again`,
+      );
+    }
+  }
+
   private applied(sequence: number, outcome: ProduceOutcome): void {
     const state = this.state!;
     state.nextSequence = sequence + 1;
     state.lastUsedMs = Date.now();
+    if (this.recoveredNext === null || state.nextSequence >= this.recoveredNext) this.recovering = false;
+    this.recent.set(sequence, outcome);
+    this.recent.delete(sequence - PRODUCER_SEQUENCES_KEPT);
+    // Written before this answer leaves (the output gate) once the lag would pass the window.
+    if (state.nextSequence - this.checkpointed >= SEQUENCE_CHECKPOINT_EVERY) this.checkpoint();
+    else this.checkpointTimer ??= setTimeout(() => this.checkpoint(), SEQUENCE_CHECKPOINT_MS);
+  }
+
+  private checkpoint(): void {
+    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    const state = this.state;
+    if (state === null) return;
     this.ctx.storage.sql.exec(
       "UPDATE producer SET next_sequence = ?, last_used_ms = ? WHERE id = 0",
       state.nextSequence,
       state.lastUsedMs,
     );
-    this.recent.set(sequence, outcome);
-    this.recent.delete(sequence - PRODUCER_SEQUENCES_KEPT);
+    this.checkpointed = state.nextSequence;
   }
 
   private unknown() {

@@ -66,6 +66,11 @@ export class LeaderAppend {
           `producer epoch ${producer.epoch} is older than epoch ${decision.epoch}, which this partition has seen`,
         );
       if (decision.kind === "duplicate") return { kind: "duplicate", batch: decision.batch };
+      if (decision.kind === "stale")
+        return refuse(
+          "DUPLICATE_SEQUENCE_NUMBER",
+          `sequence ${producer.sequence} of epoch ${producer.epoch} is older than sequence ${decision.newerSequence}, which partition ${state.partition} appended; it was applied before (its result is no longer kept) or skipped`,
+        );
       if (request.repeat)
         return refuse(
           "DUPLICATE_SEQUENCE_NUMBER",

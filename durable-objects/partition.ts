@@ -346,6 +346,25 @@ export class Partition extends DurableObject<Env> {
   // ---- visibility and tests ----
 
   /** Offsets, leader and ISR of this replica's view; null for another incarnation. */
+  /**
+   * The newest sequence of `producer`'s epoch this leader appended, -1 for none (a
+   * restarted producer object recovers its next sequence from its partitions).
+   */
+  async producerSequence(request: {
+    topicId: string;
+    leaderEpoch: number;
+    producerId: string;
+    producerEpoch: number;
+  }): Promise<Result<number>> {
+    await this.faults.gate();
+    const refused = this.log.leaderCheck(request.topicId, request.leaderEpoch);
+    if (refused) return refused;
+    let newest = -1;
+    for (const b of this.log.producers.producerBatches(request.producerId))
+      if (b.epoch === request.producerEpoch && b.sequence > newest) newest = b.sequence;
+    return ok(newest);
+  }
+
   async describe(topicId: string): Promise<PartitionInfo | null> {
     if (this.log.state?.topicId !== topicId) return null;
     return this.info();

@@ -63,6 +63,8 @@ describe("partition producer state (property)", () => {
             // One of the last KEPT batches is answered as it was; an older one never as a duplicate.
             if (s.back <= KEPT) expect(decision).toEqual({ kind: "duplicate", batch: target });
             else expect(decision.kind).not.toBe("duplicate");
+            // Never appended again: an older one of this epoch is stale (a restarted producer relies on it).
+            if (s.back > KEPT && target.epoch === epoch) expect(decision.kind).toBe("stale");
             continue;
           }
           const decision = partitionDecision(kept, epoch, sequence);
