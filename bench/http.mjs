@@ -14,3 +14,10 @@ export async function httpCall(agent, url, method, body, headers = {}) {
   if (res.statusCode >= 300) throw new Error(`${method} ${url} → ${res.statusCode} ${text.slice(0, 200)}`);
   return text;
 }
+
+/**
+ * Keep-alive of the bench's HTTP agents: under workerd's own limit (it closes a connection
+ * idle for 5 s), so that an agent never reuses a connection the server is closing
+ * (ECONNRESET; seen in a full run after the ×1 cells left the other connections idle).
+ */
+export const KEEP_ALIVE_MS = 4_000;

@@ -4,12 +4,14 @@
 //   topics:     creating a topic at API.md's limits (1,024 partitions × RF 3, then × RF 1): time to the
 //               answer, /healthz latency (p50/p99/max) sampled while its partitions are initialised, RSS;
 //   partitions: produce b100 × 8 in flight spread over 1, 16, 256 and 1,024 partitions: rate and RSS;
-//   log:        a long log (10 M records; 1 M with --quick): append and fetch cost at its start and its end.
+//   log:        a long log (10 M records; 1 M with --quick): append and fetch cost at its start and its end;
+//   memory:     RSS per idle WebSocket (open, no subscription) and per consumer group (one HTTP member).
 // Every loop is bounded in count and time; only loopback addresses.
 import { execSync } from "node:child_process";
 import { Agent } from "undici";
+import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
-import { httpCall } from "./http.mjs";
+import { httpCall, KEEP_ALIVE_MS } from "./http.mjs";
 import { median, percentile } from "./stats.mjs";
 
 const QUICK = process.argv.includes("--quick");
@@ -25,9 +27,13 @@ const LOG_BATCH = 1_000;
 /** Wall-clock cap on filling the long log (the figure is reported for what was written). */
 const LOG_FILL_MS_MAX = QUICK ? 120_000 : 600_000;
 const PROBE_REQUESTS = 200;
+const IDLE_SOCKETS = QUICK ? 200 : 1_000;
+const GROUPS = QUICK ? 50 : 200;
+/** Time for the server's memory to settle before RSS is read. */
+const SETTLE_MS = 3_000;
 const VALUE = "x".repeat(98);
 
-const agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: 30_000 });
+const agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: KEEP_ALIVE_MS });
 
 /** RSS of the server's whole process group (node + workerd), MiB. */
 function rssMiB(server) {
@@ -132,9 +138,7 @@ async function partitionsRate(partitions) {
     };
     // Warm-up: every partition written once (a large topic's partitions initialise on first use).
     for (let p = 0; p < partitions; p += 8)
-      await Promise.all(
-        bodies.slice(p, p + 8).map((body) => call("POST", "/v1/topics/scale/records", body)),
-      );
+      await Promise.all(bodies.slice(p, p + 8).map((body) => call("POST", "/v1/topics/scale/records", body)));
     await loop(RATE_RUN_MS / 2);
     const rates = [await loop(RATE_RUN_MS), await loop(RATE_RUN_MS)];
     return {
@@ -189,6 +193,58 @@ async function longLog() {
   });
 }
 
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
+/** RSS per idle WebSocket and per consumer group (one member each, HTTP), against a fresh server. */
+async function memory() {
+  return withServer(async (server, call) => {
+    await call("POST", "/v1/topics", JSON.stringify({ name: "mem", partitions: 4, replicationFactor: 1 }));
+    await settle();
+    const base = rssMiB(server);
+    const sockets = [];
+    for (let i = 0; i < IDLE_SOCKETS; i += 50)
+      sockets.push(
+        ...(await Promise.all(
+          Array.from(
+            { length: 50 },
+            () =>
+              new Promise((resolve, reject) => {
+                const ws = new WebSocket(`${server.url.replace("http", "ws")}/v1/ws`);
+                ws.once("open", () => resolve(ws));
+                ws.once("error", reject);
+              }),
+          ),
+        )),
+      );
+    await settle();
+    const withSockets = rssMiB(server);
+    for (const ws of sockets) ws.close(1000);
+    await settle();
+    const afterSockets = rssMiB(server);
+    for (let g = 0; g < GROUPS; g++) {
+      const joined = JSON.parse(
+        await call(
+          "POST",
+          `/v1/groups/mem-g${g}/members`,
+          JSON.stringify({ topics: ["mem"], sessionTimeoutMs: 300_000 }),
+        ),
+      );
+      if (joined.error) throw new Error(JSON.stringify(joined.error));
+    }
+    await settle();
+    const withGroups = rssMiB(server);
+    return {
+      workload: `${IDLE_SOCKETS} idle WebSockets, then ${GROUPS} consumer groups (one member each)`,
+      rssBaseMiB: base,
+      rssWithSocketsMiB: withSockets,
+      kibPerIdleSocket: Math.round(((withSockets - base) * 1024) / IDLE_SOCKETS),
+      rssAfterSocketsClosedMiB: afterSockets,
+      rssWithGroupsMiB: withGroups,
+      kibPerGroup: Math.round(((withGroups - afterSockets) * 1024) / GROUPS),
+    };
+  });
+}
+
 export async function benchScale() {
   const results = {};
   if (!ONLY || ONLY === "topics")
@@ -197,6 +253,7 @@ export async function benchScale() {
     results.partitions = [];
     for (const n of PARTITION_COUNTS) results.partitions.push(await partitionsRate(n));
   }
+  if (!ONLY || ONLY === "memory") results.memory = await memory();
   if (!ONLY || ONLY === "log") results.log = await longLog();
   await agent.close();
   return results;

@@ -8,7 +8,7 @@ import { connect as natsConnect } from "@nats-io/transport-node";
 import Redis from "ioredis";
 import { Agent } from "undici";
 import WebSocket from "ws";
-import { httpCall } from "./http.mjs";
+import { httpCall, KEEP_ALIVE_MS } from "./http.mjs";
 
 export const VALUE_BYTES = 100;
 const VALUE = "x".repeat(VALUE_BYTES - 2); // as JSON text: 100 bytes
@@ -58,7 +58,7 @@ async function e2eRun(rate, durationMs, sendTick, arrivals) {
 
 /** edgelog over HTTP; with `token`, every request carries it (a gateway with EDGELOG_AUTH=required). */
 export function edgelog(base, acks, token = null) {
-  const agent = new Agent({ connections: 32, pipelining: 1, keepAliveTimeout: 30_000 });
+  const agent = new Agent({ connections: 32, pipelining: 1, keepAliveTimeout: KEEP_ALIVE_MS });
   const headers = token === null ? {} : { authorization: `Bearer ${token}` };
   const call = (method, path, body) => httpCall(agent, `${base}${path}`, method, body, headers);
 

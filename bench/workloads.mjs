@@ -2,7 +2,7 @@
 // end-to-end latency against one edgelog server, each a median of RUNS bounded runs.
 import { Agent } from "undici";
 import WebSocket from "ws";
-import { httpCall } from "./http.mjs";
+import { httpCall, KEEP_ALIVE_MS } from "./http.mjs";
 import { median, percentile } from "./stats.mjs";
 import { edgelog } from "./systems.mjs";
 
@@ -23,7 +23,7 @@ export const WS_IN_FLIGHT = 8;
 const ANSWER_TIMEOUT_MS = 10_000;
 const E2E_MS = QUICK ? 2_000 : 3_000;
 
-const agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: 30_000 });
+const agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: KEEP_ALIVE_MS });
 let base = "";
 
 /** Where the workloads send their requests. */

@@ -50,6 +50,7 @@ export class FollowerSync {
   private isrDirty = false;
   /** Live batches of the current commit group not sent yet, contiguous ones combined (see replicateLive). */
   private live: ReplicaBatch[] = [];
+  /** Record bytes of the last entry of `live` (bounded by LIVE_CALL_BYTES_MAX). */
   private liveBytes = 0;
   /** The last ISR sent to the registry: sends go one at a time (see sendIsr). */
   private isrSends: Promise<void> = Promise.resolve();
