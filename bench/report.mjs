@@ -5,6 +5,18 @@ const EDGELOG = "edgelog acks=1";
 const REDIS_DURABLE = "Redis Streams durable";
 const NATS = "NATS JetStream";
 const SUITE_TARGETS = { redisDurableShare: 0.5, singleP99Ms: 10 };
+/**
+ * Issue 15's targets: edgelog acks=1 ÷ Redis Streams durable, same run, per workload
+ * (cell: batch, partitions, in flight; null: best over partitions and in-flight), and
+ * the end-to-end p99 at 1,000 rec/s.
+ */
+const REDIS_RATIO_TARGETS = [
+  { name: "single record, 1 in flight", cell: { batch: 1, partitions: 1, inFlight: 1 }, min: 0.5 },
+  { name: "single record, 8 in flight", cell: { batch: 1, partitions: 1, inFlight: 8 }, min: 1.0 },
+  { name: "batch 100 × 8 in flight (best partitions)", batch: 100, inFlight: 8, min: 1.0 },
+];
+const CONSUME_REDIS_RATIO_MIN = 1.5;
+const E2E_P99_MS_MAX = 10;
 
 const pad = (value, width) => String(value ?? "-").padStart(width);
 const ratio = (a, b) => (a && b ? +(a / b).toFixed(2) : null);
@@ -29,7 +41,40 @@ export function suiteTargets({ results }) {
     .filter((r) => !r.system.startsWith("edgelog"))
     .map((r) => [r.system, r.consume?.recordsPerSecond]);
   const single = by[EDGELOG]?.produce.find((c) => c.batch === 1 && c.partitions === 1 && c.inFlight === 1);
+  const cellOf = (entry, t) =>
+    t.cell
+      ? entry?.produce.find(
+          (c) =>
+            c.batch === t.cell.batch && c.partitions === t.cell.partitions && c.inFlight === t.cell.inFlight,
+        )
+      : entry?.produce
+          .filter((c) => c.batch === t.batch && c.inFlight === t.inFlight)
+          .reduce(
+            (best, c) => (best === undefined || c.recordsPerSecond > best.recordsPerSecond ? c : best),
+            undefined,
+          );
+  const redisConsume = by[REDIS_DURABLE]?.consume?.recordsPerSecond;
+  const e2e = by[EDGELOG]?.e2e;
   const targets = [
+    ...REDIS_RATIO_TARGETS.map((t) => {
+      const mine = cellOf(by[EDGELOG], t)?.recordsPerSecond;
+      const theirs = cellOf(by[REDIS_DURABLE], t)?.recordsPerSecond;
+      return {
+        target: `edgelog acks=1 ÷ Redis Streams durable, ${t.name} ≥ ${t.min}`,
+        measured: mine && theirs ? `${mine} vs ${theirs} rec/s (×${ratio(mine, theirs)})` : "-",
+        met: mine && theirs ? mine >= t.min * theirs : null,
+      };
+    }),
+    {
+      target: `edgelog consume ÷ Redis Streams durable ≥ ${CONSUME_REDIS_RATIO_MIN}`,
+      measured: redisConsume ? `${consume} vs ${redisConsume} rec/s (×${ratio(consume, redisConsume)})` : "-",
+      met: redisConsume ? consume >= CONSUME_REDIS_RATIO_MIN * redisConsume : null,
+    },
+    {
+      target: `edgelog end-to-end produce → WebSocket p99 ≤ ${E2E_P99_MS_MAX} ms at 1,000 rec/s`,
+      measured: e2e ? `${e2e.p99Ms} ms (p99.9 ${e2e.p999Ms ?? "-"} ms)` : "-",
+      met: e2e ? e2e.p99Ms <= E2E_P99_MS_MAX : null,
+    },
     {
       target: "edgelog produce (acks=1, batch 100) ≥ NATS JetStream",
       measured: nats ? `${edgelog} vs ${nats} rec/s (×${ratio(edgelog, nats)})` : "NATS skipped",

@@ -5,7 +5,7 @@
 //               answer, /healthz latency (p50/p99/max) sampled while its partitions are initialised, RSS;
 //   partitions: produce b100 × 8 in flight spread over 1, 16, 256 and 1,024 partitions: rate and RSS;
 //   log:        a long log (10 M records; 1 M with --quick): append and fetch cost at its start and its end;
-//   memory:     RSS per idle WebSocket (open, no subscription) and per consumer group (one HTTP member).
+//   memory:     RSS per consumer group (one HTTP member) and per idle WebSocket (open, no subscription).
 // Every loop is bounded in count and time; only loopback addresses.
 import { execSync } from "node:child_process";
 import { Agent } from "undici";
@@ -201,6 +201,19 @@ async function memory() {
     await call("POST", "/v1/topics", JSON.stringify({ name: "mem", partitions: 4, replicationFactor: 1 }));
     await settle();
     const base = rssMiB(server);
+    // Groups first, on the fresh server: closed sockets' objects linger until evicted.
+    for (let g = 0; g < GROUPS; g++) {
+      const joined = JSON.parse(
+        await call(
+          "POST",
+          `/v1/groups/mem-g${g}/members`,
+          JSON.stringify({ topics: ["mem"], sessionTimeoutMs: 300_000 }),
+        ),
+      );
+      if (joined.error) throw new Error(JSON.stringify(joined.error));
+    }
+    await settle();
+    const withGroups = rssMiB(server);
     const sockets = [];
     for (let i = 0; i < IDLE_SOCKETS; i += 50)
       sockets.push(
@@ -221,26 +234,14 @@ async function memory() {
     for (const ws of sockets) ws.close(1000);
     await settle();
     const afterSockets = rssMiB(server);
-    for (let g = 0; g < GROUPS; g++) {
-      const joined = JSON.parse(
-        await call(
-          "POST",
-          `/v1/groups/mem-g${g}/members`,
-          JSON.stringify({ topics: ["mem"], sessionTimeoutMs: 300_000 }),
-        ),
-      );
-      if (joined.error) throw new Error(JSON.stringify(joined.error));
-    }
-    await settle();
-    const withGroups = rssMiB(server);
     return {
-      workload: `${IDLE_SOCKETS} idle WebSockets, then ${GROUPS} consumer groups (one member each)`,
+      workload: `${GROUPS} consumer groups (one member each), then ${IDLE_SOCKETS} idle WebSockets`,
       rssBaseMiB: base,
-      rssWithSocketsMiB: withSockets,
-      kibPerIdleSocket: Math.round(((withSockets - base) * 1024) / IDLE_SOCKETS),
-      rssAfterSocketsClosedMiB: afterSockets,
       rssWithGroupsMiB: withGroups,
-      kibPerGroup: Math.round(((withGroups - afterSockets) * 1024) / GROUPS),
+      kibPerGroup: Math.round(((withGroups - base) * 1024) / GROUPS),
+      rssWithSocketsMiB: withSockets,
+      kibPerIdleSocket: Math.round(((withSockets - withGroups) * 1024) / IDLE_SOCKETS),
+      rssAfterSocketsClosedMiB: afterSockets,
     };
   });
 }
