@@ -68,7 +68,7 @@ export class IdempotentProducer extends DurableObject<Env> {
   /** The next_sequence storage holds (see SEQUENCE_CHECKPOINT_EVERY). */
   private checkpointed = 0;
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Loaded from storage and nothing applied since: the stored next_sequence may lag behind. */
+  /** Loaded from storage, and not yet past what its partitions answered: the stored next_sequence may lag behind. */
   private recovering = false;
   /** While recovering: one past the newest sequence the touched partitions appended (null: not asked yet). */
   private recoveredNext: number | null = null;
@@ -240,7 +240,8 @@ export class IdempotentProducer extends DurableObject<Env> {
     const state = this.state!;
     state.nextSequence = sequence + 1;
     state.lastUsedMs = Date.now();
-    if (this.recoveredNext === null || state.nextSequence >= this.recoveredNext) this.recovering = false;
+    // Until its partitions were asked, a later gap may still be sequences applied before the restart.
+    if (this.recoveredNext !== null && state.nextSequence >= this.recoveredNext) this.recovering = false;
     this.recent.set(sequence, outcome);
     this.recent.delete(sequence - PRODUCER_SEQUENCES_KEPT);
     // Written before this answer leaves (the output gate) once the lag would pass the window.

@@ -74,6 +74,9 @@ export class TopicRegistry extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       try {
         runMigrations(ctx.storage.sql, MIGRATIONS);
+        // Partitions left to initialise (a restart mid-way): the alarm goes on with them.
+        if (ctx.storage.sql.exec("SELECT 1 FROM partitions WHERE ready = 0 LIMIT 1").toArray().length > 0)
+          await ctx.storage.setAlarm(Date.now());
       } catch (error) {
         console.error("TopicRegistry migrations failed", error);
       }
