@@ -4,6 +4,7 @@ import { type FollowerProgress, ReplicationState } from "../core/replication-sta
 import type { AlarmScheduler } from "./alarm-scheduler";
 import type { ReplicaBatch, ReplicateRequest, ReplicateResult } from "./contract";
 import type { Env } from "./env";
+import { LiveBatches } from "./live-batches";
 import type { Partition } from "./partition";
 import type { PartitionLog } from "./partition-log";
 import type { PartitionWatchers } from "./partition-watchers";
@@ -18,11 +19,6 @@ import { replicaStub, topicRegistry } from "./stubs";
 
 /** Records a catch-up call sends at most (bytes are bounded by APPEND_CHUNK_BYTES_MAX). */
 const REPLICA_FETCH_RECORDS_MAX = 5_000;
-/**
- * Bytes of records one live call carries at most when a commit group's batches are
- * combined: well under the 32 MiB of a Workers RPC message.
- */
-const LIVE_CALL_BYTES_MAX = 8 * 1024 * 1024;
 /** Catch-up calls one follower gets per alarm run before the alarm re-arms: bounded work. */
 const CATCH_UP_ROUNDS_MAX = 20;
 /** How soon a failed ISR report to the registry is retried. */
@@ -48,10 +44,8 @@ export class FollowerSync {
   /** The watchers version each follower has (see PartitionWatchers.version). */
   private watchersSent = new Map<number, number>();
   private isrDirty = false;
-  /** Live batches of the current commit group not sent yet, contiguous ones combined (see replicateLive). */
-  private live: ReplicaBatch[] = [];
-  /** Record bytes of the last entry of `live` (bounded by LIVE_CALL_BYTES_MAX). */
-  private liveBytes = 0;
+  /** The current commit group's batches, combined, sent once its writes are done. */
+  private readonly live = new LiveBatches((batch) => this.sendLive(batch));
   /** The last ISR sent to the registry: sends go one at a time (see sendIsr). */
   private isrSends: Promise<void> = Promise.resolve();
 
@@ -99,13 +93,13 @@ export class FollowerSync {
     );
     this.stubs = new Map();
     this.watchersSent = new Map();
-    this.live = [];
+    this.live.clear();
   }
 
   /** This replica follows now: nothing is sent any more. */
   stop(): void {
     this.replication = null;
-    this.live = [];
+    this.live.clear();
   }
 
   get followers(): readonly FollowerProgress[] {
@@ -147,35 +141,11 @@ export class FollowerSync {
    * commit group, as one call per follower (sent once the group's writes are done).
    */
   replicateLive(batch: ReplicaBatch): void {
-    if (this.replication === null) return;
-    const last = this.live[this.live.length - 1];
-    const bytes = batch.chunks.reduce((n, c) => n + c.bytes, 0);
-    if (
-      last !== undefined &&
-      last.endOffset === batch.baseOffset &&
-      this.liveBytes + bytes <= LIVE_CALL_BYTES_MAX
-    ) {
-      last.endOffset = batch.endOffset;
-      last.chunks.push(...batch.chunks);
-      last.producers.push(...batch.producers);
-      last.maxTimestamp = Math.max(last.maxTimestamp, batch.maxTimestamp);
-      this.liveBytes += bytes;
-    } else {
-      this.live.push({ ...batch, chunks: [...batch.chunks], producers: [...batch.producers] });
-      this.liveBytes = bytes;
-    }
-    if (this.live.length === 1 && last === undefined) queueMicrotask(() => this.sendLive());
+    if (this.replication !== null) this.live.add(batch);
   }
 
-  /** Sends the combined live batches to every in-sync follower whose pipeline is at their base offset. */
-  private sendLive(): void {
-    const batches = this.live;
-    this.live = [];
-    this.liveBytes = 0;
-    for (const batch of batches) this.sendLiveBatch(batch);
-  }
-
-  private sendLiveBatch(batch: ReplicaBatch): void {
+  /** Sends live batches to every in-sync follower whose pipeline is at their base offset. */
+  private sendLive(batch: ReplicaBatch): void {
     const replication = this.replication;
     if (replication === null) return;
     const epoch = this.log.current.leaderEpoch;

@@ -1,0 +1,53 @@
+import type { ReplicaBatch } from "./contract";
+
+/**
+ * Bytes of records one live call carries at most when a commit group's batches are
+ * combined: well under the 32 MiB of a Workers RPC message.
+ */
+const LIVE_CALL_BYTES_MAX = 8 * 1024 * 1024;
+
+/**
+ * The batches a commit group appended, combined for the followers (pipelined
+ * replication): contiguous batches become one, up to LIVE_CALL_BYTES_MAX, and the
+ * result is sent once the group's writes are done (a microtask later: GroupCommit
+ * runs a group's writes back to back), so a follower gets one call a group.
+ */
+export class LiveBatches {
+  private batches: ReplicaBatch[] = [];
+  /** Record bytes of the last entry of `batches`. */
+  private lastBytes = 0;
+
+  constructor(private readonly send: (batch: ReplicaBatch) => void) {}
+
+  add(batch: ReplicaBatch): void {
+    const last = this.batches[this.batches.length - 1];
+    const bytes = batch.chunks.reduce((n, c) => n + c.bytes, 0);
+    if (
+      last !== undefined &&
+      last.endOffset === batch.baseOffset &&
+      this.lastBytes + bytes <= LIVE_CALL_BYTES_MAX
+    ) {
+      last.endOffset = batch.endOffset;
+      last.chunks.push(...batch.chunks);
+      last.producers.push(...batch.producers);
+      last.maxTimestamp = Math.max(last.maxTimestamp, batch.maxTimestamp);
+      this.lastBytes += bytes;
+    } else {
+      this.batches.push({ ...batch, chunks: [...batch.chunks], producers: [...batch.producers] });
+      this.lastBytes = bytes;
+    }
+    if (last === undefined) queueMicrotask(() => this.flush());
+  }
+
+  /** Drops what was not sent (a leadership term ended). */
+  clear(): void {
+    this.batches = [];
+    this.lastBytes = 0;
+  }
+
+  private flush(): void {
+    const batches = this.batches;
+    this.clear();
+    for (const batch of batches) this.send(batch);
+  }
+}
