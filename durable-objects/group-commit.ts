@@ -21,7 +21,7 @@ type Pending = {
 export class GroupCommit {
   private queue: Pending[] = [];
   private committing = false;
-  /** Writes per commit, for the bench and tests: how well groups form. */
+  /** Commits and the writes in them (read by tests: how well groups form). */
   readonly stats = { commits: 0, writes: 0 };
 
   /** The object's storage (DurableObjectStorage): sync() resolves once every write so far is durable. */
