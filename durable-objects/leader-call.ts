@@ -66,9 +66,15 @@ export async function callLeader<T>(
     if (result.ok || attempt > 0) return result;
     if (result.error.code === "UNKNOWN_TOPIC_OR_PARTITION") {
       // A large topic's partition is initialised on first use (PartitionInit): then once more.
-      const exists = await topicRegistry(env)
-        .ensurePartition(meta.name, partition, meta.topicId)
-        .catch(() => false);
+      let exists: boolean;
+      try {
+        exists = await topicRegistry(env).ensurePartition(meta.name, partition, meta.topicId);
+      } catch (error) {
+        return fail(
+          "LEADER_NOT_AVAILABLE",
+          `partition ${partition} of '${meta.name}' is not initialised yet (${String(error)}); retry`,
+        );
+      }
       if (exists) continue;
       return result;
     }

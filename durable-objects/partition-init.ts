@@ -20,6 +20,8 @@ export const EAGER_INIT_REPLICAS_MAX = 64;
 const INIT_STEP_PARTITIONS = 1;
 /** Pause between background steps: the requests queued meanwhile run first. */
 export const INIT_STEP_PAUSE_MS = 25;
+/** A partition whose initialisation failed waits this long before a background step tries it again. */
+const INIT_RETRY_MS = 5_000;
 
 /** What initialising one partition needs to know of its topic (read when it starts). */
 export type PartitionSpec = {
@@ -36,6 +38,8 @@ export type PartitionSpec = {
 export class PartitionInit {
   /** Partitions being initialised right now, so concurrent callers share one round of init calls. */
   private readonly running = new Map<string, Promise<void>>();
+  /** Partitions whose initialisation failed, and when a background step may try them again. */
+  private readonly retryAt = new Map<string, number>();
 
   constructor(
     private readonly env: Env,
@@ -51,6 +55,7 @@ export class PartitionInit {
   /**
    * Initialises `topic/partition` of incarnation `topicId` now unless it already is;
    * true when it exists (now initialised), false when there is no such partition.
+   * Rejects when a replica failed to initialise (the partition stays pending).
    */
   async ensure(topic: string, partition: number, topicId: string): Promise<boolean> {
     const spec = this.pendingSpec(topic, partition, topicId);
@@ -61,18 +66,31 @@ export class PartitionInit {
 
   /** One background step: a few not-yet-initialised partitions; true when more remain. */
   async step(): Promise<boolean> {
+    const now = Date.now();
     const rows = this.sql
       .exec<{ topic: string; partition: number }>(
         "SELECT topic, partition FROM partitions WHERE ready = 0 ORDER BY topic, partition LIMIT ?",
-        INIT_STEP_PARTITIONS + this.running.size,
+        INIT_STEP_PARTITIONS + this.running.size + this.retryAt.size,
       )
       .toArray()
-      .filter((r) => !this.running.has(`${r.topic}/${r.partition}`))
+      .filter((r) => {
+        const key = `${r.topic}/${r.partition}`;
+        return !this.running.has(key) && (this.retryAt.get(key) ?? 0) <= now;
+      })
       .slice(0, INIT_STEP_PARTITIONS);
     await Promise.all(
-      rows.map((r) => {
+      rows.map(async (r) => {
         const spec = this.pendingSpec(r.topic, r.partition);
-        return spec === null ? undefined : this.initialise(spec);
+        if (spec === null) return;
+        const key = `${r.topic}/${r.partition}`;
+        try {
+          await this.initialise(spec);
+          this.retryAt.delete(key);
+        } catch (error) {
+          // Its row stays pending: a later step tries again, others go on meanwhile.
+          this.retryAt.set(key, Date.now() + INIT_RETRY_MS);
+          console.warn(`initialising ${key} failed; retried in ${INIT_RETRY_MS} ms`, String(error));
+        }
       }),
     );
     return this.sql.exec("SELECT 1 FROM partitions WHERE ready = 0 LIMIT 1").toArray().length > 0;

@@ -136,9 +136,9 @@ export class Partition extends DurableObject<Env> {
   }
 
   // ---- lifecycle (called by the registry) ----
-
-  /** Creates (or re-creates) this replica for a topic incarnation; idempotent for the same topicId. */
+  /** Creates (or re-creates) this replica for a topic incarnation; idempotent for the same topicId. A failing replica fails it. */
   async init(spec: ReplicaState): Promise<void> {
+    await this.faults.gate();
     const log = this.log;
     if (log.state !== null && log.state.topicId === spec.topicId) {
       await this.updateConfigs(spec.topicId, spec.configs);

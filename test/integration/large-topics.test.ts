@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { EAGER_INIT_REPLICAS_MAX } from "../../durable-objects/partition-init";
 import { replicaStub, topicRegistry } from "../../durable-objects/stubs";
-import { api, createTopic, eventually, produce, readAll, uniqueTopic } from "./helpers";
+import { api, createTopic, eventually, fault, produce, readAll, uniqueTopic } from "./helpers";
 
 /** Partitions of `topic` the registry has not initialised yet. */
 async function pending(topic: string): Promise<number> {
@@ -73,6 +73,27 @@ describe("large topics (initialised after creation)", () => {
     expect((await produce(name, [{ partition: 5, value: "new" }])).status).toBe(200);
     expect((await readAll(name, 5)).map((r) => r.value)).toEqual(["new"]);
     await initialised(name);
+  });
+
+  it("a replica that cannot be initialised makes the first use answer 503 LEADER_NOT_AVAILABLE (retriable), and a retry succeeds once it can", async () => {
+    const topic = await createTopic({ partitions: PARTITIONS, replicationFactor: RF });
+    const FAILING = 5;
+    // Early in the alarm's order (it reaches it ~0.25 s after the create): set before that.
+    await fault(topic, FAILING, 1, "fail");
+    const refused = await produce(topic, [{ partition: FAILING, value: "x" }], "1");
+    expect(refused.status).toBe(503);
+    expect(refused.body.results[0].error).toMatchObject({ code: "LEADER_NOT_AVAILABLE", retriable: true });
+    // The others are initialised meanwhile: a failing partition does not hold the alarm up.
+    const others = await eventually(
+      () => pending(topic),
+      (n) => n === 1,
+    );
+    expect(others).toBe(1);
+    await fault(topic, FAILING, 1, "none");
+    await initialised(topic); // the alarm tries the failed one again
+    const retried = await produce(topic, [{ partition: FAILING, value: "x" }], "1");
+    expect(retried.status).toBe(200);
+    expect((await readAll(topic, FAILING)).map((r) => r.value)).toEqual(["x"]);
   });
 
   it("a partition past the topic's count is still unknown (404), and a deleted topic's partition is not initialised", async () => {
