@@ -22,9 +22,14 @@ const pad = (value, width) => String(value ?? "-").padStart(width);
 const ratio = (a, b) => (a && b ? +(a / b).toFixed(2) : null);
 const mbPerSecond = (records, valueBytes) => +((records * valueBytes) / 1e6).toFixed(1);
 
-/** The best closed-loop produce throughput of a system at a batch size (over partitions and in-flight). */
-function bestAt(entry, batch) {
-  const cells = entry?.produce.filter((c) => c.batch === batch) ?? [];
+/**
+ * The best closed-loop produce throughput of a system at a batch size (over partitions,
+ * and over in-flight unless `inFlight` is given).
+ */
+function bestAt(entry, batch, inFlight) {
+  const cells =
+    entry?.produce.filter((c) => c.batch === batch && (inFlight === undefined || c.inFlight === inFlight)) ??
+    [];
   return cells.reduce(
     (best, c) => (best === null || c.recordsPerSecond > best.recordsPerSecond ? c : best),
     null,
@@ -47,12 +52,7 @@ export function suiteTargets({ results }) {
           (c) =>
             c.batch === t.cell.batch && c.partitions === t.cell.partitions && c.inFlight === t.cell.inFlight,
         )
-      : entry?.produce
-          .filter((c) => c.batch === t.batch && c.inFlight === t.inFlight)
-          .reduce(
-            (best, c) => (best === undefined || c.recordsPerSecond > best.recordsPerSecond ? c : best),
-            undefined,
-          );
+      : bestAt(entry, t.batch, t.inFlight);
   const redisConsume = by[REDIS_DURABLE]?.consume?.recordsPerSecond;
   const e2e = by[EDGELOG]?.e2e;
   const targets = [

@@ -12,7 +12,7 @@ import { Agent } from "undici";
 import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
 import { httpCall, KEEP_ALIVE_MS } from "./http.mjs";
-import { median, percentile } from "./stats.mjs";
+import { latencyFigures, median } from "./stats.mjs";
 
 const QUICK = process.argv.includes("--quick");
 const onlyArg = process.argv.indexOf("--only");
@@ -49,16 +49,6 @@ async function withServer(run) {
   } finally {
     await server.stop("SIGTERM");
   }
-}
-
-function latencyFigures(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const f = (n) => (n === undefined ? null : +n.toFixed(2));
-  return {
-    p50Ms: f(percentile(sorted, 50)),
-    p99Ms: f(percentile(sorted, 99)),
-    maxMs: f(sorted[sorted.length - 1]),
-  };
 }
 
 /** Times a topic creation at the limits and samples /healthz while its partitions initialise. */

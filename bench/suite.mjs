@@ -8,7 +8,7 @@
 //   end-to-end: produce → consumer at 1,000 records/s.
 
 import { startNats, startRedis } from "./peers.mjs";
-import { median, percentile } from "./stats.mjs";
+import { latencyFigures, median } from "./stats.mjs";
 import { edgelog, natsJetStream, redisStreams, VALUE_BYTES } from "./systems.mjs";
 
 const REQUESTS_PER_RUN_MAX = 200_000;
@@ -33,18 +33,6 @@ function suiteSettings(quick) {
       : [1, 100, 1000].flatMap((batch) =>
           [1, 4].flatMap((partitions) => [1, 8].map((inFlight) => ({ batch, partitions, inFlight }))),
         ),
-  };
-}
-
-const round2 = (n) => (n === null ? null : +n.toFixed(2));
-
-function latencyFigures(latencies) {
-  latencies.sort((a, b) => a - b);
-  return {
-    p50Ms: round2(percentile(latencies, 50)),
-    p99Ms: round2(percentile(latencies, 99)),
-    p999Ms: round2(percentile(latencies, 99.9)),
-    maxMs: round2(latencies[latencies.length - 1] ?? null),
   };
 }
 
