@@ -5,7 +5,7 @@ import { checkSequence } from "../core/idempotence";
 import { FAN_OUT_CONCURRENCY_MAX, PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
 import type { Acks, TopicMetadata } from "./contract";
 import { type Env, producerExpirationMs } from "./env";
-import { callLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
+import { callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { appendToLeader, type PartitionBatch, type ProduceOutcome, produceResults } from "./produce-path";
 import { runMigrations } from "./sql-migrations";
 import { TopicCache } from "./topic-cache";
@@ -72,8 +72,8 @@ export class IdempotentProducer extends DurableObject<Env> {
   private recovering = false;
   /** While recovering: one past the newest sequence the touched partitions appended (null: not asked yet). */
   private recoveredNext: number | null = null;
-  /** "topic/partition" of every partition appended to (the touched table). */
-  private readonly touched = new Set<string>();
+  /** Every partition appended to (the touched table), by "topic/partition". */
+  private readonly touched = new Map<string, { topic: string; partition: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,7 +85,7 @@ export class IdempotentProducer extends DurableObject<Env> {
       this.recovering = true;
     }
     for (const t of ctx.storage.sql.exec<{ topic: string; partition: number }>("SELECT * FROM touched"))
-      this.touched.add(`${t.topic}/${t.partition}`);
+      this.touched.set(`${t.topic}/${t.partition}`, { topic: t.topic, partition: t.partition });
   }
 
   /** Starts the producer, or for a transactionalId a new epoch of it (older epochs are fenced from now on). */
@@ -140,7 +140,7 @@ export class IdempotentProducer extends DurableObject<Env> {
     let check = checkSequence(state.nextSequence, request.sequence, PRODUCER_SEQUENCES_KEPT);
     if (check === "gap" && this.recovering) {
       // Restarted (SEQUENCE_CHECKPOINT_EVERY): what lies past the stored sequence, the partitions know.
-      const recovered = await this.recover(request.topic, state.epoch, state.nextSequence);
+      const recovered = await this.recover(state.epoch, state.nextSequence);
       if (!recovered.ok) return recovered;
       if (request.sequence <= recovered.value) check = "next";
     }
@@ -185,7 +185,7 @@ export class IdempotentProducer extends DurableObject<Env> {
         topic.name,
         batch.partition,
       );
-      this.touched.add(key);
+      this.touched.set(key, { topic: topic.name, partition: batch.partition });
       added = true;
     }
     if (added) await this.ctx.storage.sync();
@@ -202,29 +202,23 @@ export class IdempotentProducer extends DurableObject<Env> {
    * One past the newest sequence of `epoch` the touched partitions appended (asked
    * once after a restart), at least `stored`.
    */
-  private async recover(topic: TopicMetadata, epoch: number, stored: number): Promise<Result<number>> {
+  private async recover(epoch: number, stored: number): Promise<Result<number>> {
     if (this.recoveredNext !== null) return ok(this.recoveredNext);
     const producerId = this.ctx.id.toString();
-    const partitions = [...this.touched].map((key) => {
-      const slash = key.lastIndexOf("/");
-      return { topic: key.slice(0, slash), partition: Number(key.slice(slash + 1)) };
-    });
     try {
-      const newest = await mapConcurrent(partitions, FAN_OUT_CONCURRENCY_MAX, async (p) => {
-        const meta =
-          p.topic === topic.name ? topic : await this.topics.get(this.env, p.topic).catch(() => null);
-        if (meta === null || p.partition >= meta.partitions) return -1; // deleted since: nothing to repeat there
-        const timeoutMs = meta.configs["replica.ack.timeout.ms"] + LEADER_CALL_SLACK_MS;
-        const answer = await callLeader(
+      const newest = await mapConcurrent([...this.touched.values()], FAN_OUT_CONCURRENCY_MAX, async (ref) => {
+        // A quick question of each leader (nothing to wait for there).
+        const answer = await callPartitionLeader(
           this.env,
           this.topics,
-          { topic: meta, partition: p.partition, timeoutMs, retrySafe: true },
-          (leader, leaderEpoch) =>
+          ref,
+          LEADER_CALL_SLACK_MS,
+          (leader, leaderEpoch, meta) =>
             leader.producerSequence({ topicId: meta.topicId, leaderEpoch, producerId, producerEpoch: epoch }),
         );
-        if (!answer.ok && answer.error.code !== "UNKNOWN_TOPIC_OR_PARTITION")
-          throw new Error(answer.error.message);
-        return answer.ok ? answer.value : -1;
+        if (answer.ok) return answer.value;
+        if (answer.error.code === "UNKNOWN_TOPIC_OR_PARTITION") return -1; // deleted since: nothing to repeat there
+        throw new Error(answer.error.message);
       });
       this.recoveredNext = Math.max(stored, ...newest.map((n) => n + 1));
       return ok(this.recoveredNext);

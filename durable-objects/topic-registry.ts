@@ -59,6 +59,13 @@ type TopicRow = {
 };
 type PartitionRow = { partition: number; leader: number; leader_epoch: number; isr: string };
 
+/** Every replica of `partitions`, partition by partition. */
+function replicasOf(partitions: readonly number[], replicationFactor: number) {
+  return partitions.flatMap((partition) =>
+    Array.from({ length: replicationFactor }, (_, replica) => ({ partition, replica })),
+  );
+}
+
 export class TopicRegistry extends DurableObject<Env> {
   /** Names being created right now: the rows are written only once every replica is ready. */
   private readonly creating = new Set<string>();
@@ -127,10 +134,10 @@ export class TopicRegistry extends DurableObject<Env> {
         topic.name,
       )
       .toArray();
-    const all: { partition: number; replica: number }[] = [];
-    for (const { partition } of ready)
-      for (let replica = 0; replica < topic.replicationFactor; replica++) all.push({ partition, replica });
-    return all;
+    return replicasOf(
+      ready.map((r) => r.partition),
+      topic.replicationFactor,
+    );
   }
 
   /** A partition not initialised yet, with what its replicas need; null when there is none. */
@@ -189,22 +196,22 @@ export class TopicRegistry extends DurableObject<Env> {
         return ok(this.metadata(request.name)!);
       }
       try {
-        const all = Array.from({ length: request.partitions * request.replicationFactor }, (_, i) => ({
-          partition: Math.floor(i / request.replicationFactor),
-          replica: i % request.replicationFactor,
-        }));
-        await mapConcurrent(all, FAN_OUT_CONCURRENCY_MAX, ({ partition, replica }) =>
-          replicaStub(this.env, request.name, partition, replica).init({
-            topic: request.name,
-            partition,
-            topicId,
-            configs: request.configs,
-            replica,
-            replicationFactor: request.replicationFactor,
-            leader: 0,
-            leaderEpoch: 0,
-            isr,
-          }),
+        const partitions = Array.from({ length: request.partitions }, (_, p) => p);
+        await mapConcurrent(
+          replicasOf(partitions, request.replicationFactor),
+          FAN_OUT_CONCURRENCY_MAX,
+          ({ partition, replica }) =>
+            replicaStub(this.env, request.name, partition, replica).init({
+              topic: request.name,
+              partition,
+              topicId,
+              configs: request.configs,
+              replica,
+              replicationFactor: request.replicationFactor,
+              leader: 0,
+              leaderEpoch: 0,
+              isr,
+            }),
         );
       } catch (error) {
         // Nothing is created: no row is written, and a replica initialised with this
