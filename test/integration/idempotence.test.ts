@@ -131,6 +131,19 @@ describe("idempotent produce", () => {
     expect(await sum(topic)).toBe(4);
   });
 
+  it("restarted before its next sequence was written: the partitions tell it where it was (next accepted, gap refused, repeat answered)", async () => {
+    const topic = await createTopic({ partitions: 2, replicationFactor: 1 });
+    const producer = await newProducer();
+    const answers = [];
+    for (let s = 0; s < 3; s++) answers.push((await send(topic, producer, s, mixed(`r${s}`, 2), "1")).body);
+    await restartProducer(producer.id); // within the 200 ms checkpoint delay: storage still says 0
+    expect((await send(topic, producer, 2, mixed("r2", 2), "1")).body).toEqual(answers[2]);
+    const gap = await send(topic, producer, 4, mixed("r4", 2), "1");
+    expect(gap.body.error.code).toBe("OUT_OF_ORDER_SEQUENCE_NUMBER");
+    expect((await send(topic, producer, 3, mixed("r3", 2), "1")).status).toBe(200);
+    expect(await sum(topic)).toBe(8);
+  });
+
   it("a gap answers OUT_OF_ORDER_SEQUENCE_NUMBER; a repeat older than the last 5 answers DUPLICATE_SEQUENCE_NUMBER", async () => {
     const topic = await createTopic({ partitions: 2, replicationFactor: 1 });
     const producer = await newProducer();
