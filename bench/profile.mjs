@@ -4,8 +4,8 @@
 // A CPU profile of the Worker (gateway and Durable Objects share one isolate locally) while a
 // side-by-side workload runs: started through the V8 inspector of workerd (npm start --inspector-port), then
 // summarised as self time per function and per source file. For the note when a target is missed.
-import WebSocket from "ws";
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
+import { inspect } from "./inspector.mjs";
 import { edgelog } from "./systems.mjs";
 
 const workload = process.argv[2] ?? "produce";
@@ -13,31 +13,6 @@ const PROFILE_MS = 4_000;
 /** Records a produce request carries: 100, or 1 for the single-record workloads (`-single`). */
 const batch = workload.endsWith("-single") ? 1 : 100;
 const TOP = 25;
-
-async function inspect(port) {
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  const target = targets.find((t) => t.webSocketDebuggerUrl);
-  if (!target) throw new Error("no inspector target");
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  let id = 0;
-  const pending = new Map();
-  ws.on("message", (data) => {
-    const message = JSON.parse(String(data));
-    pending.get(message.id)?.(message);
-    pending.delete(message.id);
-  });
-  const send = (method, params = {}) =>
-    new Promise((resolve) => {
-      const n = ++id;
-      pending.set(n, resolve);
-      ws.send(JSON.stringify({ id: n, method, params }));
-    });
-  return { send, close: () => ws.close() };
-}
 
 function summarise(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));

@@ -22,6 +22,12 @@ const TICK_MS = 10;
 let streamCounter = 0;
 const uniqueName = (prefix) => `${prefix}${Date.now().toString(36)}${(streamCounter++).toString(36)}`;
 
+/** Told of every e2e record as it arrives (bench/tails.mjs): (intended send time, latency), both ms. */
+let e2eTrace = null;
+export function traceE2e(sink) {
+  e2eTrace = sink;
+}
+
 /**
  * Open loop: every TICK_MS, `rate × TICK_MS / 1000` records are sent whether or not earlier
  * ones were answered; latency = arrival − intended send time (no coordinated omission).
@@ -29,7 +35,11 @@ const uniqueName = (prefix) => `${prefix}${Date.now().toString(36)}${(streamCoun
 async function e2eRun(rate, durationMs, sendTick, arrivals) {
   const intended = [];
   const latencies = [];
-  arrivals((seq) => latencies.push(performance.now() - intended[seq]));
+  arrivals((seq) => {
+    const latency = performance.now() - intended[seq];
+    latencies.push(latency);
+    e2eTrace?.(intended[seq], latency);
+  });
   const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
   const ticks = Math.floor(durationMs / TICK_MS);
   const started = performance.now();
