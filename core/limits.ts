@@ -87,6 +87,8 @@ export const WS_SUBSCRIPTIONS_MAX = 32;
 export const WS_FRAMES_PER_SECOND = 3_000;
 /** Frames a socket may send at once after a quiet spell: two seconds' worth. */
 export const WS_FRAMES_BURST = 2 * WS_FRAMES_PER_SECOND;
+/** Bytes of records one push frame carries at most: half the frame limit leaves room for the envelope. */
+export const WS_PUSH_BYTES_MAX = WS_FRAME_BYTES_MAX / 2;
 /** Records one push frame carries at most (further ones follow while credits last). */
 export const WS_PUSH_RECORDS_MAX = 1_000;
 /** Sockets (sessions) one partition leader notifies. */

@@ -90,6 +90,20 @@ export type FetchRequest = {
 /** Fetched records as JSON objects joined by commas, and where fetching goes on. */
 export type FetchedRecords = LogOffsets & { records: string; count: number; nextOffset: number };
 
+/**
+ * Records that just passed a leader's high watermark, [from, next), as a consumer
+ * fetch answers them: pushed with its notification to the sessions tailing the
+ * partition, so that a tail at `from` sends them without fetching them back.
+ */
+export type CommittedRecords = {
+  topicId: string;
+  from: number;
+  next: number;
+  count: number;
+  records: string;
+  highWatermark: number;
+};
+
 /** Where a fetch position points now (offset resets, WebSocket tails), with the log's offsets. */
 export type ResolvedOffset = LogOffsets & { offset: number };
 

@@ -5,6 +5,12 @@ import type { FetchedRecords, FetchRequest, ResolvedOffset } from "./contract";
 import type { PartitionLog } from "./partition-log";
 import type { Waiters } from "./partition-watchers";
 
+/** What each record of a consumer's fetch starts with: its topic and partition. */
+export function consumerPrefix(log: PartitionLog): string {
+  const state = log.state;
+  return state ? `"topic":${JSON.stringify(state.topic)},"partition":${state.partition},` : "";
+}
+
 /**
  * A leader serving fetches: from a position, never at or above the high
  * watermark, bounded by maxRecords and maxBytes, parked (long-poll) until the
@@ -34,8 +40,7 @@ export class LeaderFetch {
   /** The same fetch for a consumer (a group member, a WebSocket tail): each record also names its topic and partition. */
   async fetchForConsumer(request: FetchRequest): Promise<Result<FetchedRecords>> {
     const log = this.log;
-    const state = log.state;
-    const prefix = state ? `"topic":${JSON.stringify(state.topic)},"partition":${state.partition},` : "";
+    const prefix = consumerPrefix(log);
     const { position } = request;
     // A group position is only ever taken from fetches below a high watermark, so one above it
     // but within the log means a newly elected leader has not yet learnt how far its

@@ -1,6 +1,8 @@
 import { fail, ok, type Result } from "../core/errors";
-import { PARTITION_WATCHERS_MAX } from "../core/limits";
+import { PARTITION_WATCHERS_MAX, WS_PUSH_BYTES_MAX, WS_PUSH_RECORDS_MAX } from "../core/limits";
+import type { CommittedRecords } from "./contract";
 import type { Env } from "./env";
+import { consumerPrefix } from "./leader-fetch";
 import type { PartitionLog } from "./partition-log";
 import { wsSession } from "./stubs";
 
@@ -46,6 +48,8 @@ export class PartitionWatchers {
   private changes = 0;
   private readonly notifying = new Set<string>();
   private readonly renotify = new Set<string>();
+  /** The high watermark the sessions were last told of: where the next push of committed records starts. */
+  private notifiedHighWatermark = -1;
 
   constructor(
     private readonly env: Env,
@@ -98,9 +102,37 @@ export class PartitionWatchers {
     for (const id of sessionIds) this.sql.exec("INSERT INTO watchers (session_id) VALUES (?)", id);
   }
 
-  /** The high watermark moved (or leadership did): tell every session. */
+  /**
+   * The high watermark moved (or leadership did): tell every session, with the
+   * records that passed it since the last time, read once for all of them.
+   */
   notifyAll(): void {
-    for (const sessionId of this.sessions) this.notify(sessionId);
+    const from = this.notifiedHighWatermark;
+    this.notifiedHighWatermark = this.log.highWatermark;
+    if (this.sessions.size === 0) return;
+    const committed = this.committedFrom(from);
+    for (const sessionId of this.sessions) this.notify(sessionId, committed);
+  }
+
+  /**
+   * What passed the high watermark since `from`, as one push frame's worth at
+   * most; null when there is nothing to push (a follower, a first notification, a
+   * range retention already removed): the sessions fetch then.
+   */
+  private committedFrom(from: number): CommittedRecords | null {
+    const log = this.log;
+    const highWatermark = log.highWatermark;
+    if (!log.isLeader() || from < log.logStartOffset || from >= highWatermark) return null;
+    const read = log.recordsText(
+      from,
+      highWatermark,
+      WS_PUSH_RECORDS_MAX,
+      WS_PUSH_BYTES_MAX,
+      consumerPrefix(log),
+    );
+    if (read.records === 0) return null;
+    const { topicId } = log.current;
+    return { topicId, from, next: read.next, count: read.records, records: read.text, highWatermark };
   }
 
   /**
@@ -108,7 +140,7 @@ export class PartitionWatchers {
    * session is under way; moves meanwhile are folded into one more afterwards,
    * so a busy partition costs each session what it can take, never a backlog.
    */
-  private notify(sessionId: string): void {
+  private notify(sessionId: string, committed: CommittedRecords | null): void {
     if (this.notifying.has(sessionId)) {
       this.renotify.add(sessionId);
       return;
@@ -117,7 +149,7 @@ export class PartitionWatchers {
     if (state === null) return;
     this.notifying.add(sessionId);
     wsSession(this.env, sessionId)
-      .onHighWatermark(state.topic, state.partition, this.log.highWatermark)
+      .onHighWatermark(state.topic, state.partition, this.log.highWatermark, committed)
       .then(
         (alive) => {
           if (!alive) this.remove(sessionId);
@@ -126,7 +158,8 @@ export class PartitionWatchers {
       )
       .finally(() => {
         this.notifying.delete(sessionId);
-        if (this.renotify.delete(sessionId) && this.sessions.has(sessionId)) this.notify(sessionId);
+        // Folded notifications skipped pushes: the session fetches what it missed.
+        if (this.renotify.delete(sessionId) && this.sessions.has(sessionId)) this.notify(sessionId, null);
       });
   }
 }

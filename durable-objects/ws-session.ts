@@ -6,6 +6,7 @@ import {
   WS_FRAMES_BURST,
   WS_FRAMES_PER_SECOND,
   WS_NON_JSON_FRAMES_MAX,
+  WS_PUSH_BYTES_MAX,
 } from "../core/limits";
 import { TokenBucket } from "../core/token-bucket";
 import { isCompacted } from "../core/topic-config";
@@ -19,6 +20,7 @@ import {
 } from "../schemas/frames";
 import { parseProduceRequest } from "../schemas/produce";
 import { authMode, authorize, type Identity, rightsOf, unauthenticated } from "./authorizer";
+import type { CommittedRecords } from "./contract";
 import type { Env } from "./env";
 import { startProduce } from "./produce-path";
 import { bucketsOf, enforce } from "./quotas";
@@ -50,9 +52,6 @@ const MIGRATIONS = [
   `DROP TABLE subscriptions;
    CREATE TABLE subscriptions (id TEXT PRIMARY KEY, data TEXT NOT NULL);`,
 ];
-
-/** Bytes one push frame carries at most: half the frame limit leaves room for the envelope. */
-const PUSH_FRAME_BYTES_MAX = WS_FRAME_BYTES_MAX / 2;
 
 /**
  * UTF-8 bytes of a frame, which the limit counts (not UTF-16 units). A text frame
@@ -91,8 +90,8 @@ export class WsSession extends DurableObject<Env> {
       close: (code, reason) => this.socket()?.close(code, reason),
       fetch: (sub, maxRecords, rights) =>
         sub.kind === "tail"
-          ? fetchTail(port, sub, maxRecords, PUSH_FRAME_BYTES_MAX)
-          : this.member.poll(sub, maxRecords, PUSH_FRAME_BYTES_MAX, rights),
+          ? fetchTail(port, sub, maxRecords, WS_PUSH_BYTES_MAX)
+          : this.member.poll(sub, maxRecords, WS_PUSH_BYTES_MAX, rights),
     };
     this.subs = new Subscriptions(port, ctx.storage.sql);
     this.member = new WsGroupMember(port, this.subs);
@@ -275,10 +274,18 @@ export class WsSession extends DurableObject<Env> {
     return this.socket() !== undefined && this.member.holds(memberId);
   }
 
-  /** Called by a partition leader whose high watermark moved; false when this session has no socket any more. */
-  async onHighWatermark(topic: string, partition: number, highWatermark: number): Promise<boolean> {
+  /**
+   * Called by a partition leader whose high watermark moved, with the records that
+   * just passed it when there are few enough; false when this session has no socket any more.
+   */
+  async onHighWatermark(
+    topic: string,
+    partition: number,
+    highWatermark: number,
+    committed: CommittedRecords | null = null,
+  ): Promise<boolean> {
     if (!this.socket()) return false;
-    return this.subs.onHighWatermark(topic, partition, highWatermark);
+    return this.subs.onHighWatermark(topic, partition, highWatermark, committed);
   }
 
   private async produce(frame: ProduceFrame): Promise<void> {

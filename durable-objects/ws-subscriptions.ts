@@ -5,6 +5,7 @@ import { parsePartitionKey, partitionKey, type TopicPartition } from "../core/pa
 import type { FrameId } from "../schemas/frames";
 import type { Identity } from "./authorizer";
 import { authorize } from "./authorizer";
+import type { CommittedRecords } from "./contract";
 import type { Env } from "./env";
 import { callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { bucketsOf } from "./quotas";
@@ -58,8 +59,8 @@ const AUTHORIZATION_FAILURES: readonly string[] = [
   "GROUP_AUTHORIZATION_FAILED",
 ];
 
-/** Records fetched for one push. */
-export type Pushed = Result<{ records: string; count: number }>;
+/** Records fetched for one push; `caughtUp` when they reach the high watermark (nothing more to fetch now). */
+export type Pushed = Result<{ records: string; count: number; caughtUp?: boolean }>;
 
 /** What the subscriptions need of their session. */
 export type SessionPort = {
@@ -76,6 +77,27 @@ export type SessionPort = {
   /** Fetches records for a push (a tail from its position, a group member through its poll). */
   fetch(sub: Subscription, maxRecords: number, rights: Rights): Promise<Pushed>;
 };
+
+/**
+ * The pushed committed records as a tail's next push when the tail stands at
+ * their start of the same topic incarnation and may take them all; else null
+ * (the tail fetches). The tail's position moves past them.
+ */
+function takeCommitted(
+  sub: Subscription,
+  committed: CommittedRecords | null,
+  maxRecords: number,
+): Pushed | null {
+  if (committed === null || sub.kind !== "tail") return null;
+  if (sub.topicId !== committed.topicId || sub.position !== committed.from || committed.count > maxRecords)
+    return null;
+  sub.position = committed.next;
+  return ok({
+    records: committed.records,
+    count: committed.count,
+    caughtUp: committed.next >= committed.highWatermark,
+  });
+}
 
 export class Subscriptions {
   readonly all = new Map<string, Subscription>();
@@ -246,13 +268,21 @@ export class Subscriptions {
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
-  /** A leader's high watermark moved: deliver to what reads it. False when nothing here reads it. */
-  onHighWatermark(topic: string, partition: number, highWatermark: number): boolean {
+  /**
+   * A leader's high watermark moved: deliver to what reads it, a tail at the
+   * start of the `committed` records from them. False when nothing here reads it.
+   */
+  onHighWatermark(
+    topic: string,
+    partition: number,
+    highWatermark: number,
+    committed: CommittedRecords | null,
+  ): boolean {
     let reads = false;
     for (const [key, sub] of this.all) {
       if (!partitionsOf(sub).some((tp) => tp.topic === topic && tp.partition === partition)) continue;
       reads = true;
-      if (sub.kind === "group" || sub.position < highWatermark) void this.deliver(key);
+      if (sub.kind === "group" || sub.position < highWatermark) void this.deliver(key, committed);
     }
     return reads;
   }
@@ -261,8 +291,9 @@ export class Subscriptions {
    * Sends a subscription's records from its position while it has credits, in
    * offset order (one delivery at a time per subscription; a request meanwhile
    * runs once more afterwards). Bounded: at most DELIVERY_FRAMES_MAX frames a run.
+   * A tail standing at the start of `committed` sends those instead of fetching.
    */
-  async deliver(key: string): Promise<void> {
+  async deliver(key: string, committed: CommittedRecords | null = null): Promise<void> {
     if (this.delivering.has(key)) {
       this.redeliver.add(key);
       return;
@@ -284,7 +315,9 @@ export class Subscriptions {
           setTimeout(() => void this.deliver(key), allowed.retryAfterS * 1000);
           return;
         }
-        const got = await port.fetch(sub, Math.min(sub.credits, WS_PUSH_RECORDS_MAX), rights);
+        const maxRecords = Math.min(sub.credits, WS_PUSH_RECORDS_MAX);
+        const got = takeCommitted(sub, committed, maxRecords) ?? (await port.fetch(sub, maxRecords, rights));
+        committed = null;
         if (this.all.get(key) !== sub) return; // unsubscribed meanwhile
         if (!got.ok) {
           if (AUTHORIZATION_FAILURES.includes(got.error.code)) await this.end(key, got.error);
@@ -297,6 +330,8 @@ export class Subscriptions {
         fetchBytes?.charge(frame.length);
         sub.credits -= got.value.count;
         this.save(sub);
+        // The next move of the high watermark notifies again: no fetch to find nothing.
+        if (got.value.caughtUp) return;
       }
     } catch (error) {
       const sub = this.all.get(key);

@@ -1,4 +1,4 @@
-import { EdgelogError } from "../core/errors";
+import { EdgelogError, ok } from "../core/errors";
 import type { TailSubscribe } from "../schemas/frames";
 import { callLeader, callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import type { Pushed, SessionPort, Subscriptions, TailSubscription } from "./ws-subscriptions";
@@ -74,6 +74,8 @@ export async function fetchTail(
         waitMs: 0,
       }),
   );
-  if (result.ok) sub.position = result.value.nextOffset;
-  return result;
+  if (!result.ok) return result;
+  const { records, count, nextOffset, highWatermark } = result.value;
+  sub.position = nextOffset;
+  return ok({ records, count, caughtUp: nextOffset >= highWatermark });
 }
