@@ -34,6 +34,10 @@ export const ERRORS = {
   OUT_OF_ORDER_SEQUENCE_NUMBER: { status: 409, retriable: false },
   DUPLICATE_SEQUENCE_NUMBER: { status: 409, retriable: false },
   PRODUCER_FENCED: { status: 409, retriable: false },
+  /** A transaction request its state does not allow (commit with none open, abort after commit). */
+  INVALID_TXN_STATE: { status: 409, retriable: false },
+  /** The transaction is still completing (markers being written): retry. */
+  CONCURRENT_TRANSACTIONS: { status: 409, retriable: true },
   /** An epoch newer than the producer's current one: never handed out by POST /v1/producers. */
   INVALID_PRODUCER_EPOCH: { status: 409, retriable: false },
   /** A producer id never handed out, or expired after producer.id.expiration.ms of silence. */

@@ -103,6 +103,14 @@ export const PRODUCER_SEQUENCES_KEPT = 5;
 export const PRODUCER_QUEUE_MAX = 5;
 /** Idle time after which a producer id and its per-partition state are forgotten (Kafka's producer.id.expiration.ms). */
 export const PRODUCER_ID_EXPIRATION_MS_DEFAULT = 7 * 24 * 60 * 60 * 1000;
+/** transactionTimeoutMs of POST /v1/producers (API.md): 1 s to 15 min, 1 min when omitted (Kafka's default). */
+export const TRANSACTION_TIMEOUT_MS_MIN = 1_000;
+export const TRANSACTION_TIMEOUT_MS_MAX = 900_000;
+export const TRANSACTION_TIMEOUT_MS_DEFAULT = 60_000;
+/** Partitions one transaction writes to: each gets a marker at commit, so the coordinator's work is bounded. */
+export const TRANSACTION_PARTITIONS_MAX = 1_000;
+/** Groups one transaction commits offsets of. */
+export const TRANSACTION_GROUPS_MAX = 16;
 /** Kafka's transactional.id: a name, bounded like a group id. */
 export const TRANSACTIONAL_ID_LENGTH_MAX = 249;
 /** Producer epochs and sequences are exact JSON integers. */
