@@ -1,0 +1,198 @@
+import { fail, ok, type Result } from "./errors";
+import type { TransactionMarker } from "./transaction-coordinator";
+
+/**
+ * A partition's view of transactions (Kafka's ProducerStateManager and
+ * TransactionIndex, KIP-98): the transactions open in it, the aborted ranges
+ * read_committed readers skip, and the last stable offset. Pure: the partition
+ * object stores what the answers say changed in the same SQLite transaction as
+ * the records or the marker, and rebuilds this from its tables on restart.
+ */
+
+/** A producer's transactional records in this partition from `firstOffset` on, not yet decided. */
+export type OpenTransaction = { producerId: string; epoch: number; firstOffset: number };
+
+/**
+ * An aborted transaction (Kafka's AbortedTxn): its producer's records in
+ * [firstOffset, lastOffset] are never returned to read_committed readers.
+ * `lastOffset` is its marker's offset.
+ */
+export type AbortedRange = { producerId: string; firstOffset: number; lastOffset: number };
+
+/** A marker as stored: what it decided, and the transaction it closed (to reopen it if a truncation removes the marker). */
+export type StoredMarker = TransactionMarker & {
+  producerId: string;
+  offset: number;
+  /** The closed transaction's first offset and epoch. */
+  firstOffset: number;
+  transactionEpoch: number;
+};
+
+export class PartitionTransactions {
+  private readonly open = new Map<string, OpenTransaction>();
+  /** Sorted by lastOffset (markers take increasing offsets). */
+  private aborted: AbortedRange[];
+
+  constructor(open: readonly OpenTransaction[] = [], aborted: readonly AbortedRange[] = []) {
+    for (const t of open) this.open.set(t.producerId, { ...t });
+    this.aborted = [...aborted].sort((a, b) => a.lastOffset - b.lastOffset);
+  }
+
+  openTransactions(): OpenTransaction[] {
+    return [...this.open.values()].sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  abortedRanges(): AbortedRange[] {
+    return [...this.aborted];
+  }
+
+  /** The producer's open transaction here, if any. */
+  openOf(producerId: string): OpenTransaction | null {
+    return this.open.get(producerId) ?? null;
+  }
+
+  /**
+   * Admits a transactional append of `producerId` at `epoch` whose records start
+   * at `baseOffset`: an epoch older than its open transaction's is fenced; the
+   * first append begins the transaction here (`began`: store it).
+   */
+  admitTransactional(
+    producerId: string,
+    epoch: number,
+    baseOffset: number,
+  ): Result<{ began: OpenTransaction | null }> {
+    const current = this.open.get(producerId);
+    if (current !== undefined) {
+      if (epoch < current.epoch)
+        return fail(
+          "PRODUCER_FENCED",
+          `epoch ${epoch} was fenced: a transaction of epoch ${current.epoch} is open here`,
+        );
+      if (epoch > current.epoch)
+        return fail(
+          "CONCURRENT_TRANSACTIONS",
+          `epoch ${epoch} writes while the transaction of epoch ${current.epoch} is not yet aborted here`,
+        );
+      return ok({ began: null });
+    }
+    const began = { producerId, epoch, firstOffset: baseOffset };
+    this.open.set(producerId, began);
+    return ok({ began });
+  }
+
+  /** A plain (non-transactional) append by a producer with a transaction open here is refused, as Kafka does. */
+  admitPlain(producerId: string): Result<null> {
+    const current = this.open.get(producerId);
+    if (current === undefined) return ok(null);
+    return fail(
+      "INVALID_TXN_STATE",
+      `producer ${producerId} has a transaction open in this partition; send "transactional": true or end it first`,
+    );
+  }
+
+  /**
+   * A coordinator's marker for `producerId`, to be stored at `offset`. It closes
+   * the producer's open transaction here; an abort adds an aborted range. A
+   * marker for a producer with nothing open here is a repeat (or a partition the
+   * transaction registered but never wrote): nothing to store, `marker` null.
+   * A marker of an older epoch than the open transaction's is fenced.
+   */
+  applyMarker(
+    producerId: string,
+    marker: TransactionMarker,
+    offset: number,
+  ): Result<{ marker: StoredMarker | null; aborted: AbortedRange | null }> {
+    const current = this.open.get(producerId);
+    if (current === undefined) return ok({ marker: null, aborted: null });
+    if (marker.epoch < current.epoch)
+      return fail(
+        "PRODUCER_FENCED",
+        `a marker of epoch ${marker.epoch} cannot close the transaction of epoch ${current.epoch}`,
+      );
+    if (offset < current.firstOffset)
+      throw new Error(`marker offset ${offset} below its transaction's first offset`);
+    this.open.delete(producerId);
+    const stored: StoredMarker = {
+      ...marker,
+      producerId,
+      offset,
+      firstOffset: current.firstOffset,
+      transactionEpoch: current.epoch,
+    };
+    if (marker.commit) return ok({ marker: stored, aborted: null });
+    const aborted = { producerId, firstOffset: current.firstOffset, lastOffset: offset };
+    this.aborted.push(aborted);
+    return ok({ marker: stored, aborted });
+  }
+
+  /**
+   * Kafka's last stable offset: the first offset of the oldest open transaction,
+   * else the high watermark; never above the high watermark.
+   */
+  lastStableOffset(highWatermark: number): number {
+    let lso = highWatermark;
+    for (const t of this.open.values()) if (t.firstOffset < lso) lso = t.firstOffset;
+    return lso;
+  }
+
+  /** The aborted ranges a read_committed read of [from, to) must apply (none: the read filters nothing). */
+  abortedOverlapping(from: number, to: number): AbortedRange[] {
+    const found: AbortedRange[] = [];
+    // Sorted by lastOffset: skip those ending before `from`.
+    let lo = 0;
+    let hi = this.aborted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.aborted[mid]!.lastOffset < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.aborted.length; i++) {
+      const range = this.aborted[i]!;
+      if (range.firstOffset < to) found.push(range);
+    }
+    return found;
+  }
+
+  /** Forgets aborted ranges wholly below the log start (retention removed their records). */
+  forgetBelow(logStartOffset: number): AbortedRange[] {
+    const gone = this.aborted.filter((r) => r.lastOffset < logStartOffset);
+    if (gone.length > 0) this.aborted = this.aborted.filter((r) => r.lastOffset >= logStartOffset);
+    return gone;
+  }
+
+  /**
+   * A follower truncating its log at `offset` (its leader diverged): transactions
+   * that began at or after it are gone, aborted ranges whose marker was removed
+   * are gone, and a transaction whose marker was removed (`removedMarkers`, those
+   * at or after `offset`) is open again if it began before `offset`.
+   */
+  truncate(offset: number, removedMarkers: readonly StoredMarker[]): void {
+    for (const [id, t] of this.open) if (t.firstOffset >= offset) this.open.delete(id);
+    this.aborted = this.aborted.filter((r) => r.lastOffset < offset);
+    for (const m of removedMarkers) {
+      if (m.offset < offset)
+        throw new Error(`marker at ${m.offset} is not removed by a truncation at ${offset}`);
+      if (m.firstOffset < offset)
+        this.open.set(m.producerId, {
+          producerId: m.producerId,
+          epoch: m.transactionEpoch,
+          firstOffset: m.firstOffset,
+        });
+    }
+  }
+}
+
+/**
+ * Whether a read_committed reader skips the record at `offset` written by
+ * `producerId` (null: not transactional): it belongs to an aborted range of its producer.
+ */
+export function isAborted(
+  ranges: readonly AbortedRange[],
+  producerId: string | null,
+  offset: number,
+): boolean {
+  if (producerId === null) return false;
+  for (const r of ranges)
+    if (r.producerId === producerId && offset >= r.firstOffset && offset <= r.lastOffset) return true;
+  return false;
+}
