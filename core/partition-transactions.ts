@@ -9,6 +9,10 @@ import type { TransactionMarker } from "./transaction-coordinator";
  * the records or the marker, and rebuilds this from its tables on restart.
  */
 
+/** Kafka's isolation.level: read_committed readers stop at the last stable offset and skip aborted records. */
+export const ISOLATION_LEVELS = ["read_uncommitted", "read_committed"] as const;
+export type Isolation = (typeof ISOLATION_LEVELS)[number];
+
 /** A producer's transactional records in this partition from `firstOffset` on, not yet decided. */
 export type OpenTransaction = { producerId: string; epoch: number; firstOffset: number };
 

@@ -95,6 +95,10 @@ export const INSERT_WITH_OFFSETS_SQL = `INSERT INTO log (${LOG_COLUMNS})
 export const SELECT_ROWS_SQL = `SELECT ${LOG_COLUMNS} FROM log
   WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset" LIMIT ?`;
 
+/** SELECT_ROWS_SQL with each row's transactional producer (null: not transactional) last. */
+export const SELECT_ROWS_WITH_PRODUCER_SQL = `SELECT ${LOG_COLUMNS}, producer_id FROM log
+  WHERE "offset" >= ? AND "offset" < ? ORDER BY "offset" LIMIT ?`;
+
 /** A stored record as SELECT_ROWS_SQL answers it (raw: no object per row). */
 export type LogRow = [
   offset: number,
@@ -106,16 +110,23 @@ export type LogRow = [
   size: number,
 ];
 
-export const rowOffset = (row: LogRow): number => row[0];
-export const rowTimestamp = (row: LogRow): number => row[1];
-export const rowSize = (row: LogRow): number => row[6];
+/** A row of SELECT_ROWS_WITH_PRODUCER_SQL. */
+export type LogRowWithProducer = [...LogRow, producerId: string | null];
+
+/** Either kind of row (the accessors below read the members both have). */
+type AnyLogRow = LogRow | LogRowWithProducer;
+
+export const rowOffset = (row: AnyLogRow): number => row[0];
+export const rowProducer = (row: LogRowWithProducer): string | null => row[7];
+export const rowTimestamp = (row: AnyLogRow): number => row[1];
+export const rowSize = (row: AnyLogRow): number => row[6];
 
 /**
  * A row as the JSON object a fetch answers, built by concatenating stored JSON
  * text without parsing it; `prefix` goes first (a consumer's fetch names its
  * topic and partition).
  */
-export function recordJson(row: LogRow, prefix: string): string {
+export function recordJson(row: AnyLogRow, prefix: string): string {
   const [offset, timestamp, key, value, valueBase64, headers] = row;
   const keyJson = key === null ? "null" : JSON.stringify(key);
   const valueField = valueBase64 === null ? `"value":${value}` : `"valueBase64":"${valueBase64}"`;

@@ -1,8 +1,11 @@
 import type { FetchPosition, LogOffsets } from "../core/fetch-position";
 import type { ProducerBatch, ProducerRef } from "../core/idempotence";
+import type { Isolation } from "../core/partition-transactions";
 import type { AppendChunk } from "../core/record-codec";
 import type { EpochEntry } from "../core/replication";
 import type { TopicConfigs } from "../core/topic-config";
+import type { TransactionMarker } from "../core/transaction-coordinator";
+import type { TransactionEvents } from "./partition-transaction-store";
 
 /**
  * The contract of the objects' RPC: what the gateway, the registry and the
@@ -66,6 +69,24 @@ export type AppendRequest = {
    * DUPLICATE_SEQUENCE_NUMBER, never append (a repeat must not become a new batch).
    */
   repeat?: boolean;
+  /** With `producer`: the records belong to the producer's open transaction (begun here by the first). */
+  transactional?: boolean;
+};
+
+/** A restarted producer object asking a leader how far its epoch got here. */
+export type ProducerSequenceRequest = {
+  topicId: string;
+  leaderEpoch: number;
+  producerId: string;
+  producerEpoch: number;
+};
+
+/** A transaction coordinator's marker for one partition (takes an offset; never returned to readers). */
+export type MarkerRequest = {
+  topicId: string;
+  leaderEpoch: number;
+  producerId: string;
+  marker: TransactionMarker;
 };
 
 export type AppendInfo = {
@@ -85,10 +106,17 @@ export type FetchRequest = {
   maxRecords: number;
   maxBytes: number;
   waitMs: number;
+  /** read_committed: nothing at or past the last stable offset, nothing aborted (default read_uncommitted). */
+  isolation?: Isolation;
 };
 
 /** Fetched records as JSON objects joined by commas, and where fetching goes on. */
-export type FetchedRecords = LogOffsets & { records: string; count: number; nextOffset: number };
+export type FetchedRecords = LogOffsets & {
+  records: string;
+  count: number;
+  nextOffset: number;
+  lastStableOffset: number;
+};
 
 /**
  * Records that just passed a leader's high watermark, [from, next), as a consumer
@@ -134,6 +162,8 @@ export type ReplicaBatch = {
   maxTimestamp: number;
   /** Idempotent producers' batches among these records: producer state travels with the log. */
   producers: ProducerBatch[];
+  /** Transactional records, transactions begun and markers in this range (absent: none). */
+  transactions?: TransactionEvents;
 };
 
 /** A follower's answer: its log end offset after the call (it may have truncated). */

@@ -46,6 +46,7 @@ export class FollowerAppend {
     }
     this.cleanup.followLogStart(request.logStartOffset);
     if (request.baseOffset <= log.logEndOffset && request.endOffset > log.logEndOffset) {
+      const from = log.logEndOffset;
       const maxTimestamp = Math.max(log.maxTimestamp, request.maxTimestamp);
       if (request.sparse) {
         if (request.chunks.length > 0) log.appendAt(request.chunks, log.logEndOffset, maxTimestamp);
@@ -60,6 +61,7 @@ export class FollowerAppend {
       log.maxTimestamp = maxTimestamp;
       for (const b of request.producers)
         if (b.baseOffset < log.logEndOffset) log.producers.saveProducerBatch(b);
+      if (request.transactions) log.transactions.applyEvents(request.transactions, from);
       this.cleanup.afterReplicate();
       const mirrored = epochsBelow(request.epochs, log.logEndOffset);
       if (!sameEpochs(mirrored, log.epochs)) {

@@ -273,6 +273,7 @@ export class FollowerSync {
           sparse: true,
           maxTimestamp: part.maxTimestamp,
           producers: part.count > 0 ? log.producers.producerBatchesIn(from, part.next) : [],
+          transactions: log.transactions.eventsIn(from, part.next),
         });
         const still = this.leading(epoch);
         if (still === null) return;

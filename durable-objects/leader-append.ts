@@ -1,11 +1,13 @@
 import { type ErrorCode, fail, ok, type Result } from "../core/errors";
 import { type ProducerBatch, partitionDecision } from "../core/idempotence";
-import type { Acks, AppendInfo, AppendRequest } from "./contract";
+import type { OpenTransaction } from "../core/partition-transactions";
+import type { Acks, AppendInfo, AppendRequest, MarkerRequest, ProducerSequenceRequest } from "./contract";
 import type { FaultInjector } from "./faults";
 import type { FollowerSync } from "./follower-sync";
 import type { GroupCommit } from "./group-commit";
 import type { LogCleanup } from "./log-cleanup";
 import type { PartitionLog } from "./partition-log";
+import type { TransactionEvents } from "./partition-transaction-store";
 import type { Waiters } from "./partition-watchers";
 
 /** What an append's write did: refused it, found it already appended, or wrote it. */
@@ -84,8 +86,27 @@ export class LeaderAppend {
         `the ISR has ${state.isr.length} of the ${minInsync} replicas min.insync.replicas needs; nothing was appended`,
       );
     const baseOffset = log.logEndOffset;
+    // The last check: a transactional append begins (or continues) its producer's transaction here.
+    let began: OpenTransaction | null = null;
+    if (producer && request.transactional) {
+      const admitted = log.transactions.admitTransactional(producer.id, producer.epoch, baseOffset);
+      if (!admitted.ok) return { kind: "answer", answer: admitted };
+      began = admitted.value;
+    } else if (producer) {
+      const admitted = log.transactions.admitPlain(producer.id);
+      if (!admitted.ok) return { kind: "answer", answer: admitted };
+    }
     const maxTimestamp = Math.max(log.maxTimestamp, request.maxTimestamp);
     const next = log.append(baseOffset, request.chunks, maxTimestamp);
+    const transactions: TransactionEvents | undefined =
+      producer && request.transactional
+        ? {
+            runs: [{ baseOffset, endOffset: next, producerId: producer.id }],
+            begun: began ? [began] : [],
+            markers: [],
+          }
+        : undefined;
+    if (transactions) log.transactions.tagRun(transactions.runs[0]!);
     const producers: ProducerBatch[] = [];
     if (producer) {
       const batch = { producerId: producer.id, epoch: producer.epoch, sequence: producer.sequence };
@@ -114,10 +135,68 @@ export class LeaderAppend {
         sparse: false,
         maxTimestamp: request.maxTimestamp,
         producers,
+        transactions,
       });
     this.followers.advanceHighWatermark();
     this.cleanup.afterAppend(baseOffset);
     return { kind: "written", baseOffset, next, leaderEpoch: state.leaderEpoch, failAfterCommit };
+  }
+
+  /** The newest sequence of a producer's epoch appended here, -1 for none. */
+  producerSequence(request: ProducerSequenceRequest): Result<number> {
+    const refused = this.log.leaderCheck(request.topicId, request.leaderEpoch);
+    if (refused) return refused;
+    return ok(this.log.producers.newestSequence(request.producerId, request.producerEpoch));
+  }
+
+  /**
+   * A coordinator's marker: takes the next offset and closes the producer's open
+   * transaction here (an abort adds an aborted range), replicated like records;
+   * answered once it is on min.insync.replicas copies (a decision must survive a
+   * failover). A repeat finds nothing open: it is answered once the marker
+   * written before is on as many copies.
+   */
+  async writeMarker(request: MarkerRequest): Promise<Result<{ offset: number | null }>> {
+    const written = await this.commits.submit(() => this.writeMarkerRow(request));
+    if (!written.ok) return written;
+    const { offset, leaderEpoch } = written.value;
+    if (offset === null) return written;
+    const acked = await this.awaitAcks(offset, offset + 1, leaderEpoch);
+    return acked.ok ? ok({ offset }) : acked;
+  }
+
+  /** The marker's write in its commit group: the offset it took (or the repeat's earlier one), null when none. */
+  private writeMarkerRow(request: MarkerRequest): Result<{ offset: number | null; leaderEpoch: number }> {
+    const refused = this.log.leaderCheck(request.topicId, request.leaderEpoch);
+    if (refused) return refused;
+    const log = this.log;
+    const state = log.current;
+    const leaderEpoch = state.leaderEpoch;
+    const minInsync = state.configs["min.insync.replicas"];
+    if (state.isr.length < minInsync)
+      return fail(
+        "NOT_ENOUGH_REPLICAS",
+        `the ISR has ${state.isr.length} of the ${minInsync} replicas min.insync.replicas needs; no marker was written`,
+      );
+    const offset = log.logEndOffset;
+    const applied = log.transactions.applyMarker(request.producerId, request.marker, offset);
+    if (!applied.ok) return applied;
+    const marker = applied.value;
+    // Nothing open: a repeat (its earlier marker must be as safe before the answer), or a partition never written.
+    if (marker === null)
+      return ok({ offset: log.transactions.lastMarkerOf(request.producerId), leaderEpoch });
+    log.logEndOffset = offset + 1;
+    this.followers.replicateLive({
+      baseOffset: offset,
+      endOffset: offset + 1,
+      chunks: [],
+      sparse: true,
+      maxTimestamp: 0,
+      producers: [],
+      transactions: { runs: [], begun: [], markers: [marker] },
+    });
+    this.followers.advanceHighWatermark();
+    return ok({ offset, leaderEpoch });
   }
 
   /**

@@ -33,7 +33,7 @@ export class LeaderFetch {
     if (!fetched.ok) return fetched;
     const f = fetched.value;
     return ok(
-      `{"records":[${f.records}],"nextOffset":${f.nextOffset},"highWatermark":${f.highWatermark},"logStartOffset":${f.logStartOffset}}`,
+      `{"records":[${f.records}],"nextOffset":${f.nextOffset},"highWatermark":${f.highWatermark},"lastStableOffset":${f.lastStableOffset},"logStartOffset":${f.logStartOffset}}`,
     );
   }
 
@@ -58,6 +58,7 @@ export class LeaderFetch {
         count: 0,
         nextOffset: position.offset,
         highWatermark: log.highWatermark,
+        lastStableOffset: log.lastStableOffset,
         logStartOffset: log.logStartOffset,
       });
     }
@@ -71,19 +72,25 @@ export class LeaderFetch {
     this.counters.fetchRequests++;
     const start = this.resolve(request.position);
     if (!start.ok) return start;
-    if (start.value >= log.highWatermark && request.waitMs > 0 && this.waiters.size < FETCH_WAITERS_MAX) {
+    const committed = request.isolation === "read_committed";
+    /** Where this read stops: the high watermark, or for read_committed the last stable offset. */
+    const end = () => (committed ? log.lastStableOffset : log.highWatermark);
+    if (start.value >= end() && request.waitMs > 0 && this.waiters.size < FETCH_WAITERS_MAX) {
       await this.waiters.wait(request.waitMs);
       const gone = this.log.leaderCheck(request.topicId, request.leaderEpoch);
       if (gone) return gone;
       // Retention may have moved logStartOffset past the start while we waited.
       if (start.value < log.logStartOffset) return this.collect({ ...request, waitMs: 0 }, prefix);
     }
+    const to = end();
+    const aborted = committed ? log.transactions.abortedOverlapping(start.value, to) : [];
     const { text, records, next } = log.recordsText(
       start.value,
-      log.highWatermark,
+      to,
       request.maxRecords,
       request.maxBytes,
       prefix,
+      aborted,
     );
     this.counters.fetchRecords += records;
     return ok({
@@ -91,6 +98,7 @@ export class LeaderFetch {
       count: records,
       nextOffset: next,
       highWatermark: log.highWatermark,
+      lastStableOffset: log.lastStableOffset,
       logStartOffset: log.logStartOffset,
     });
   }

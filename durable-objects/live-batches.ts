@@ -1,4 +1,5 @@
 import type { ReplicaBatch } from "./contract";
+import type { TransactionEvents } from "./partition-transaction-store";
 
 /**
  * Bytes of records one live call carries at most when a commit group's batches are
@@ -22,18 +23,27 @@ export class LiveBatches {
   add(batch: ReplicaBatch): void {
     const last = this.batches[this.batches.length - 1];
     const bytes = batch.chunks.reduce((n, c) => n + c.bytes, 0);
+    // A sparse batch (a marker: an offset without a record) is never combined: its end is not its records'.
     if (
       last !== undefined &&
+      !last.sparse &&
+      !batch.sparse &&
       last.endOffset === batch.baseOffset &&
       this.lastBytes + bytes <= LIVE_CALL_BYTES_MAX
     ) {
       last.endOffset = batch.endOffset;
       last.chunks.push(...batch.chunks);
       last.producers.push(...batch.producers);
+      if (batch.transactions) last.transactions = mergeEvents(last.transactions, batch.transactions);
       last.maxTimestamp = Math.max(last.maxTimestamp, batch.maxTimestamp);
       this.lastBytes += bytes;
     } else {
-      this.batches.push({ ...batch, chunks: [...batch.chunks], producers: [...batch.producers] });
+      this.batches.push({
+        ...batch,
+        chunks: [...batch.chunks],
+        producers: [...batch.producers],
+        transactions: batch.transactions && mergeEvents(undefined, batch.transactions),
+      });
       this.lastBytes = bytes;
     }
     if (last === undefined) queueMicrotask(() => this.flush());
@@ -50,4 +60,13 @@ export class LiveBatches {
     this.clear();
     for (const batch of batches) this.send(batch);
   }
+}
+
+/** Two contiguous batches' transaction events as one (copies: the first batch's own arrays stay as they were). */
+function mergeEvents(a: TransactionEvents | undefined, b: TransactionEvents): TransactionEvents {
+  return {
+    runs: [...(a?.runs ?? []), ...b.runs],
+    begun: [...(a?.begun ?? []), ...b.begun],
+    markers: [...(a?.markers ?? []), ...b.markers],
+  };
 }

@@ -116,7 +116,8 @@ export class LogCleanup {
       cutoff,
       deletes ? configs["retention.bytes"] : -1,
       log.logStartOffset,
-      log.highWatermark,
+      // Never past an open transaction's records: its outcome is not known yet.
+      log.lastStableOffset,
     );
     if (target > log.logStartOffset) {
       log.logStartOffset = target;
@@ -142,7 +143,8 @@ export class LogCleanup {
       return Number.POSITIVE_INFINITY;
     }
     if (this.compaction === null) {
-      const bound = log.highWatermark;
+      // Never an open transaction's records (Kafka's cleaner stops at the last stable offset too).
+      const bound = log.lastStableOffset;
       const end = Math.min(bound, log.logEndOffset - 1);
       if (end <= log.logStartOffset) return Number.POSITIVE_INFINITY;
       if (bound === this.lastCompactionBound && now < this.tombstoneDueMs) return this.tombstoneDueMs;
@@ -205,9 +207,12 @@ export class LogCleanup {
   private compact(from: number, to: number, bound: number, tombstoneCutoff: number): number {
     // Only compacted topics pay for this index (each partition is its own database).
     this.sql.exec('CREATE INDEX IF NOT EXISTS log_by_key ON log (key, "offset")');
+    // An aborted record supersedes nothing: read_committed readers never see it.
     const superseded = this.sql.exec(
       `DELETE FROM log WHERE "offset" >= ? AND "offset" < ? AND key IS NOT NULL AND EXISTS (
-         SELECT 1 FROM log AS later WHERE later.key = log.key AND later."offset" > log."offset" AND later."offset" < ?)`,
+         SELECT 1 FROM log AS later WHERE later.key = log.key AND later."offset" > log."offset" AND later."offset" < ?
+           AND (later.producer_id IS NULL OR NOT EXISTS (SELECT 1 FROM txn_aborted AS a
+             WHERE a.producer_id = later.producer_id AND later."offset" BETWEEN a.first_offset AND a.last_offset)))`,
       from,
       to,
       bound,
@@ -286,6 +291,7 @@ export class LogCleanup {
 
   /** Deletes up to `rowsMax` records below `offset`, and time-index batches wholly below it; true while more remain. */
   private deleteBelow(offset: number, rowsMax: number): boolean {
+    this.log.transactions.forgetBelow(offset);
     const low = this.lowestOffset();
     if (low === null || low >= offset) return false;
     const upTo = Math.min(offset, low + rowsMax);

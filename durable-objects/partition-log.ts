@@ -1,21 +1,26 @@
 import { assert, type ErrorInfo, fail } from "../core/errors";
 import { APPEND_CHUNK_BYTES_MAX } from "../core/limits";
+import { type AbortedRange, isAborted } from "../core/partition-transactions";
 import {
   type AppendChunk,
   encodeAppendChunks,
   INSERT_CONTIGUOUS_SQL,
   INSERT_WITH_OFFSETS_SQL,
   type LogRow,
+  type LogRowWithProducer,
   recordJson,
   rowOffset,
+  rowProducer,
   rowRecord,
   rowSize,
   rowTimestamp,
   SELECT_ROWS_SQL,
+  SELECT_ROWS_WITH_PRODUCER_SQL,
 } from "../core/record-codec";
 import type { EpochEntry } from "../core/replication";
 import { withDefaults } from "../core/topic-config";
 import type { ReplicaState } from "./contract";
+import { PartitionTransactionStore, TRANSACTION_TABLES_MIGRATION } from "./partition-transaction-store";
 import { ProducerStateStore } from "./producer-state";
 import { runMigrations } from "./sql-migrations";
 
@@ -76,6 +81,8 @@ const MIGRATIONS = [
      PRIMARY KEY (producer_id, epoch, sequence)
    );
    CREATE INDEX producer_batches_by_offset ON producer_batches (base_offset);`,
+  // Transactions: each transactional record's producer, open transactions, markers, aborted ranges.
+  TRANSACTION_TABLES_MIGRATION,
 ];
 
 type StateRow = {
@@ -108,9 +115,11 @@ export class PartitionLog {
   /** Kafka's leader-epoch cache: which epoch wrote the records from which offset on. */
   epochs: EpochEntry[] = [];
   readonly producers: ProducerStateStore;
+  readonly transactions: PartitionTransactionStore;
 
   constructor(private readonly sql: SqlStorage) {
     this.producers = new ProducerStateStore(sql);
+    this.transactions = new PartitionTransactionStore(sql);
   }
 
   /** The replica's state where the caller already knows it exists (a leader, a running timer): a bug otherwise. */
@@ -154,9 +163,15 @@ export class PartitionLog {
         }
       : null;
     this.logStartOffset = row?.log_start_offset ?? 0;
+    this.transactions.load();
     const last = this.sql.exec<{ last: number | null }>('SELECT max("offset") AS last FROM log').one().last;
-    // Offsets are never reused: when retention has emptied the log, logStartOffset marks its end.
-    this.logEndOffset = Math.max(last === null ? 0 : last + 1, this.logStartOffset);
+    // Offsets are never reused: when retention has emptied the log, logStartOffset marks its end;
+    // a transaction marker (not a record) may be the last offset.
+    this.logEndOffset = Math.max(
+      last === null ? 0 : last + 1,
+      this.transactions.markersEnd(),
+      this.logStartOffset,
+    );
     this.highWatermark = Math.min(row?.high_watermark ?? 0, this.logEndOffset);
     this.maxTimestamp = this.storedMaxTimestamp();
     this.epochs = this.sql
@@ -191,6 +206,11 @@ export class PartitionLog {
       JSON.stringify(state.isr),
       highWatermark,
     );
+  }
+
+  /** Kafka's last stable offset: the first offset of the oldest open transaction, else the high watermark. */
+  get lastStableOffset(): number {
+    return this.transactions.lastStableOffset(this.highWatermark);
   }
 
   /** Checkpoints the high watermark (a restarted leader asks its followers for the rest). */
@@ -248,6 +268,7 @@ export class PartitionLog {
     this.sql.exec('DELETE FROM log WHERE "offset" >= ?', offset);
     this.sql.exec("DELETE FROM time_index WHERE base_offset >= ?", offset);
     this.sql.exec("DELETE FROM leader_epochs WHERE start_offset >= ?", offset);
+    this.transactions.truncateTo(offset);
   }
 
   /** The largest timestamp stored (the time index's running maximum), 0 for an empty log. */
@@ -267,6 +288,8 @@ export class PartitionLog {
    * concatenating stored JSON text without parsing it; at most `maxBytes` of them
    * after the first (always returned, so that a consumer progresses). `prefix`
    * is put first in every object (a group fetch adds `"topic":…,"partition":…,`).
+   * Records of the `aborted` ranges (a read_committed read) are skipped; at most
+   * `maxRecords` rows are looked at, skipped ones included.
    */
   recordsText(
     start: number,
@@ -274,14 +297,25 @@ export class PartitionLog {
     maxRecords: number,
     maxBytes: number,
     prefix = "",
+    aborted: readonly AbortedRange[] = [],
   ): { text: string; records: number; next: number } {
     let text = "";
     let next = start;
     let records = 0;
+    let scanned = 0;
     let full = false;
     if (start < end) {
       let bytes = 0;
-      for (const row of this.rows(start, end, maxRecords)) {
+      const filtering = aborted.length > 0;
+      const rows = filtering
+        ? this.rowsWithProducer(start, end, maxRecords)
+        : this.rows(start, end, maxRecords);
+      for (const row of rows) {
+        scanned++;
+        if (filtering && isAborted(aborted, rowProducer(row as LogRowWithProducer), rowOffset(row))) {
+          next = rowOffset(row) + 1;
+          continue;
+        }
         const size = rowSize(row);
         if (records > 0 && bytes + size > maxBytes) {
           full = true;
@@ -293,8 +327,8 @@ export class PartitionLog {
         text += recordJson(row, prefix);
         next = rowOffset(row) + 1;
       }
-      // Compaction leaves gaps: when nothing stopped the read early, it covered up to `end`.
-      if (!full && records < maxRecords) next = end;
+      // Compaction and markers leave gaps: when nothing stopped the read early, it covered up to `end`.
+      if (!full && scanned < maxRecords) next = end;
     }
     return { text, records, next };
   }
@@ -332,6 +366,13 @@ export class PartitionLog {
   /** The stored records in [start, end), in offset order, as raw rows (no per-row objects). */
   private rows(start: number, end: number, limit = -1): IterableIterator<LogRow> {
     return this.sql.exec(SELECT_ROWS_SQL, start, end, limit).raw() as IterableIterator<LogRow>;
+  }
+
+  /** The same rows with each one's transactional producer (for read_committed reads that skip aborted ones). */
+  private rowsWithProducer(start: number, end: number, limit: number): IterableIterator<LogRowWithProducer> {
+    return this.sql
+      .exec(SELECT_ROWS_WITH_PRODUCER_SQL, start, end, limit)
+      .raw() as IterableIterator<LogRowWithProducer>;
   }
 
   /** Kafka's offsetsForTimes: the first offset at or after `from` whose timestamp is ≥ `timestamp`, or null. */

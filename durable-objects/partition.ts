@@ -11,8 +11,10 @@ import type {
   ElectionState,
   FetchedRecords,
   FetchRequest,
+  MarkerRequest,
   PartitionInfo,
   PartitionMetrics,
+  ProducerSequenceRequest,
   ReplicaState,
   ReplicateRequest,
   ReplicateResult,
@@ -253,6 +255,12 @@ export class Partition extends DurableObject<Env> {
     return this.appender.append(request);
   }
 
+  /** A transaction coordinator's marker for this partition (LeaderAppend.writeMarker). */
+  async writeMarker(request: MarkerRequest): Promise<Result<{ offset: number | null }>> {
+    await this.faults.gate();
+    return this.appender.writeMarker(request);
+  }
+
   /**
    * Cleanup (LogCleanup), then a leader's replication work (FollowerSync).
    * Idempotent: all due work is recomputed from the current state; re-armed only
@@ -345,26 +353,16 @@ export class Partition extends DurableObject<Env> {
 
   // ---- visibility and tests ----
 
-  /** Offsets, leader and ISR of this replica's view; null for another incarnation. */
   /**
    * The newest sequence of `producer`'s epoch this leader appended, -1 for none (a
    * restarted producer object recovers its next sequence from its partitions).
    */
-  async producerSequence(request: {
-    topicId: string;
-    leaderEpoch: number;
-    producerId: string;
-    producerEpoch: number;
-  }): Promise<Result<number>> {
+  async producerSequence(request: ProducerSequenceRequest): Promise<Result<number>> {
     await this.faults.gate();
-    const refused = this.log.leaderCheck(request.topicId, request.leaderEpoch);
-    if (refused) return refused;
-    let newest = -1;
-    for (const b of this.log.producers.producerBatches(request.producerId))
-      if (b.epoch === request.producerEpoch && b.sequence > newest) newest = b.sequence;
-    return ok(newest);
+    return this.appender.producerSequence(request);
   }
 
+  /** Offsets, leader and ISR of this replica's view; null for another incarnation. */
   async describe(topicId: string): Promise<PartitionInfo | null> {
     if (this.log.state?.topicId !== topicId) return null;
     return this.info();

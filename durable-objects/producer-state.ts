@@ -41,6 +41,14 @@ export class ProducerStateStore {
       .map(producerBatch);
   }
 
+  /** The newest sequence of the producer's `epoch` kept here, -1 for none. */
+  newestSequence(producerId: string, epoch: number): number {
+    let newest = -1;
+    for (const b of this.producerBatches(producerId))
+      if (b.epoch === epoch && b.sequence > newest) newest = b.sequence;
+    return newest;
+  }
+
   /**
    * Records a producer's batch and forgets its batches beyond the newest
    * PRODUCER_SEQUENCES_KEPT; `existing` when the caller has just read them.

@@ -5,6 +5,7 @@ import {
   FETCH_MAX_RECORDS_MAX,
   FETCH_WAIT_MS_MAX,
 } from "../core/limits";
+import { ISOLATION_LEVELS, type Isolation } from "../core/partition-transactions";
 import { invalid } from "./input";
 
 /**
@@ -60,4 +61,13 @@ export function readLimits(query: Map<string, string>): ReadLimits {
     maxBytes: queryInt(query, "maxBytes", 1, FETCH_MAX_BYTES_MAX, FETCH_MAX_BYTES_DEFAULT)!,
     waitMs: queryInt(query, "waitMs", 0, FETCH_WAIT_MS_MAX, 0)!,
   };
+}
+
+/** `isolation` of a read (API.md "Transactions"): read_uncommitted when absent, as Kafka. */
+export function readIsolation(query: Map<string, string>): Isolation {
+  const text = query.get("isolation");
+  if (text === undefined) return "read_uncommitted";
+  if (!(ISOLATION_LEVELS as readonly string[]).includes(text))
+    invalid(`query parameter 'isolation' must be one of ${ISOLATION_LEVELS.join(", ")}, got '${text}'`);
+  return text as Isolation;
 }

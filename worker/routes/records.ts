@@ -9,7 +9,14 @@ import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-c
 import { startProduce } from "../../durable-objects/produce-path";
 import { invalid } from "../../schemas/input";
 import { parseProduceRequest } from "../../schemas/produce";
-import { pathInt, queryInt, READ_LIMIT_PARAMS, readLimits, readQuery } from "../../schemas/query";
+import {
+  pathInt,
+  queryInt,
+  READ_LIMIT_PARAMS,
+  readIsolation,
+  readLimits,
+  readQuery,
+} from "../../schemas/query";
 import { readJsonBodySized } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
@@ -55,7 +62,7 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
   return c.json({ topic: topic.name, results }, status as 200);
 });
 
-const FETCH_PARAMS = ["offset", "timestamp", ...READ_LIMIT_PARAMS] as const;
+const FETCH_PARAMS = ["offset", "timestamp", "isolation", ...READ_LIMIT_PARAMS] as const;
 
 function fetchPosition(query: Map<string, string>): FetchPosition {
   const offset = query.get("offset");
@@ -73,6 +80,7 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
   const query = readQuery(c.req.url, FETCH_PARAMS);
   const position = fetchPosition(query);
   const { maxRecords, maxBytes, waitMs } = readLimits(query);
+  const isolation = readIsolation(query);
   const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
   const auth = c.get("auth");
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "read");
@@ -90,7 +98,15 @@ recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"
       topics,
       { topic, partition, timeoutMs: waitMs + LEADER_CALL_SLACK_MS, retrySafe: true },
       (leader, leaderEpoch) =>
-        leader.fetchRecords({ topicId: topic.topicId, leaderEpoch, position, maxRecords, maxBytes, waitMs }),
+        leader.fetchRecords({
+          topicId: topic.topicId,
+          leaderEpoch,
+          position,
+          maxRecords,
+          maxBytes,
+          waitMs,
+          isolation,
+        }),
     ),
   );
   charge(body.length);
