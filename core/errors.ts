@@ -21,6 +21,8 @@ export const ERRORS = {
   UNKNOWN_TOPIC_OR_PARTITION: { status: 404, retriable: false },
   UNKNOWN_MEMBER_ID: { status: 404, retriable: false },
   GROUP_ID_NOT_FOUND: { status: 404, retriable: false },
+  /** GET /v1/transactions/{id} of an id no producer was started with. */
+  TRANSACTIONAL_ID_NOT_FOUND: { status: 404, retriable: false },
   /** DELETE of an API key the principal does not have. */
   API_KEY_NOT_FOUND: { status: 404, retriable: false },
   /** An unknown route (not a Kafka error; added so every answer has the envelope). */

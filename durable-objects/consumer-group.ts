@@ -4,6 +4,7 @@ import { EdgelogError, fail, ok, type Result } from "../core/errors";
 import { GroupMembership, type GroupState, type Member } from "../core/group-membership";
 import { LAG_SAMPLE_INTERVAL_MS } from "../core/limits";
 import { isKeyOfTopic, partitionKey, type TopicPartition } from "../core/partition-key";
+import type { TransactionMarker } from "../core/transaction-coordinator";
 import type { CommitRequest, JoinRequest, ResetRequest } from "../schemas/groups";
 import { AlarmScheduler } from "./alarm-scheduler";
 import type { TopicMetadata } from "./contract";
@@ -11,6 +12,7 @@ import type { Env } from "./env";
 import { GroupLag, type OffsetInfo } from "./group-lag";
 import { GroupPoll, type PolledRecords, type PollOptions } from "./group-poll";
 import { type CommittedOffset, GroupStore } from "./group-store";
+import { GroupTransactions } from "./group-transactions";
 import { topicRegistry, wsSession } from "./stubs";
 import { TopicCache } from "./topic-cache";
 
@@ -33,6 +35,7 @@ export class ConsumerGroup extends DurableObject<Env> {
   private readonly alarms: AlarmScheduler;
   private readonly lag: GroupLag;
   private readonly polls: GroupPoll;
+  private readonly transactions: GroupTransactions;
   private name: string | null = null;
   private membership = new GroupMembership(0, null, [], [], Date.now);
   private offsets = new Map<string, CommittedOffset>();
@@ -40,6 +43,7 @@ export class ConsumerGroup extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new GroupStore(ctx.storage.sql);
+    this.transactions = new GroupTransactions(ctx.storage.sql);
     this.alarms = new AlarmScheduler(ctx.storage);
     this.lag = new GroupLag(env, this.topics);
     this.polls = new GroupPoll(env, this.topics, this.store, this.lag, () => ({
@@ -221,32 +225,8 @@ export class ConsumerGroup extends DurableObject<Env> {
    * the partition's high watermark is OFFSET_OUT_OF_RANGE.
    */
   async commit(request: CommitRequest): Promise<Result<CommittedOffsets>> {
-    const check = (): Result<null> => {
-      const m = this.member(request.memberId);
-      if (!m.ok) return m;
-      return this.membership.mayCommit(request.memberId, request.generation, request.offsets);
-    };
-    const first = check();
-    if (!first.ok) return first;
-    const unknown = request.offsets.filter(
-      (o) => !(o.offset <= (this.lag.get(o.topic, o.partition)?.highWatermark ?? -1)),
-    );
-    if (unknown.length > 0) {
-      await this.lag.refresh(unknown);
-      const again = check(); // the group may have moved on while we asked the leaders
-      if (!again.ok) return again;
-    }
-    for (const o of request.offsets) {
-      const mark = this.lag.get(o.topic, o.partition);
-      if (!mark)
-        return fail("LEADER_NOT_AVAILABLE", `the leader of ${o.topic}/${o.partition} did not answer; retry`);
-      if (o.offset > mark.highWatermark)
-        return fail(
-          "OFFSET_OUT_OF_RANGE",
-          `offset ${o.offset} of ${o.topic}/${o.partition} is above the high watermark ${mark.highWatermark}`,
-          { logStartOffset: mark.logStartOffset, highWatermark: mark.highWatermark },
-        );
-    }
+    const admitted = await this.admitCommit(request);
+    if (!admitted.ok) return admitted;
     const now = Date.now();
     for (const o of request.offsets) this.saveOffset(o.topic, o.partition, o.offset, now);
     return ok({
@@ -256,6 +236,40 @@ export class ConsumerGroup extends DurableObject<Env> {
         committedOffset: o.offset,
       })),
     });
+  }
+
+  /**
+   * Offsets sent to a producer's transaction: checked as a commit now, held until
+   * the coordinator's marker applies them (commit) or drops them (abort).
+   */
+  async transactionalCommit(
+    producerId: string,
+    epoch: number,
+    request: CommitRequest,
+  ): Promise<Result<null>> {
+    const admitted = await this.admitCommit(request);
+    if (!admitted.ok) return admitted;
+    this.transactions.hold(producerId, epoch, request.offsets);
+    return ok(null);
+  }
+
+  /** A transaction coordinator's marker: the producer's held offsets are applied (commit) or dropped. */
+  async transactionMarker(producerId: string, marker: TransactionMarker): Promise<void> {
+    const now = Date.now();
+    for (const o of this.transactions.release(producerId, marker))
+      this.saveOffset(o.topic, o.partition, o.offset, now);
+  }
+
+  /** A commit's checks: the member, its generation and ownership, offsets within the high watermark. */
+  private async admitCommit(request: CommitRequest): Promise<Result<null>> {
+    const check = (): Result<null> => {
+      const m = this.member(request.memberId);
+      if (!m.ok) return m;
+      return this.membership.mayCommit(request.memberId, request.generation, request.offsets);
+    };
+    const first = check();
+    if (!first.ok) return first;
+    return this.lag.checkWithinHighWatermarks(request.offsets, check);
   }
 
   private saveOffset(topic: string, partition: number, offset: number, committedAt: number): void {
@@ -286,9 +300,6 @@ export class ConsumerGroup extends DurableObject<Env> {
   /** State, members and their assignments, and lag (total, max, per partition with its recent history). */
   async describe() {
     if (this.name === null) return fail("GROUP_ID_NOT_FOUND", "the group does not exist");
-    const offsets = await this.lag.offsetInfos(this.offsets);
-    let max: OffsetInfo | null = null;
-    for (const o of offsets) if (max === null || o.lag > max.lag) max = o;
     const { membership } = this;
     return ok({
       group: this.name,
@@ -296,11 +307,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       generation: membership.generation,
       assignor: membership.assignor,
       members: membership.describeMembers(),
-      lag: {
-        total: offsets.reduce((n, o) => n + o.lag, 0),
-        max: max === null ? null : { topic: max.topic, partition: max.partition, lag: max.lag },
-        partitions: offsets.map((o) => ({ ...o, history: this.lag.historyOf(o.topic, o.partition) })),
-      },
+      lag: await this.lag.summary(this.offsets),
     });
   }
 

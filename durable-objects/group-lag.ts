@@ -1,5 +1,5 @@
 import { mapConcurrent } from "../core/concurrency";
-import { ok, type Result } from "../core/errors";
+import { fail, ok, type Result } from "../core/errors";
 import type { FetchPosition } from "../core/fetch-position";
 import { FAN_OUT_CONCURRENCY_MAX, LAG_HISTORY_MAX, LAG_SAMPLE_INTERVAL_MS } from "../core/limits";
 import { compareTopicPartitions, partitionKey, type TopicPartition } from "../core/partition-key";
@@ -115,5 +115,48 @@ export class GroupLag {
       if (history.length > LAG_HISTORY_MAX) history.shift();
       this.history.set(key, history);
     }
+  }
+
+  /**
+   * Offsets a commit names are within their partitions' high watermarks (asking the
+   * leaders of those not known to be); `recheck` runs again after asking (the group
+   * may have moved on meanwhile).
+   */
+  async checkWithinHighWatermarks(
+    offsets: readonly (TopicPartition & { offset: number })[],
+    recheck: () => Result<null>,
+  ): Promise<Result<null>> {
+    const unknown = offsets.filter(
+      (o) => !(o.offset <= (this.get(o.topic, o.partition)?.highWatermark ?? -1)),
+    );
+    if (unknown.length > 0) {
+      await this.refresh(unknown);
+      const again = recheck();
+      if (!again.ok) return again;
+    }
+    for (const o of offsets) {
+      const mark = this.get(o.topic, o.partition);
+      if (!mark)
+        return fail("LEADER_NOT_AVAILABLE", `the leader of ${o.topic}/${o.partition} did not answer; retry`);
+      if (o.offset > mark.highWatermark)
+        return fail(
+          "OFFSET_OUT_OF_RANGE",
+          `offset ${o.offset} of ${o.topic}/${o.partition} is above the high watermark ${mark.highWatermark}`,
+          { logStartOffset: mark.logStartOffset, highWatermark: mark.highWatermark },
+        );
+    }
+    return ok(null);
+  }
+
+  /** A group description's lag: total, the largest, and per partition with its recent history. */
+  async summary(committed: Map<string, CommittedOffset>) {
+    const offsets = await this.offsetInfos(committed);
+    let max: OffsetInfo | null = null;
+    for (const o of offsets) if (max === null || o.lag > max.lag) max = o;
+    return {
+      total: offsets.reduce((n, o) => n + o.lag, 0),
+      max: max === null ? null : { topic: max.topic, partition: max.partition, lag: max.lag },
+      partitions: offsets.map((o) => ({ ...o, history: this.historyOf(o.topic, o.partition) })),
+    };
   }
 }

@@ -1,6 +1,7 @@
 import type { AssignorName } from "../core/assignors";
 import type { MemberSpec, OffsetReset, Owned } from "../core/group-membership";
 import type { TopicPartition } from "../core/partition-key";
+import { GROUP_TRANSACTIONS_MIGRATION } from "./group-transactions";
 import { runMigrations } from "./sql-migrations";
 
 /**
@@ -34,6 +35,8 @@ const MIGRATIONS = [
    CREATE TABLE fenced_members (member_id TEXT PRIMARY KEY, fenced_at INTEGER NOT NULL);`,
   // A member that is a WebSocket: its session object is told about every new assignment.
   `ALTER TABLE members ADD COLUMN push_to TEXT;`,
+  // Offsets held for producers' transactions until their markers (GroupTransactions).
+  GROUP_TRANSACTIONS_MIGRATION,
 ];
 
 /** Fenced member ids remembered (oldest forgotten first): bounds the table. */

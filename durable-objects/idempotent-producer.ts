@@ -3,12 +3,20 @@ import { mapConcurrent } from "../core/concurrency";
 import { fail, ok, type Result } from "../core/errors";
 import { checkSequence } from "../core/idempotence";
 import { FAN_OUT_CONCURRENCY_MAX, PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
+import type { TransactionState } from "../core/transaction-coordinator";
+import type { CommitRequest } from "../schemas/groups";
 import type { Acks, TopicMetadata } from "./contract";
 import { type Env, producerExpirationMs } from "./env";
 import { callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { appendToLeader, type PartitionBatch, type ProduceOutcome, produceResults } from "./produce-path";
 import { runMigrations } from "./sql-migrations";
+import { consumerGroup } from "./stubs";
 import { TopicCache } from "./topic-cache";
+import {
+  TRANSACTION_TABLE_MIGRATION,
+  TransactionCoordinator,
+  type TransactionDescription,
+} from "./transaction-coordinator";
 
 /**
  * One idempotent producer (API.md "Produce"): its current epoch and the next
@@ -33,6 +41,8 @@ const MIGRATIONS = [
    );`,
   // The partitions this producer has appended to: where a restarted object finds its sequences.
   `CREATE TABLE touched (topic TEXT NOT NULL, partition INTEGER NOT NULL, PRIMARY KEY (topic, partition));`,
+  // A transactionalId's producer: the coordinator's state of its transaction.
+  TRANSACTION_TABLE_MIGRATION,
 ];
 
 type ProducerRow = { epoch: number; next_sequence: number; last_used_ms: number };
@@ -55,6 +65,8 @@ export type IdempotentProduceRequest = {
   topic: TopicMetadata;
   batches: PartitionBatch[];
   acks: Acks;
+  /** The records belong to the producer's transaction (a transactionalId producer only). */
+  transactional: boolean;
 };
 
 export class IdempotentProducer extends DurableObject<Env> {
@@ -74,6 +86,8 @@ export class IdempotentProducer extends DurableObject<Env> {
   private recoveredNext: number | null = null;
   /** Every partition appended to (the touched table), by "topic/partition". */
   private readonly touched = new Map<string, { topic: string; partition: number }>();
+  /** A transactionalId's transactions (API.md "Transactions"). */
+  readonly transactions: TransactionCoordinator;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,11 +100,23 @@ export class IdempotentProducer extends DurableObject<Env> {
     }
     for (const t of ctx.storage.sql.exec<{ topic: string; partition: number }>("SELECT * FROM touched"))
       this.touched.set(`${t.topic}/${t.partition}`, { topic: t.topic, partition: t.partition });
+    this.transactions = new TransactionCoordinator(ctx.storage, env, this.topics, ctx.id.toString());
   }
 
-  /** Starts the producer, or for a transactionalId a new epoch of it (older epochs are fenced from now on). */
-  async init(): Promise<{ id: string; epoch: number }> {
-    const epoch = this.state === null ? 0 : this.state.epoch + 1;
+  /**
+   * Starts the producer, or for a transactionalId a new epoch of it (older epochs are
+   * fenced from now on; an open transaction is aborted first).
+   */
+  async init(transactional?: {
+    transactionalId: string;
+    timeoutMs: number;
+  }): Promise<Result<{ id: string; epoch: number }>> {
+    let epoch = this.state === null ? 0 : this.state.epoch + 1;
+    if (transactional) {
+      const txnEpoch = await this.transactions.init(transactional.transactionalId, transactional.timeoutMs);
+      if (!txnEpoch.ok) return txnEpoch;
+      epoch = txnEpoch.value;
+    }
     this.state = { epoch, nextSequence: 0, lastUsedMs: Date.now() };
     this.checkpointed = 0;
     this.recovering = false;
@@ -101,9 +127,8 @@ export class IdempotentProducer extends DurableObject<Env> {
       epoch,
       this.state.lastUsedMs,
     );
-    if ((await this.ctx.storage.getAlarm()) === null)
-      await this.ctx.storage.setAlarm(Date.now() + producerExpirationMs(this.env));
-    return { id: this.ctx.id.toString(), epoch };
+    await this.scheduleAlarm();
+    return ok({ id: this.ctx.id.toString(), epoch });
   }
 
   /** Applies one request at most once (see the class comment). */
@@ -137,6 +162,17 @@ export class IdempotentProducer extends DurableObject<Env> {
         "INVALID_PRODUCER_EPOCH",
         `epoch ${request.epoch} was never handed out; the producer is at epoch ${state.epoch}`,
       );
+    if (request.transactional && !this.transactions.transactional)
+      return fail(
+        "INVALID_TXN_STATE",
+        'a transactional produce needs a producer with a transactionalId (POST /v1/producers { "transactionalId" })',
+      );
+    // Outside a transaction a transactionalId producer writes as any idempotent one (API.md v1).
+    if (!request.transactional && this.transactions.open)
+      return fail(
+        "INVALID_TXN_STATE",
+        'the producer has a transaction open: send "transactional": true, or commit or abort it first',
+      );
     let check = checkSequence(state.nextSequence, request.sequence, PRODUCER_SEQUENCES_KEPT);
     if (check === "gap" && this.recovering) {
       // Restarted (SEQUENCE_CHECKPOINT_EVERY): what lies past the stored sequence, the partitions know.
@@ -160,11 +196,51 @@ export class IdempotentProducer extends DurableObject<Env> {
       // This object restarted since: the leaders answer from the batches they keep, never appending.
       return ok(await this.send(request, { repeat: true }));
     }
+    if (request.transactional) {
+      // Registered (durably) before any write: the coordinator must know every partition to mark.
+      const registered = await this.transactions.register(
+        request.epoch,
+        request.batches.map((b) => ({ topic: request.topic.name, partition: b.partition })),
+      );
+      if (!registered.ok) return registered;
+      await this.scheduleAlarm();
+    }
     const outcome = await this.send(request, { repeat: false });
     // A request that failed on some partition is not applied: its sequence stays next, and a
     // retry appends only where it failed (the leaders answer the rest from their batches).
     if (outcome.firstError === null) this.applied(request.sequence, outcome);
     return ok(outcome);
+  }
+
+  /**
+   * Commit or abort the open transaction: queued behind the producer's requests in
+   * flight, so every write it made is in before its markers.
+   */
+  async endTransaction(epoch: number, commit: boolean): Promise<Result<{ state: TransactionState }>> {
+    if (this.state === null) return this.unknown();
+    const turn = this.queue.then(() => this.transactions.end(epoch, commit));
+    this.queue = turn.catch(() => undefined);
+    const ended = await turn;
+    await this.scheduleAlarm();
+    return ended.ok ? ok({ state: ended.value }) : ended;
+  }
+
+  /** Offsets the transaction commits if, and only if, it commits (checked by the group as a commit now). */
+  async sendOffsets(epoch: number, group: string, request: CommitRequest): Promise<Result<null>> {
+    if (this.state === null) return this.unknown();
+    const turn = this.queue.then(async (): Promise<Result<null>> => {
+      const registered = await this.transactions.registerGroup(epoch, group);
+      if (!registered.ok) return registered;
+      return consumerGroup(this.env, group).transactionalCommit(this.ctx.id.toString(), epoch, request);
+    });
+    this.queue = turn.catch(() => undefined);
+    const sent = await turn;
+    await this.scheduleAlarm();
+    return sent;
+  }
+
+  describeTransaction(): TransactionDescription | null {
+    return this.state === null ? null : this.transactions.describe();
   }
 
   private async send(
@@ -191,7 +267,11 @@ export class IdempotentProducer extends DurableObject<Env> {
     if (added) await this.ctx.storage.sync();
     const answers = await Promise.all(
       request.batches.map((batch) =>
-        appendToLeader(this.env, this.topics, topic, batch, request.acks, { producer, repeat }),
+        appendToLeader(this.env, this.topics, topic, batch, request.acks, {
+          producer,
+          repeat,
+          transactional: request.transactional,
+        }),
       ),
     );
     const recordCount = request.batches.reduce((n, b) => n + b.indices.length, 0);
@@ -263,18 +343,47 @@ export class IdempotentProducer extends DurableObject<Env> {
     );
   }
 
-  /** Forgets the producer once silent for producer.id.expiration.ms (Kafka's producer id expiry). */
+  /** One alarm for both: the producer's expiry and its transaction's timeout or markers to retry. */
+  private async scheduleAlarm(): Promise<void> {
+    const now = Date.now();
+    const expiry = (this.state?.lastUsedMs ?? now) + producerExpirationMs(this.env);
+    const due = Math.min(expiry, this.transactions.nextAlarm(now) ?? expiry);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || due < current) await this.ctx.storage.setAlarm(due);
+  }
+
+  /**
+   * The transaction's timeout and unfinished markers, then expiry: the producer is
+   * forgotten once silent for producer.id.expiration.ms with no transaction under way.
+   */
   override async alarm(): Promise<void> {
     const state = this.state;
     if (state === null) return;
+    await this.transactions.onAlarm(Date.now());
+    const epoch = this.transactions.epoch;
+    if (epoch !== null && epoch !== state.epoch) this.fenceTo(epoch);
     const expiresAt = state.lastUsedMs + producerExpirationMs(this.env);
-    if (Date.now() < expiresAt) {
-      await this.ctx.storage.setAlarm(expiresAt);
+    if (Date.now() < expiresAt || !this.transactions.idle) {
+      await this.ctx.storage.setAlarm(
+        Math.min(expiresAt, this.transactions.nextAlarm(Date.now()) ?? expiresAt),
+      );
       return;
     }
     this.state = null;
     this.recent.clear();
     await this.ctx.storage.deleteAll();
     runMigrations(this.ctx.storage.sql, MIGRATIONS); // a later init of the same transactionalId starts afresh
+  }
+
+  /** A timed-out transaction was aborted under a new epoch: the producer's old epoch is fenced here too. */
+  private fenceTo(epoch: number): void {
+    this.state = { epoch, nextSequence: 0, lastUsedMs: Date.now() };
+    this.recent.clear();
+    this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO producer (id, epoch, next_sequence, last_used_ms) VALUES (0, ?, 0, ?)",
+      epoch,
+      this.state.lastUsedMs,
+    );
+    this.checkpointed = 0;
   }
 }

@@ -66,7 +66,7 @@ export async function appendToLeader(
   topic: TopicMetadata,
   batch: PartitionBatch,
   acks: Acks,
-  idempotent?: { producer: ProducerRef; repeat: boolean },
+  idempotent?: { producer: ProducerRef; repeat: boolean; transactional?: boolean },
 ): Promise<Result<AppendInfo>> {
   let maxTimestamp = 0;
   for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
@@ -86,6 +86,7 @@ export async function appendToLeader(
         producer: idempotent?.producer,
         defaultTimestamp: idempotent ? batch.defaultTimestamp : undefined,
         repeat: idempotent?.repeat,
+        transactional: idempotent?.transactional,
       }),
   );
 }
@@ -142,6 +143,7 @@ export function startProduce(
   records: readonly ProduceRecord[],
   acks: Acks,
   producer: ProducerRef | undefined,
+  transactional = false,
 ): Promise<ProduceOutcome> {
   if (producer && acks === "0")
     throw new EdgelogError(
@@ -159,6 +161,7 @@ export function startProduce(
     topic,
     batches,
     acks,
+    transactional,
   };
   return producerStub(env, producer.id)
     .produce(request)

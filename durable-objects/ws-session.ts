@@ -290,12 +290,12 @@ export class WsSession extends DurableObject<Env> {
 
   private async produce(frame: ProduceFrame): Promise<void> {
     const topic = await this.topics.get(this.env, frame.topic);
-    const { records, producer } = parseProduceRequest(frame.body, {
+    const { records, producer, transactional } = parseProduceRequest(frame.body, {
       partitions: topic.partitions,
       maxMessageBytes: topic.configs["max.message.bytes"],
       keyRequired: isCompacted(topic.configs),
     });
-    const produced = startProduce(this.env, this.topics, topic, records, frame.acks, producer);
+    const produced = startProduce(this.env, this.topics, topic, records, frame.acks, producer, transactional);
     if (frame.acks === "0") {
       // Nothing is promised for acks=0: answer now, append meanwhile.
       this.send(JSON.stringify({ op: "produced", id: frame.id, accepted: records.length }));

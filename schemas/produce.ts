@@ -9,6 +9,7 @@ import {
   TIMESTAMP_MAX,
 } from "../core/limits";
 import { expectInt, expectObject, invalid, rejectUnknownFields, typeName, utf8Length } from "./input";
+import { PRODUCER_ID } from "./producers";
 
 /** One validated record of a produce request, with its value already serialised for storage. */
 export type ProduceRecord = {
@@ -25,13 +26,15 @@ export type ProduceRecord = {
   sizeBytes: number;
 };
 
-export type ProduceRequest = { records: ProduceRecord[]; producer: ProducerRef | undefined };
+export type ProduceRequest = {
+  records: ProduceRecord[];
+  producer: ProducerRef | undefined;
+  transactional: boolean;
+};
 
-const REQUEST_FIELDS = ["records", "producer"] as const;
+const REQUEST_FIELDS = ["records", "producer", "transactional"] as const;
 const RECORD_FIELDS = ["key", "value", "valueBase64", "headers", "partition", "timestamp"] as const;
 const PRODUCER_FIELDS = ["id", "epoch", "sequence"] as const;
-/** Producer ids are the ids of their Durable Objects (POST /v1/producers hands them out): 64 hex digits. */
-const PRODUCER_ID = /^[0-9a-f]{64}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** True when `value` nests arrays/objects deeper than `depthMax` (SQLite's JSON refuses > 1000). */
@@ -140,6 +143,13 @@ export function parseProduceRequest(
   const request = expectObject(body, "body");
   rejectUnknownFields(request, REQUEST_FIELDS, "body");
   const producer = request.producer === undefined ? undefined : parseProducerRef(request.producer);
+  const transactional = request.transactional ?? false;
+  if (typeof transactional !== "boolean")
+    invalid(`body.transactional must be true or false, got ${typeName(transactional)}`);
+  if (transactional && producer === undefined)
+    invalid(
+      'body.transactional needs body.producer: a producer from POST /v1/producers with a "transactionalId"',
+    );
   const records = request.records;
   if (!Array.isArray(records)) invalid(`body.records must be an array of records, got ${typeName(records)}`);
   if (records.length === 0) invalid("body.records must hold at least one record");
@@ -157,7 +167,7 @@ export function parseProduceRequest(
       topic.keyRequired ?? false,
     );
   }
-  return { records: parsed, producer };
+  return { records: parsed, producer, transactional };
 }
 
 /** `producer: { id, epoch, sequence }` of an idempotent produce request. */

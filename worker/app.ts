@@ -13,6 +13,7 @@ import { producerRoutes } from "./routes/producers";
 import { recordRoutes } from "./routes/records";
 import { securityRoutes } from "./routes/security";
 import { topicRoutes } from "./routes/topics";
+import { transactionRoutes } from "./routes/transactions";
 import { webSocketRoute } from "./routes/websocket";
 
 /** Builds the gateway: every route of shared/API.md, one error envelope. */
@@ -27,6 +28,7 @@ export function createApp(): Hono<GatewayEnv> {
   app.route("/v1/topics", recordRoutes);
   app.route("/v1/groups", groupRoutes);
   app.route("/v1/producers", producerRoutes);
+  app.route("/v1/transactions", transactionRoutes);
   app.route("/v1", securityRoutes);
   app.route("/v1/ws", webSocketRoute);
   app.route("/", operationRoutes);

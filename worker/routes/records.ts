@@ -44,14 +44,14 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "write");
   const topic = await getTopic(c.env, c.req.param("topic"));
   const body = await readJsonBodySized(c.req.raw, maxRequestBytes(c.env));
-  const { records, producer } = parseProduceRequest(body.value, {
+  const { records, producer, transactional } = parseProduceRequest(body.value, {
     partitions: topic.partitions,
     maxMessageBytes: topic.configs["max.message.bytes"],
     keyRequired: isCompacted(topic.configs),
   });
   const charged = chargeProduce(c.env, auth, body.bytes);
   if (charged) await charged;
-  const produced = startProduce(c.env, topics, topic, records, acks, producer);
+  const produced = startProduce(c.env, topics, topic, records, acks, producer, transactional);
   if (acks === "0") {
     // Nothing is promised for acks=0: answer now, append in the background.
     c.executionCtx.waitUntil(produced);

@@ -1,0 +1,236 @@
+import { describe, expect, it } from "vitest";
+import {
+  api,
+  commit,
+  committedOffsets,
+  createTopic,
+  eventually,
+  fetchRecords,
+  join,
+  poll,
+  uniqueGroup,
+  uniqueTopic,
+} from "./helpers";
+
+/** API.md "Transactions" through the gateway: coordinator, markers, read_committed, group offsets. */
+
+type Producer = { id: string; epoch: number };
+
+async function transactional(
+  transactionalId: string,
+  extra: Record<string, unknown> = {},
+): Promise<Producer> {
+  const res = await api("POST", "/v1/producers", { transactionalId, ...extra });
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+function send(topic: string, producer: Producer, sequence: number, records: unknown[], transactional = true) {
+  return api("POST", `/v1/topics/${topic}/records?acks=all`, {
+    records,
+    producer: { id: producer.id, epoch: producer.epoch, sequence },
+    transactional,
+  });
+}
+
+function end(transactionalId: string, producer: Producer, verb: "commit" | "abort") {
+  return api("POST", `/v1/transactions/${transactionalId}/${verb}`, { producer });
+}
+
+/** Values a reader of every partition sees with an isolation level. */
+async function visible(topic: string, partitions: number, isolation: string): Promise<string[]> {
+  const values: string[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const res = await fetchRecords(topic, p, `offset=0&maxRecords=1000&isolation=${isolation}`);
+    expect(res.status).toBe(200);
+    values.push(...res.body.records.map((r: any) => r.value));
+  }
+  return values.sort();
+}
+
+const records = (tag: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ value: `${tag}-${i}`, partition: i % 2 }));
+
+describe("transactions", () => {
+  it("records become visible to read_committed readers on commit, never on abort; the state is reported", async () => {
+    const topic = await createTopic({ partitions: 2 });
+    const tid = uniqueTopic("txn");
+    const producer = await transactional(tid);
+    expect(producer.epoch).toBe(0);
+    expect((await api("GET", `/v1/transactions/${tid}`)).body).toMatchObject({
+      state: "Empty",
+      partitions: [],
+    });
+
+    expect((await send(topic, producer, 0, records("c", 4))).status).toBe(200);
+    expect(await visible(topic, 2, "read_committed")).toEqual([]);
+    expect(await visible(topic, 2, "read_uncommitted")).toEqual(["c-0", "c-1", "c-2", "c-3"]);
+    // While it is open, the producer writes only inside it.
+    const outside = await send(topic, producer, 1, records("outside", 1), false);
+    expect(outside.status).toBe(409);
+    expect(outside.body.error.code).toBe("INVALID_TXN_STATE");
+    const ongoing = (await api("GET", `/v1/transactions/${tid}`)).body;
+    expect(ongoing).toMatchObject({
+      state: "Ongoing",
+      producer: { id: producer.id, epoch: 0 },
+      partitions: [
+        { topic, partition: 0 },
+        { topic, partition: 1 },
+      ],
+      transactionTimeoutMs: 60_000,
+    });
+    expect(Date.parse(ongoing.startedAt)).toBeGreaterThan(0);
+
+    const committed = await end(tid, producer, "commit");
+    expect(committed.status).toBe(200);
+    expect(committed.body).toEqual({ state: "CompleteCommit" });
+    expect(await visible(topic, 2, "read_committed")).toEqual(["c-0", "c-1", "c-2", "c-3"]);
+    // A retried commit is answered as the first; the other verb is refused.
+    expect((await end(tid, producer, "commit")).body).toEqual({ state: "CompleteCommit" });
+    expect((await end(tid, producer, "abort")).body.error.code).toBe("INVALID_TXN_STATE");
+
+    expect((await send(topic, producer, 1, records("a", 2))).status).toBe(200);
+    expect((await end(tid, producer, "abort")).body).toEqual({ state: "CompleteAbort" });
+    expect(await visible(topic, 2, "read_committed")).toEqual(["c-0", "c-1", "c-2", "c-3"]);
+    expect(await visible(topic, 2, "read_uncommitted")).toEqual(["a-0", "a-1", "c-0", "c-1", "c-2", "c-3"]);
+    expect((await end(tid, producer, "commit")).body.error.code).toBe("INVALID_TXN_STATE");
+    const last = await fetchRecords(topic, 0, "offset=0&isolation=read_committed");
+    expect(last.body.lastStableOffset).toBe(last.body.highWatermark);
+  });
+
+  it("a new epoch aborts the open transaction before answering and fences the old producer everywhere", async () => {
+    const topic = await createTopic({ partitions: 2 });
+    const tid = uniqueTopic("txn");
+    const zombie = await transactional(tid);
+    expect((await send(topic, zombie, 0, records("z", 2))).status).toBe(200);
+    const fresh = await transactional(tid);
+    expect(fresh).toEqual({ id: zombie.id, epoch: 1 });
+    // The zombie's transaction is aborted already: nothing holds read_committed readers back.
+    expect(await visible(topic, 2, "read_committed")).toEqual([]);
+    const lso = await fetchRecords(topic, 1, "offset=0&isolation=read_committed");
+    expect(lso.body.lastStableOffset).toBe(lso.body.highWatermark);
+    const write = await send(topic, zombie, 1, records("late", 2));
+    expect(write.status).toBe(409);
+    expect(write.body.error.code).toBe("PRODUCER_FENCED");
+    expect((await end(tid, zombie, "commit")).body.error.code).toBe("PRODUCER_FENCED");
+    expect((await send(topic, fresh, 0, records("f", 2))).status).toBe(200);
+    expect((await end(tid, fresh, "commit")).body).toEqual({ state: "CompleteCommit" });
+    expect(await visible(topic, 2, "read_committed")).toEqual(["f-0", "f-1"]);
+  });
+
+  it("the coordinator aborts a transaction past its timeout and fences its epoch", async () => {
+    const topic = await createTopic();
+    const tid = uniqueTopic("txn");
+    const producer = await transactional(tid, { transactionTimeoutMs: 1_000 });
+    expect((await send(topic, producer, 0, [{ value: "slow" }])).status).toBe(200);
+    const state = await eventually(
+      async () => (await api("GET", `/v1/transactions/${tid}`)).body,
+      (t) => t.state === "CompleteAbort",
+      10_000,
+    );
+    expect(state).toMatchObject({ state: "CompleteAbort", producer: { epoch: 1 } });
+    expect(await visible(topic, 1, "read_committed")).toEqual([]);
+    expect((await send(topic, producer, 1, [{ value: "after" }])).body.error.code).toBe("PRODUCER_FENCED");
+  });
+
+  it("offsets sent to a transaction are committed with it, and dropped when it aborts", async () => {
+    const input = await createTopic();
+    const output = await createTopic();
+    for (let i = 0; i < 6; i++) await api("POST", `/v1/topics/${input}/records`, { records: [{ value: i }] });
+    const group = uniqueGroup();
+    const member = await join(group, { topics: [input], autoOffsetReset: "earliest" });
+    expect(
+      (await commit(group, member.memberId, member.generation, [{ topic: input, partition: 0, offset: 1 }]))
+        .status,
+    ).toBe(200);
+    const polled = await poll(group, member.memberId);
+    expect(polled.body.records).toHaveLength(5);
+    const tid = uniqueTopic("txn");
+    const producer = await transactional(tid);
+    const offsets = (offset: number) => ({
+      producer,
+      group,
+      memberId: member.memberId,
+      generation: member.generation,
+      offsets: [{ topic: input, partition: 0, offset }],
+    });
+
+    expect((await send(output, producer, 0, [{ value: "out-1" }])).status).toBe(200);
+    const sent = await api("POST", `/v1/transactions/${tid}/offsets`, offsets(3));
+    expect(sent.status).toBe(200);
+    expect(await committedOffsets(group)).toEqual({ [`${input}/0`]: 1 }); // not before the commit
+    expect((await api("GET", `/v1/transactions/${tid}`)).body.groups).toEqual([group]);
+    expect((await end(tid, producer, "abort")).body).toEqual({ state: "CompleteAbort" });
+    expect(await committedOffsets(group)).toEqual({ [`${input}/0`]: 1 });
+
+    expect((await send(output, producer, 1, [{ value: "out-2" }])).status).toBe(200);
+    expect((await api("POST", `/v1/transactions/${tid}/offsets`, offsets(4))).status).toBe(200);
+    expect((await end(tid, producer, "commit")).body).toEqual({ state: "CompleteCommit" });
+    expect(await committedOffsets(group)).toEqual({ [`${input}/0`]: 4 });
+    expect(await visible(output, 1, "read_committed")).toEqual(["out-2"]);
+
+    // Fenced like an ordinary commit: a stale generation is refused and nothing is held.
+    const stale = await api("POST", `/v1/transactions/${tid}/offsets`, {
+      ...offsets(5),
+      generation: member.generation + 7,
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe("ILLEGAL_GENERATION");
+  });
+
+  it("refuses what the contract does not allow, changing nothing", async () => {
+    const topic = await createTopic();
+    const tid = uniqueTopic("txn");
+    const producer = await transactional(tid);
+    const plain = (await api("POST", "/v1/producers")).body as Producer;
+    const cases: [unknown, number, string][] = [
+      [
+        await api("POST", `/v1/topics/${topic}/records`, { records: [{ value: 1 }], transactional: true }),
+        400,
+        "INVALID_REQUEST",
+      ],
+      [
+        await api("POST", `/v1/topics/${topic}/records`, {
+          records: [{ value: 1 }],
+          producer: { ...producer, sequence: 0 },
+          transactional: "yes",
+        }),
+        400,
+        "INVALID_REQUEST",
+      ],
+      [await send(topic, plain, 0, [{ value: 1 }]), 409, "INVALID_TXN_STATE"],
+      [await end(tid, producer, "commit"), 409, "INVALID_TXN_STATE"],
+      [await end(tid, plain, "commit"), 400, "INVALID_REQUEST"],
+      [await end(tid, { ...producer, epoch: 3 }, "abort"), 409, "INVALID_PRODUCER_EPOCH"],
+      [
+        await api("POST", `/v1/transactions/${tid}/commit`, { producer: { id: producer.id } }),
+        400,
+        "INVALID_REQUEST",
+      ],
+      [await api("POST", `/v1/transactions/${tid}/commit`, { producer, extra: 1 }), 400, "INVALID_REQUEST"],
+      [await api("POST", `/v1/transactions/${"x".repeat(250)}/commit`, { producer }), 400, "INVALID_REQUEST"],
+      [
+        await api("POST", "/v1/producers", { transactionalId: "t", transactionTimeoutMs: 999 }),
+        400,
+        "INVALID_REQUEST",
+      ],
+      [
+        await api("POST", "/v1/producers", { transactionalId: "t", transactionTimeoutMs: 900_001 }),
+        400,
+        "INVALID_REQUEST",
+      ],
+      [await api("POST", "/v1/producers", { transactionTimeoutMs: 5_000 }), 400, "INVALID_REQUEST"],
+      [await api("GET", `/v1/transactions/${uniqueTopic("none")}`), 404, "TRANSACTIONAL_ID_NOT_FOUND"],
+      [
+        await api("POST", `/v1/transactions/${tid}/offsets`, { producer, group: "g" }),
+        400,
+        "INVALID_REQUEST",
+      ],
+    ];
+    for (const [res, status, code] of cases as [any, number, string][]) {
+      expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
+    }
+    expect((await api("GET", `/v1/transactions/${tid}`)).body.state).toBe("Empty");
+    expect((await fetchRecords(topic, 0, "offset=0")).body.records).toEqual([]);
+  });
+});
