@@ -8,6 +8,7 @@ import {
   partitionKey,
   type TopicPartition,
 } from "./partition-key";
+import type { Isolation } from "./partition-transactions";
 
 /**
  * A consumer group's membership (Kafka's group coordinator state machine, with
@@ -30,6 +31,8 @@ export type MemberSpec = {
   topics: string[];
   sessionTimeoutMs: number;
   autoOffsetReset: OffsetReset;
+  /** What the member reads: read_committed stops at the last stable offset (API.md "Transactions"). */
+  isolation: Isolation;
   /** The WsSession object id of a WebSocket member, null for an HTTP member. */
   pushTo: string | null;
 };
@@ -98,6 +101,7 @@ export class GroupMembership {
       topics: m.topics,
       sessionTimeoutMs: m.sessionTimeoutMs,
       autoOffsetReset: m.autoOffsetReset,
+      isolation: m.isolation,
       generation: m.seenGeneration,
       assignments: this.assignmentsOf(m.memberId),
     }));

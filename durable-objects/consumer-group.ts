@@ -120,6 +120,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       topics: request.topics,
       sessionTimeoutMs: request.sessionTimeoutMs,
       autoOffsetReset: request.autoOffsetReset,
+      isolation: request.isolation,
       pushTo,
       assignor: request.assignor,
     });

@@ -231,6 +231,7 @@ export class GroupPoll {
             maxRecords,
             maxBytes,
             waitMs: wait,
+            isolation: m.isolation,
           }),
       );
     let result: Result<FetchedRecords>;

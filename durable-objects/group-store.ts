@@ -1,6 +1,7 @@
 import type { AssignorName } from "../core/assignors";
 import type { MemberSpec, OffsetReset, Owned } from "../core/group-membership";
 import type { TopicPartition } from "../core/partition-key";
+import type { Isolation } from "../core/partition-transactions";
 import { GROUP_TRANSACTIONS_MIGRATION } from "./group-transactions";
 import { runMigrations } from "./sql-migrations";
 
@@ -37,6 +38,8 @@ const MIGRATIONS = [
   `ALTER TABLE members ADD COLUMN push_to TEXT;`,
   // Offsets held for producers' transactions until their markers (GroupTransactions).
   GROUP_TRANSACTIONS_MIGRATION,
+  // Each member's isolation level (members joined before read read_uncommitted, as they did).
+  `ALTER TABLE members ADD COLUMN isolation TEXT NOT NULL DEFAULT 'read_uncommitted';`,
 ];
 
 /** Fenced member ids remembered (oldest forgotten first): bounds the table. */
@@ -75,6 +78,7 @@ export class GroupStore {
           topics: string;
           session_timeout_ms: number;
           auto_offset_reset: string;
+          isolation: string;
           push_to: string | null;
         }>("SELECT * FROM members")
         .toArray()
@@ -84,6 +88,7 @@ export class GroupStore {
           topics: JSON.parse(m.topics),
           sessionTimeoutMs: m.session_timeout_ms,
           autoOffsetReset: m.auto_offset_reset as OffsetReset,
+          isolation: m.isolation as Isolation,
           pushTo: m.push_to,
         })),
       assignments: this.sql
@@ -123,13 +128,14 @@ export class GroupStore {
 
   saveMember(m: MemberSpec): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO members (member_id, instance_id, topics, session_timeout_ms, auto_offset_reset, push_to)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO members (member_id, instance_id, topics, session_timeout_ms, auto_offset_reset, isolation, push_to)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
       m.memberId,
       m.instanceId,
       JSON.stringify(m.topics),
       m.sessionTimeoutMs,
       m.autoOffsetReset,
+      m.isolation,
       m.pushTo,
     );
   }

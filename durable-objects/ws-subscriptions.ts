@@ -2,6 +2,7 @@ import type { Rights } from "../core/acl";
 import { EdgelogError, type ErrorInfo, ok, type Result } from "../core/errors";
 import { WS_CREDITS_MAX, WS_PUSH_RECORDS_MAX, WS_SUBSCRIPTIONS_MAX } from "../core/limits";
 import { parsePartitionKey, partitionKey, type TopicPartition } from "../core/partition-key";
+import type { Isolation } from "../core/partition-transactions";
 import type { FrameId } from "../schemas/frames";
 import type { Identity } from "./authorizer";
 import { authorize } from "./authorizer";
@@ -33,6 +34,8 @@ export type TailSubscription = {
   topicId: string;
   position: number;
   credits: number;
+  /** read_committed: up to the last stable offset, never an aborted record (absent: read_uncommitted). */
+  isolation?: Isolation;
 };
 /** The socket is a member of a group: the group keeps its positions; pushes come through its poll. */
 export type GroupSubscription = {
@@ -88,7 +91,8 @@ function takeCommitted(
   committed: CommittedRecords | null,
   maxRecords: number,
 ): Pushed | null {
-  if (committed === null || sub.kind !== "tail") return null;
+  // The pushed records reach the high watermark: a read_committed tail stops at the LSO, so it fetches.
+  if (committed === null || sub.kind !== "tail" || sub.isolation === "read_committed") return null;
   if (sub.topicId !== committed.topicId || sub.position !== committed.from || committed.count > maxRecords)
     return null;
   sub.position = committed.next;

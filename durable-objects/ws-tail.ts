@@ -40,6 +40,7 @@ export async function startTail(
     topicId: topic.topicId,
     position: resolved.value.offset,
     credits: frame.credits,
+    ...(frame.isolation === "read_committed" ? { isolation: frame.isolation } : {}),
   };
   subs.add(key, sub);
   try {
@@ -72,10 +73,12 @@ export async function fetchTail(
         maxRecords,
         maxBytes,
         waitMs: 0,
+        isolation: sub.isolation,
       }),
   );
   if (!result.ok) return result;
-  const { records, count, nextOffset, highWatermark } = result.value;
+  const { records, count, nextOffset, highWatermark, lastStableOffset } = result.value;
   sub.position = nextOffset;
-  return ok({ records, count, caughtUp: nextOffset >= highWatermark });
+  const end = sub.isolation === "read_committed" ? lastStableOffset : highWatermark;
+  return ok({ records, count, caughtUp: nextOffset >= end });
 }

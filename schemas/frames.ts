@@ -1,8 +1,10 @@
 import { EdgelogError } from "../core/errors";
 import { OFFSET_MAX, WS_CREDITS_DEFAULT, WS_CREDITS_MAX } from "../core/limits";
+import type { Isolation } from "../core/partition-transactions";
 import { topicNameProblem } from "../core/topic-name";
 import { checkGroupId, type JoinRequest, type OffsetCommit, parseJoin, parseOffsetList } from "./groups";
 import { expectInt, expectObject, expectString, invalid, rejectUnknownFields, typeName } from "./input";
+import { parseIsolation } from "./query";
 
 /**
  * WebSocket frames of API.md, read strictly: each reader answers a typed frame
@@ -17,6 +19,7 @@ export type TailSubscribe = {
   partition: number;
   offset: number | "earliest" | "latest";
   credits: number;
+  isolation: Isolation;
 };
 export type GroupSubscribe = {
   op: "subscribe";
@@ -86,7 +89,11 @@ export function parseFrame(frame: unknown): ClientFrame {
           credits: c === undefined ? WS_CREDITS_DEFAULT : credits(c, "credits"),
         };
       }
-      rejectUnknownFields(f, ["op", "id", "topic", "partition", "offset", "credits"], "subscribe");
+      rejectUnknownFields(
+        f,
+        ["op", "id", "topic", "partition", "offset", "credits", "isolation"],
+        "subscribe",
+      );
       const topic = topicOf(f.topic, "topic");
       const partition = expectInt(f.partition, "partition", 0, Number.MAX_SAFE_INTEGER);
       let offset: TailSubscribe["offset"] = "latest";
@@ -99,6 +106,7 @@ export function parseFrame(frame: unknown): ClientFrame {
         partition,
         offset,
         credits: f.credits === undefined ? WS_CREDITS_DEFAULT : credits(f.credits, "credits"),
+        isolation: parseIsolation(f.isolation, "isolation"),
       };
     }
     case "credit": {
@@ -110,7 +118,11 @@ export function parseFrame(frame: unknown): ClientFrame {
       };
     }
     case "produce": {
-      rejectUnknownFields(f, ["op", "id", "topic", "acks", "records", "producer"], "produce");
+      rejectUnknownFields(
+        f,
+        ["op", "id", "topic", "acks", "records", "producer", "transactional"],
+        "produce",
+      );
       const id = frameId(f.id, "id");
       const topic = topicOf(f.topic, "topic");
       const acks = f.acks ?? "all";
@@ -121,7 +133,11 @@ export function parseFrame(frame: unknown): ClientFrame {
         id,
         topic,
         acks,
-        body: { records: f.records, ...(f.producer === undefined ? {} : { producer: f.producer }) },
+        body: {
+          records: f.records,
+          ...(f.producer === undefined ? {} : { producer: f.producer }),
+          ...(f.transactional === undefined ? {} : { transactional: f.transactional }),
+        },
       };
     }
     case "unsubscribe":

@@ -11,8 +11,10 @@ import {
   SUBSCRIBED_TOPICS_MAX,
   TIMESTAMP_MAX,
 } from "../core/limits";
+import type { Isolation } from "../core/partition-transactions";
 import { nameProblem, topicNameProblem } from "../core/topic-name";
 import { expectInt, expectObject, expectString, invalid, rejectUnknownFields, typeName } from "./input";
+import { parseIsolation } from "./query";
 
 /** Group ids follow the topic-name rule (they name Durable Objects, URL paths and metrics labels). */
 export function checkGroupId(group: string): string {
@@ -33,6 +35,7 @@ export type JoinRequest = {
   autoOffsetReset: OffsetReset;
   assignor: AssignorName;
   instanceId: string | null;
+  isolation: Isolation;
 };
 
 /** `POST /v1/groups/{group}/members` body (API.md). */
@@ -40,7 +43,7 @@ export function parseJoin(body: unknown): JoinRequest {
   const request = expectObject(body, "body");
   rejectUnknownFields(
     request,
-    ["topics", "sessionTimeoutMs", "autoOffsetReset", "assignor", "instanceId"],
+    ["topics", "sessionTimeoutMs", "autoOffsetReset", "assignor", "instanceId", "isolation"],
     "body",
   );
   if (!Array.isArray(request.topics))
@@ -76,7 +79,15 @@ export function parseJoin(body: unknown): JoinRequest {
     request.instanceId === undefined || request.instanceId === null
       ? null
       : checkMemberId(expectString(request.instanceId, "body.instanceId"), "body.instanceId");
-  return { topics, sessionTimeoutMs, autoOffsetReset, assignor: assignor as AssignorName, instanceId };
+  const isolation = parseIsolation(request.isolation, "body.isolation");
+  return {
+    topics,
+    sessionTimeoutMs,
+    autoOffsetReset,
+    assignor: assignor as AssignorName,
+    instanceId,
+    isolation,
+  };
 }
 
 /** Heartbeat and other parameterless POSTs: an empty body or `{}`. */

@@ -65,9 +65,13 @@ export function readLimits(query: Map<string, string>): ReadLimits {
 
 /** `isolation` of a read (API.md "Transactions"): read_uncommitted when absent, as Kafka. */
 export function readIsolation(query: Map<string, string>): Isolation {
-  const text = query.get("isolation");
-  if (text === undefined) return "read_uncommitted";
-  if (!(ISOLATION_LEVELS as readonly string[]).includes(text))
-    invalid(`query parameter 'isolation' must be one of ${ISOLATION_LEVELS.join(", ")}, got '${text}'`);
-  return text as Isolation;
+  return parseIsolation(query.get("isolation"), "query parameter 'isolation'");
+}
+
+/** An `isolation` field (a query parameter, a group join body, a subscribe frame): read_uncommitted when absent. */
+export function parseIsolation(value: unknown, path: string): Isolation {
+  if (value === undefined) return "read_uncommitted";
+  if (!(ISOLATION_LEVELS as readonly string[]).includes(value as string))
+    invalid(`${path} must be one of ${ISOLATION_LEVELS.join(", ")}, got ${JSON.stringify(value)}`);
+  return value as Isolation;
 }

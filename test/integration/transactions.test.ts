@@ -7,6 +7,7 @@ import {
   eventually,
   fetchRecords,
   join,
+  openSocket,
   poll,
   uniqueGroup,
   uniqueTopic,
@@ -232,5 +233,66 @@ describe("transactions", () => {
     }
     expect((await api("GET", `/v1/transactions/${tid}`)).body.state).toBe("Empty");
     expect((await fetchRecords(topic, 0, "offset=0")).body.records).toEqual([]);
+  });
+
+  it("read_committed group members and WebSocket tails get a transaction's records once it commits, never aborted ones", async () => {
+    const topic = await createTopic();
+    const tid = uniqueTopic("txn");
+    const producer = await transactional(tid);
+    const group = uniqueGroup();
+    const member = await join(group, {
+      topics: [topic],
+      autoOffsetReset: "earliest",
+      isolation: "read_committed",
+    });
+    const s = await openSocket();
+    s.send({
+      op: "subscribe",
+      id: "rc",
+      topic,
+      partition: 0,
+      offset: "earliest",
+      isolation: "read_committed",
+    });
+    s.send({ op: "subscribe", id: "ru", topic, partition: 0, offset: "earliest" });
+    for (const id of ["rc", "ru"]) await s.next((f) => f.op === "subscribed" && f.id === id);
+    const pushed = async (id: string, n: number) => {
+      const got: any[] = [];
+      while (got.length < n)
+        got.push(...(await s.next((f) => f.op === "records" && f.subscription === id)).records);
+      return got.map((r) => r.value);
+    };
+
+    expect((await send(topic, producer, 0, [{ value: "t-0" }, { value: "t-1" }])).status).toBe(200);
+    expect((await api("POST", `/v1/topics/${topic}/records`, { records: [{ value: "plain" }] })).status).toBe(
+      200,
+    );
+    expect(await pushed("ru", 3)).toEqual(["t-0", "t-1", "plain"]);
+    expect((await poll(group, member.memberId, "maxRecords=100")).body.records).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(s.frames.filter((f) => f.op === "records" && f.subscription === "rc")).toEqual([]);
+
+    expect((await end(tid, producer, "commit")).body).toEqual({ state: "CompleteCommit" });
+    expect(await pushed("rc", 3)).toEqual(["t-0", "t-1", "plain"]);
+    const polled = await poll(group, member.memberId, "maxRecords=100");
+    expect(polled.body.records.map((r: any) => r.value)).toEqual(["t-0", "t-1", "plain"]);
+
+    expect((await send(topic, producer, 1, [{ value: "gone" }])).status).toBe(200);
+    expect((await end(tid, producer, "abort")).body).toEqual({ state: "CompleteAbort" });
+    expect((await api("POST", `/v1/topics/${topic}/records`, { records: [{ value: "last" }] })).status).toBe(
+      200,
+    );
+    expect(await pushed("rc", 1)).toEqual(["last"]);
+    expect(
+      (await poll(group, member.memberId, "maxRecords=100")).body.records.map((r: any) => r.value),
+    ).toEqual(["last"]);
+    expect(await pushed("ru", 2)).toEqual(["gone", "last"]);
+    const described = (await api("GET", `/v1/groups/${group}`)).body;
+    expect(described.members[0].isolation).toBe("read_committed");
+    const bad = await api("POST", `/v1/groups/${group}/members`, { topics: [topic], isolation: "dirty" });
+    expect(bad.status).toBe(400);
+    s.send({ op: "subscribe", id: "bad", topic, partition: 0, isolation: 1 });
+    expect((await s.next((f) => f.id === "bad")).error.code).toBe("INVALID_REQUEST");
+    s.ws.close(1000);
   });
 });

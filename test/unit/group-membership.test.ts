@@ -12,6 +12,7 @@ function spec(n: number, topics: string[], instanceId: string | null = null, ses
     topics,
     sessionTimeoutMs,
     autoOffsetReset: "latest" as const,
+    isolation: "read_uncommitted" as const,
     pushTo: null,
     assignor: "range" as AssignorName,
   };
@@ -183,6 +184,7 @@ describe("GroupMembership under random histories", () => {
                   topics: o.topics,
                   sessionTimeoutMs: 1_000,
                   autoOffsetReset: "latest",
+                  isolation: "read_uncommitted",
                   pushTo: null,
                   assignor,
                 });
