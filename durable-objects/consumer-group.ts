@@ -50,6 +50,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       name: this.name,
       membership: this.membership,
       offsets: this.offsets,
+      held: (key) => this.transactions.isHeld(key),
     }));
     ctx.blockConcurrencyWhile(async () => {
       try {
@@ -63,6 +64,7 @@ export class ConsumerGroup extends DurableObject<Env> {
 
   private load(): void {
     const g = this.store.load();
+    this.transactions.load();
     this.name = g.name;
     this.membership = new GroupMembership(g.generation, g.assignor, g.members, g.assignments, Date.now);
     this.offsets = new Map(g.offsets.map((o) => [partitionKey(o.topic, o.partition), o]));

@@ -55,6 +55,8 @@ export class GroupPoll {
       name: string | null;
       membership: GroupMembership;
       offsets: ReadonlyMap<string, CommittedOffset>;
+      /** A transaction may still move the partition's committed offset (GroupTransactions.isHeld). */
+      held: (key: string) => boolean;
     },
   ) {}
 
@@ -216,7 +218,10 @@ export class GroupPoll {
     maxBytes: number,
     waitMs: number,
   ): Promise<Fetched | null> {
-    const position = this.positionOf(partitionKey(tp.topic, tp.partition));
+    const key = partitionKey(tp.topic, tp.partition);
+    // Started from the committed offset, which a pending transaction may still move: not yet.
+    if (!this.positions.has(key) && this.group().held(key)) return null;
+    const position = this.positionOf(key);
     const fetch = (from: FetchPosition, wait: number) =>
       callPartitionLeader(
         this.env,

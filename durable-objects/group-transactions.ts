@@ -1,4 +1,4 @@
-import type { TopicPartition } from "../core/partition-key";
+import { partitionKey, type TopicPartition } from "../core/partition-key";
 import type { TransactionMarker } from "../core/transaction-coordinator";
 
 /**
@@ -21,11 +21,47 @@ export const GROUP_TRANSACTIONS_MIGRATION = `CREATE TABLE txn_offsets (
 export type PendingOffset = TopicPartition & { offset: number };
 
 export class GroupTransactions {
+  /** Partitions with held offsets ("topic/partition" → how many producers hold one). */
+  private readonly held = new Map<string, number>();
+
   constructor(private readonly sql: SqlStorage) {}
+
+  /** Reads the held offsets back (after GroupStore ran the migrations). */
+  load(): void {
+    this.held.clear();
+    for (const r of this.sql.exec<{ topic: string; partition: number }>(
+      "SELECT topic, partition FROM txn_offsets",
+    ))
+      this.count(partitionKey(r.topic, r.partition), 1);
+  }
+
+  /**
+   * A partition whose committed offset a transaction may still move (Kafka's
+   * UNSTABLE_OFFSET_COMMIT): a member without a position of its own must not start
+   * from the committed offset until the marker comes.
+   */
+  isHeld(key: string): boolean {
+    return this.held.has(key);
+  }
+
+  private count(key: string, delta: number): void {
+    const n = (this.held.get(key) ?? 0) + delta;
+    if (n > 0) this.held.set(key, n);
+    else this.held.delete(key);
+  }
 
   /** Holds offsets for the producer's transaction (a later send for a partition replaces the earlier). */
   hold(producerId: string, epoch: number, offsets: readonly PendingOffset[]): void {
-    for (const o of offsets)
+    for (const o of offsets) {
+      const exists = this.sql
+        .exec(
+          "SELECT 1 FROM txn_offsets WHERE producer_id = ? AND topic = ? AND partition = ?",
+          producerId,
+          o.topic,
+          o.partition,
+        )
+        .toArray().length;
+      if (exists === 0) this.count(partitionKey(o.topic, o.partition), 1);
       this.sql.exec(
         `INSERT OR REPLACE INTO txn_offsets (producer_id, epoch, topic, partition, committed_offset)
          VALUES (?, ?, ?, ?, ?)`,
@@ -35,6 +71,7 @@ export class GroupTransactions {
         o.partition,
         o.offset,
       );
+    }
   }
 
   /**
@@ -52,11 +89,7 @@ export class GroupTransactions {
       .toArray()
       .map((r) => ({ topic: r.topic, partition: r.partition, offset: r.committed_offset }));
     this.sql.exec("DELETE FROM txn_offsets WHERE producer_id = ? AND epoch <= ?", producerId, marker.epoch);
+    for (const o of held) this.count(partitionKey(o.topic, o.partition), -1);
     return marker.commit ? held : [];
-  }
-
-  /** Partitions with offsets waiting for a transaction's outcome (a group reset must not race them). */
-  pendingCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM txn_offsets").one().n;
   }
 }

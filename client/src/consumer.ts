@@ -1,6 +1,7 @@
 import { EdgelogError } from "./errors";
 import { call, type Transport, webSocketUrl } from "./http";
 import { type Frame, FrameSocket, type WebSocketConstructor } from "./socket";
+import type { TransactionOffsets } from "./transactions";
 import type { ConsumedRecord, PartitionRef } from "./types";
 
 /**
@@ -22,6 +23,8 @@ export type ConsumerOptions = {
   /** How long an HTTP poll waits for records. */
   waitMs?: number;
   autoCommit?: boolean;
+  /** read_committed: only committed transactions' records, up to the last stable offset (default read_uncommitted). */
+  isolation?: "read_uncommitted" | "read_committed";
   /** Called with the partitions this member owns whenever that changes (join and every rebalance). */
   onAssigned?: (assignments: PartitionRef[], generation: number) => void;
 };
@@ -48,8 +51,8 @@ export class Consumer implements AsyncIterable<Batch> {
   private handedOut = 0;
   private commitId = 0;
   private closed = false;
-  private readonly options: Required<Omit<ConsumerOptions, "onAssigned" | "autoOffsetReset">> &
-    Pick<ConsumerOptions, "onAssigned" | "autoOffsetReset">;
+  private readonly options: Required<Omit<ConsumerOptions, "onAssigned" | "autoOffsetReset" | "isolation">> &
+    Pick<ConsumerOptions, "onAssigned" | "autoOffsetReset" | "isolation">;
 
   constructor(
     private readonly transport: Transport,
@@ -84,6 +87,7 @@ export class Consumer implements AsyncIterable<Batch> {
       sessionTimeoutMs: this.options.sessionTimeoutMs,
     };
     if (this.options.autoOffsetReset) body.autoOffsetReset = this.options.autoOffsetReset;
+    if (this.options.isolation) body.isolation = this.options.isolation;
     return body;
   }
 
@@ -213,6 +217,19 @@ export class Consumer implements AsyncIterable<Batch> {
    * group rebalanced meanwhile (those records are another member's now): the
    * error says so, and the positions are dropped.
    */
+  /**
+   * What the loop was handed since the last commit, for a transaction to commit
+   * with the records computed from it (TransactionalProducer.sendOffsets): taken
+   * out of what `commit()` would commit. If that transaction aborts, close this
+   * consumer and join again: the group then starts from the committed offsets.
+   */
+  transactionOffsets(): TransactionOffsets {
+    if (this.memberId === null) throw new Error("the consumer has not joined its group yet");
+    const offsets = [...this.uncommitted.values()];
+    this.uncommitted.clear();
+    return { group: this.options.group, memberId: this.memberId, generation: this.generation, offsets };
+  }
+
   async commit(): Promise<void> {
     if (this.uncommitted.size === 0) return;
     const offsets = [...this.uncommitted.values()];

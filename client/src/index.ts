@@ -4,6 +4,7 @@ import type { Transport } from "./http";
 import { Producer, type ProducerOptions } from "./producer";
 import { type WebSocketConstructor, webSocketConstructor } from "./socket";
 import { type SubscribeOptions, Subscription } from "./subscription";
+import { TransactionalProducer, type TransactionalProducerOptions } from "./transactions";
 
 export type { Acl } from "./admin";
 export type { Backoff } from "./backoff";
@@ -13,8 +14,9 @@ export { EdgelogError } from "./errors";
 export type { ProducerOptions } from "./producer";
 export type { WebSocketConstructor } from "./socket";
 export type { SubscribeOptions } from "./subscription";
+export type { TransactionalProducerOptions, TransactionOffsets } from "./transactions";
 export type * from "./types";
-export { Admin, Consumer, Producer, Subscription };
+export { Admin, Consumer, Producer, Subscription, TransactionalProducer };
 
 export type EdgelogOptions = {
   /** The gateway, e.g. http://127.0.0.1:8787. */
@@ -50,8 +52,12 @@ export class Edgelog {
     this.webSocket = () => webSocketConstructor(options.WebSocket);
   }
 
-  producer(options?: ProducerOptions): Producer {
-    return new Producer(this.transport, options);
+  /** An idempotent producer; with a `transactionalId`, a transactional one (API.md "Transactions"). */
+  producer(options: TransactionalProducerOptions): TransactionalProducer;
+  producer(options?: ProducerOptions): Producer;
+  producer(options?: ProducerOptions | TransactionalProducerOptions): Producer | TransactionalProducer {
+    if (options && "transactionalId" in options) return new TransactionalProducer(this.transport, options);
+    return new Producer(this.transport, options as ProducerOptions | undefined);
   }
 
   consumer(options: ConsumerOptions): Consumer {

@@ -45,7 +45,8 @@ const DEFAULTS = {
 const METADATA_TTL_MS = 60_000;
 
 type WireRecord = {
-  partition: number;
+  /** Absent: the gateway places the record (by key, else sticky). */
+  partition?: number;
   key?: string | null;
   value?: unknown;
   valueBase64?: string;
@@ -81,6 +82,17 @@ function base64(bytes: Uint8Array): string {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary);
+}
+
+/** A record as a produce body carries it (bytes as valueBase64; the timestamp defaults to `now`). */
+export function wireRecord(record: ProducerRecord, partition: number | undefined, now: number): WireRecord {
+  const wire: WireRecord = { timestamp: record.timestamp ?? now };
+  if (partition !== undefined) wire.partition = partition;
+  if (record.key !== undefined) wire.key = record.key;
+  if (record.value instanceof Uint8Array) wire.valueBase64 = base64(record.value);
+  else wire.value = record.value;
+  if (record.headers) wire.headers = record.headers;
+  return wire;
 }
 
 export class Producer {
@@ -131,12 +143,8 @@ export class Producer {
     const chosen = this.partitionOf(record);
     const partition = typeof chosen === "number" ? chosen : await chosen;
     const now = Date.now();
-    const wire: WireRecord = { partition, timestamp: record.timestamp ?? now };
-    if (record.key !== undefined) wire.key = record.key;
-    if (record.value instanceof Uint8Array) wire.valueBase64 = base64(record.value);
-    else wire.value = record.value;
-    if (record.headers) wire.headers = record.headers;
-    const lane = this.laneOf(record.topic, wire.partition);
+    const wire = wireRecord(record, partition, now);
+    const lane = this.laneOf(record.topic, partition);
     // Encoded once: its size counts toward batchMaxBytes, and the request body joins these texts.
     const json = JSON.stringify(wire);
     const promise = new Promise<RecordMetadata>((resolve, reject) => {
@@ -320,7 +328,7 @@ export class Producer {
   ): void {
     if ("accepted" in answer) {
       for (const p of batch)
-        p.resolve({ topic, partition: p.wire.partition, offset: -1, timestamp: p.wire.timestamp });
+        p.resolve({ topic, partition: p.wire.partition ?? -1, offset: -1, timestamp: p.wire.timestamp });
       return;
     }
     batch.forEach((p, i) => {

@@ -166,14 +166,22 @@ describe("transactions", () => {
 
     expect((await send(output, producer, 1, [{ value: "out-2" }])).status).toBe(200);
     expect((await api("POST", `/v1/transactions/${tid}/offsets`, offsets(4))).status).toBe(200);
+    // The member leaves; a new one must not start from the committed offset (1) while the
+    // transaction may still move it (Kafka's UNSTABLE_OFFSET_COMMIT): it reads nothing yet.
+    expect((await api("DELETE", `/v1/groups/${group}/members/${member.memberId}`)).status).toBe(204);
+    const next = await join(group, { topics: [input], autoOffsetReset: "earliest" });
+    expect((await poll(group, next.memberId, "maxRecords=100")).body.records).toEqual([]);
     expect((await end(tid, producer, "commit")).body).toEqual({ state: "CompleteCommit" });
     expect(await committedOffsets(group)).toEqual({ [`${input}/0`]: 4 });
+    const resumed = await poll(group, next.memberId, "maxRecords=100");
+    expect(resumed.body.records.map((r: any) => r.offset)).toEqual([4, 5]);
     expect(await visible(output, 1, "read_committed")).toEqual(["out-2"]);
 
     // Fenced like an ordinary commit: a stale generation is refused and nothing is held.
     const stale = await api("POST", `/v1/transactions/${tid}/offsets`, {
       ...offsets(5),
-      generation: member.generation + 7,
+      memberId: next.memberId,
+      generation: next.generation + 7,
     });
     expect(stale.status).toBe(409);
     expect(stale.body.error.code).toBe("ILLEGAL_GENERATION");
