@@ -44,6 +44,7 @@ export class Admin {
       timestamp?: number;
       maxRecords?: number;
       waitMs?: number;
+      isolation?: "read_uncommitted" | "read_committed";
     },
   ) {
     const query = new URLSearchParams();
@@ -51,6 +52,7 @@ export class Admin {
     else query.set("offset", String(position.offset ?? "earliest"));
     if (position.maxRecords !== undefined) query.set("maxRecords", String(position.maxRecords));
     if (position.waitMs !== undefined) query.set("waitMs", String(position.waitMs));
+    if (position.isolation !== undefined) query.set("isolation", position.isolation);
     return this.call<FetchResult>("GET", `/v1/topics/${enc(topic)}/partitions/${partition}/records?${query}`);
   }
 

@@ -55,5 +55,7 @@ export type FetchResult = {
   records: ConsumedRecord[];
   nextOffset: number;
   highWatermark: number;
+  /** Where read_committed reads stop: the first offset of the oldest open transaction, else the high watermark. */
+  lastStableOffset: number;
   logStartOffset: number;
 };
