@@ -114,7 +114,10 @@ export class IdempotentProducer extends DurableObject<Env> {
     let epoch = this.state === null ? 0 : this.state.epoch + 1;
     if (transactional) {
       const txnEpoch = await this.transactions.init(transactional.transactionalId, transactional.timeoutMs);
-      if (!txnEpoch.ok) return txnEpoch;
+      if (!txnEpoch.ok) {
+        await this.scheduleAlarm(); // a transaction left completing is resumed by the alarm
+        return txnEpoch;
+      }
       epoch = txnEpoch.value;
     }
     this.state = { epoch, nextSequence: 0, lastUsedMs: Date.now() };

@@ -180,13 +180,12 @@ export class TransactionCoordinator {
         failures.push(`group ${group}: ${String(error)}`);
       }
     });
-    if (failures.length > 0) {
-      await this.storage.setAlarm(Date.now() + MARKER_RETRY_MS);
+    // The caller schedules the alarm (nextAlarm), which tries again.
+    if (failures.length > 0)
       return fail(
         "CONCURRENT_TRANSACTIONS",
         `the transaction is ${txn.state} but ${failures.length} marker(s) are not written yet (${failures[0]}); it completes by itself: retry`,
       );
-    }
     await this.save(completeTransaction(txn));
     return ok(null);
   }

@@ -1,14 +1,18 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { producerFor } from "../../durable-objects/stubs";
 import {
   api,
   commit,
   committedOffsets,
   createTopic,
   eventually,
+  fault,
   fetchRecords,
   join,
   openSocket,
   poll,
+  restartObject,
   uniqueGroup,
   uniqueTopic,
 } from "./helpers";
@@ -302,5 +306,33 @@ describe("transactions", () => {
     s.send({ op: "subscribe", id: "bad", topic, partition: 0, isolation: 1 });
     expect((await s.next((f) => f.id === "bad")).error.code).toBe("INVALID_REQUEST");
     s.ws.close(1000);
+  });
+
+  it("a commit decided but interrupted (a partition unreachable, the coordinator restarted) completes by the alarm", async () => {
+    const topic = await createTopic({ partitions: 2 });
+    const tid = uniqueTopic("txn");
+    const producer = await transactional(tid);
+    expect((await send(topic, producer, 0, records("d", 4))).status).toBe(200);
+    // Partition 1 fails: its marker cannot be written; partition 0's is.
+    await fault(topic, 1, 0, "fail");
+    const first = await end(tid, producer, "commit");
+    expect(first.status).toBe(409);
+    expect(first.body.error).toMatchObject({ code: "CONCURRENT_TRANSACTIONS", retriable: true });
+    expect((await api("GET", `/v1/transactions/${tid}`)).body.state).toBe("PrepareCommit");
+    // The decision is durable: the coordinator restarts and still owes the marker; nothing may abort it now.
+    await restartObject(() => producerFor(env, tid));
+    expect((await api("GET", `/v1/transactions/${tid}`)).body.state).toBe("PrepareCommit");
+    expect((await end(tid, producer, "abort")).body.error.code).toBe("INVALID_TXN_STATE");
+    const p0 = await fetchRecords(topic, 0, "offset=0&isolation=read_committed");
+    expect(p0.body.records.map((r: any) => r.value)).toEqual(["d-0", "d-2"]);
+    await fault(topic, 1, 0, "none");
+    const done = await eventually(
+      async () => (await api("GET", `/v1/transactions/${tid}`)).body.state,
+      (state) => state === "CompleteCommit",
+      10_000,
+    );
+    expect(done).toBe("CompleteCommit");
+    expect(await visible(topic, 2, "read_committed")).toEqual(["d-0", "d-1", "d-2", "d-3"]);
+    expect((await end(tid, producer, "commit")).body).toEqual({ state: "CompleteCommit" });
   });
 });
