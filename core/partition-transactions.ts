@@ -58,30 +58,32 @@ export class PartitionTransactions {
   /**
    * Admits a transactional append of `producerId` at `epoch` whose records start
    * at `baseOffset`: an epoch older than its open transaction's is fenced; the
-   * first append begins the transaction here (`began`: store it).
+   * first append begins the transaction here (`began`: store it). An older epoch's
+   * transaction still open here is an orphan — the coordinator hands out a new
+   * epoch only once every transaction of the older ones has its markers, so it is
+   * a write that landed after its transaction's marker (Kafka's "hanging
+   * transaction"): it is aborted here (`aborted`: store it), up to `baseOffset`.
    */
   admitTransactional(
     producerId: string,
     epoch: number,
     baseOffset: number,
-  ): Result<{ began: OpenTransaction | null }> {
+  ): Result<{ began: OpenTransaction | null; aborted: AbortedRange | null }> {
     const current = this.open.get(producerId);
+    let aborted: AbortedRange | null = null;
     if (current !== undefined) {
       if (epoch < current.epoch)
         return fail(
           "PRODUCER_FENCED",
           `epoch ${epoch} was fenced: a transaction of epoch ${current.epoch} is open here`,
         );
-      if (epoch > current.epoch)
-        return fail(
-          "CONCURRENT_TRANSACTIONS",
-          `epoch ${epoch} writes while the transaction of epoch ${current.epoch} is not yet aborted here`,
-        );
-      return ok({ began: null });
+      if (epoch === current.epoch) return ok({ began: null, aborted: null });
+      aborted = { producerId, firstOffset: current.firstOffset, lastOffset: baseOffset - 1 };
+      this.aborted.push(aborted);
     }
     const began = { producerId, epoch, firstOffset: baseOffset };
     this.open.set(producerId, began);
-    return ok({ began });
+    return ok({ began, aborted });
   }
 
   /** A plain (non-transactional) append by a producer with a transaction open here is refused, as Kafka does. */

@@ -59,7 +59,12 @@ export const TRANSACTION_TABLES_MIGRATION = `ALTER TABLE log ADD COLUMN producer
      transaction_epoch INTEGER NOT NULL
    );
    CREATE INDEX txn_markers_by_first_offset ON txn_markers (first_offset);
-   CREATE TABLE txn_aborted (last_offset INTEGER PRIMARY KEY, producer_id TEXT NOT NULL, first_offset INTEGER NOT NULL);`;
+   CREATE TABLE txn_aborted (
+     last_offset INTEGER NOT NULL,
+     producer_id TEXT NOT NULL,
+     first_offset INTEGER NOT NULL,
+     PRIMARY KEY (last_offset, producer_id)
+   );`;
 
 export class PartitionTransactionStore {
   private index = new PartitionTransactions();
@@ -108,7 +113,8 @@ export class PartitionTransactionStore {
   admitTransactional(producerId: string, epoch: number, baseOffset: number): Result<OpenTransaction | null> {
     const admitted = this.index.admitTransactional(producerId, epoch, baseOffset);
     if (!admitted.ok) return admitted;
-    const began = admitted.value.began;
+    const { began, aborted } = admitted.value;
+    if (aborted) this.saveAborted(aborted);
     if (began) this.saveOpen(began);
     return ok(began);
   }
@@ -164,13 +170,16 @@ export class PartitionTransactionStore {
       m.firstOffset,
       m.transactionEpoch,
     );
-    if (aborted)
-      this.sql.exec(
-        "INSERT OR REPLACE INTO txn_aborted (last_offset, producer_id, first_offset) VALUES (?, ?, ?)",
-        aborted.lastOffset,
-        aborted.producerId,
-        aborted.firstOffset,
-      );
+    if (aborted) this.saveAborted(aborted);
+  }
+
+  private saveAborted(aborted: AbortedRange): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO txn_aborted (last_offset, producer_id, first_offset) VALUES (?, ?, ?)",
+      aborted.lastOffset,
+      aborted.producerId,
+      aborted.firstOffset,
+    );
   }
 
   /** The transactions of [from, to) of this log, for a follower catching up. */

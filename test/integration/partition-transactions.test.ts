@@ -252,4 +252,15 @@ describe("transactions in a partition", () => {
     });
     await fault(topic, 0, leader, "none");
   });
+
+  it("a newer epoch's first write aborts an older epoch's transaction left open (a write landed after its marker)", async () => {
+    const topic = await createTopic();
+    sequences.set("G", 0);
+    expect((await append(topic, "G", 0, "orphan", 2)).ok).toBe(true); // 0, 1: no marker will come
+    sequences.set("G", 0); // a new epoch numbers its requests from 0 again
+    expect((await append(topic, "G", 1, "next", 1)).ok).toBe(true); // 2
+    expect(await read(topic, "read_committed")).toMatchObject({ values: [], lastStableOffset: 2 });
+    expect(await marker(topic, "G", { epoch: 1, commit: true })).toEqual({ ok: true, value: { offset: 3 } });
+    expect(await read(topic, "read_committed")).toMatchObject({ values: ["next-0"], lastStableOffset: 4 });
+  });
 });

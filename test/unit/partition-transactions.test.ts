@@ -56,11 +56,18 @@ describe("a partition's transactions (pure)", () => {
     expect(t.abortedRanges()).toEqual([]);
   });
 
-  it("fences a transactional write of an older epoch and holds a newer one until the old transaction is aborted", () => {
+  it("fences a transactional write of an older epoch; a newer epoch aborts an older one's orphaned transaction", () => {
     const t = new PartitionTransactions([{ producerId: "p", epoch: 2, firstOffset: 0 }]);
     expect(code(t.admitTransactional("p", 1, 3))).toBe("PRODUCER_FENCED");
-    expect(code(t.admitTransactional("p", 3, 3))).toBe("CONCURRENT_TRANSACTIONS");
     expect(t.openTransactions()).toEqual([{ producerId: "p", epoch: 2, firstOffset: 0 }]);
+    expect(value(t.admitTransactional("p", 3, 3))).toEqual({
+      began: { producerId: "p", epoch: 3, firstOffset: 3 },
+      aborted: { producerId: "p", firstOffset: 0, lastOffset: 2 },
+    });
+    expect(t.lastStableOffset(10)).toBe(3);
+    const ranges = t.abortedOverlapping(0, 3);
+    expect([0, 1, 2].map((o) => isAborted(ranges, "p", o))).toEqual([true, true, true]);
+    expect(isAborted(t.abortedOverlapping(3, 10), "p", 3)).toBe(false);
   });
 
   type Event =
