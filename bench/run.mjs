@@ -22,6 +22,7 @@ import { benchCompare, printCompare } from "./compare.mjs";
 import { stopAllPeers } from "./peers.mjs";
 import { printSuite, suiteChart, suiteTargets } from "./report.mjs";
 import { runSuite } from "./suite.mjs";
+import { benchIsolation, benchTransactional, transactionalLog } from "./transactions.mjs";
 import {
   benchFetch,
   benchGroup,
@@ -101,6 +102,23 @@ async function main() {
   let suite = null;
   const started = performance.now();
   try {
+    if (args.includes("--transactions")) {
+      // Issue 16: transactional produce vs plain acks=all (RF 3, 4 in flight), read_committed vs
+      // read_uncommitted fetch of one log; alternating, ratios of the same run.
+      const log = await transactionalLog();
+      for (let i = 0; i < 2; i++) {
+        const plain = await benchProduce(100, 4, "all", 3);
+        const txn = await benchTransactional(4);
+        const ru = await benchIsolation(log, "read_uncommitted", 4);
+        const rc = await benchIsolation(log, "read_committed", 4);
+        for (const r of [plain, txn, ru, rc])
+          console.log(`${r.name}: ${r.recordsPerSecond} rec/s p50 ${r.p50Ms} ms`);
+        console.log(
+          `transactional ÷ plain acks=all ×${(txn.recordsPerSecond / plain.recordsPerSecond).toFixed(2)} (target ≥ 0.6); read_committed ÷ read_uncommitted ×${(rc.recordsPerSecond / ru.recordsPerSecond).toFixed(2)} (target ≥ 0.9)`,
+        );
+      }
+      return;
+    }
     if (args.includes("--idempotence")) {
       // A focused comparison for profiling: plain and idempotent acks=all, alternating.
       for (let i = 0; i < 3; i++)

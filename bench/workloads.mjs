@@ -9,7 +9,7 @@ import { edgelog } from "./systems.mjs";
 export const QUICK = process.argv.slice(2).includes("--quick");
 export const RUNS = QUICK ? 1 : 3;
 export const RUN_MS = QUICK ? 1_000 : 2_000;
-const WARMUP_MS = QUICK ? 500 : 1_000;
+export const WARMUP_MS = QUICK ? 500 : 1_000;
 const REQUESTS_PER_RUN_MAX = 200_000;
 const FETCH_LOG_RECORDS = QUICK ? 50_000 : 200_000;
 const FETCH_MAX_RECORDS = 5_000;
@@ -35,23 +35,23 @@ export function closeAgent() {
   return agent.close();
 }
 
-function call(method, path, body) {
+export function call(method, path, body) {
   return httpCall(agent, `${base}${path}`, method, body);
 }
 
-async function createTopic(partitions, replicationFactor = 1) {
+export async function createTopic(partitions, replicationFactor = 1) {
   const name = `bench-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
   const configs = { "min.insync.replicas": Math.min(2, replicationFactor) };
   await call("POST", "/v1/topics", JSON.stringify({ name, partitions, replicationFactor, configs }));
   return name;
 }
 
-function produceBody(batch) {
+export function produceBody(batch) {
   return JSON.stringify({ records: Array.from({ length: batch }, () => ({ value: VALUE })) });
 }
 
 /** Closed loop: `inFlight` workers send `send()` back to back for `runMs`; returns rate and latencies. */
-async function closedLoop(inFlight, send, runMs = RUN_MS) {
+export async function closedLoop(inFlight, send, runMs = RUN_MS) {
   const latencies = [];
   let units = 0;
   let requests = 0;
@@ -370,7 +370,7 @@ export async function e2eLatency(rate) {
   };
 }
 
-function summarise(name, runs, bytesPerUnit) {
+export function summarise(name, runs, bytesPerUnit) {
   const perSecond = median(runs.map((r) => r.perSecond));
   return {
     name,
