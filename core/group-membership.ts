@@ -93,6 +93,12 @@ export class GroupMembership {
     return owned.sort(compareTopicPartitions);
   }
 
+  /** A member reads read_committed: the group's lag is measured to the last stable offset. */
+  readsCommitted(): boolean {
+    for (const m of this.members.values()) if (m.isolation === "read_committed") return true;
+    return false;
+  }
+
   /** The members as describe answers them: subscription, session, the generation each last heard of, assignments. */
   describeMembers() {
     return [...this.members.values()].map((m) => ({

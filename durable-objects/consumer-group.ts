@@ -284,7 +284,7 @@ export class ConsumerGroup extends DurableObject<Env> {
   /** Committed offsets sorted by topic then partition, with high watermark and lag at most 5 s old. */
   async listOffsets(): Promise<Result<{ offsets: OffsetInfo[] }>> {
     if (this.name === null) return fail("GROUP_ID_NOT_FOUND", "the group does not exist");
-    return ok({ offsets: await this.lag.offsetInfos(this.offsets) });
+    return ok({ offsets: await this.lag.offsetInfos(this.offsets, this.membership.readsCommitted()) });
   }
 
   // ---- administration ----
@@ -310,7 +310,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       generation: membership.generation,
       assignor: membership.assignor,
       members: membership.describeMembers(),
-      lag: await this.lag.summary(this.offsets),
+      lag: await this.lag.summary(this.offsets, this.membership.readsCommitted()),
     });
   }
 
@@ -391,7 +391,7 @@ export class ConsumerGroup extends DurableObject<Env> {
       if (membership.setPartitionCount(name, topic.ok ? topic.value.partitions : undefined)) changed = true;
     }
     if (changed) this.afterRebalance(membership.rebalance());
-    this.lag.sample(await this.lag.offsetInfos(this.offsets));
+    this.lag.sample(await this.lag.offsetInfos(this.offsets, membership.readsCommitted()));
     const next = Math.min(Date.now() + LAG_SAMPLE_INTERVAL_MS, membership.nextExpiryMs());
     await this.alarms.schedule(Math.max(next, Date.now() + 1));
   }

@@ -178,6 +178,8 @@ export type PartitionInfo = LogOffsets & {
   leaderEpoch: number;
   isr: number[];
   logEndOffset: number;
+  /** Where read_committed reads stop (the first offset of the oldest open transaction, else the high watermark). */
+  lastStableOffset: number;
 };
 
 export type PartitionMetrics = PartitionInfo & {

@@ -3,7 +3,7 @@ import { fail, ok, type Result } from "../core/errors";
 import type { FetchPosition } from "../core/fetch-position";
 import { FAN_OUT_CONCURRENCY_MAX, LAG_HISTORY_MAX, LAG_SAMPLE_INTERVAL_MS } from "../core/limits";
 import { compareTopicPartitions, partitionKey, type TopicPartition } from "../core/partition-key";
-import type { FetchedRecords, LogOffsets, ResolvedOffset, TopicMetadata } from "./contract";
+import type { LogOffsets, ResolvedOffset, TopicMetadata } from "./contract";
 import type { Env } from "./env";
 import type { CommittedOffset } from "./group-store";
 import { callLeader, callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
@@ -17,7 +17,7 @@ import type { TopicCache } from "./topic-cache";
  */
 
 /** A partition's offsets as last asked of its leader, and when. */
-type Mark = LogOffsets & { atMs: number };
+type Mark = LogOffsets & { lastStableOffset: number; atMs: number };
 
 export type OffsetInfo = TopicPartition & { committedOffset: number; highWatermark: number; lag: number };
 
@@ -35,10 +35,15 @@ export class GroupLag {
   }
 
   /** A fetch (or an offset reset) told the partition's offsets. */
-  set(topic: string, partition: number, offsets: LogOffsets | FetchedRecords): void {
+  set(
+    topic: string,
+    partition: number,
+    offsets: LogOffsets | (LogOffsets & { lastStableOffset: number }),
+  ): void {
     this.marks.set(partitionKey(topic, partition), {
       highWatermark: offsets.highWatermark,
       logStartOffset: offsets.logStartOffset,
+      lastStableOffset: "lastStableOffset" in offsets ? offsets.lastStableOffset : offsets.highWatermark,
       atMs: Date.now(),
     });
   }
@@ -87,21 +92,29 @@ export class GroupLag {
     return ok(offsets);
   }
 
-  /** Committed offsets sorted by topic then partition, with high watermark and lag at most LAG_SAMPLE_INTERVAL_MS old. */
-  async offsetInfos(offsets: ReadonlyMap<string, CommittedOffset>): Promise<OffsetInfo[]> {
+  /**
+   * Committed offsets sorted by topic then partition, with high watermark and lag at most
+   * LAG_SAMPLE_INTERVAL_MS old; a read_committed group's lag is measured to the last stable offset.
+   */
+  async offsetInfos(
+    offsets: ReadonlyMap<string, CommittedOffset>,
+    readCommitted: boolean,
+  ): Promise<OffsetInfo[]> {
     const now = Date.now();
     const stale = [...offsets.values()].filter(
       (o) => (this.get(o.topic, o.partition)?.atMs ?? 0) < now - LAG_SAMPLE_INTERVAL_MS,
     );
     if (stale.length > 0) await this.refresh(stale);
     return [...offsets.values()].sort(compareTopicPartitions).map((o) => {
-      const hw = this.get(o.topic, o.partition)?.highWatermark ?? o.offset;
+      const mark = this.get(o.topic, o.partition);
+      const hw = mark?.highWatermark ?? o.offset;
+      const end = readCommitted ? (mark?.lastStableOffset ?? hw) : hw;
       return {
         topic: o.topic,
         partition: o.partition,
         committedOffset: o.offset,
         highWatermark: hw,
-        lag: Math.max(0, hw - o.offset),
+        lag: Math.max(0, end - o.offset),
       };
     });
   }
@@ -149,8 +162,8 @@ export class GroupLag {
   }
 
   /** A group description's lag: total, the largest, and per partition with its recent history. */
-  async summary(committed: Map<string, CommittedOffset>) {
-    const offsets = await this.offsetInfos(committed);
+  async summary(committed: Map<string, CommittedOffset>, readCommitted: boolean) {
+    const offsets = await this.offsetInfos(committed, readCommitted);
     let max: OffsetInfo | null = null;
     for (const o of offsets) if (max === null || o.lag > max.lag) max = o;
     return {

@@ -385,6 +385,7 @@ export class Partition extends DurableObject<Env> {
       logStartOffset: log.logStartOffset,
       logEndOffset: log.logEndOffset,
       highWatermark: log.highWatermark,
+      lastStableOffset: log.lastStableOffset,
     };
   }
 

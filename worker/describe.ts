@@ -64,6 +64,7 @@ export async function describeTopic(env: Env, topic: TopicMetadata) {
           isr,
           logStartOffset: 0,
           highWatermark: 0,
+          lastStableOffset: 0,
           logEndOffset: 0,
         };
       }
@@ -76,6 +77,7 @@ export async function describeTopic(env: Env, topic: TopicMetadata) {
         isr: info?.isr ?? registry.isr,
         logStartOffset: info?.logStartOffset ?? -1,
         highWatermark: info?.highWatermark ?? -1,
+        lastStableOffset: info?.lastStableOffset ?? -1,
         logEndOffset: info?.logEndOffset ?? -1,
       };
     }),

@@ -52,3 +52,24 @@ export function progress(label) {
     stop: () => bar.stop(),
   };
 }
+
+/** A stdin line as a record (produce): split at --key-delimiter, parsed with --parse-json. */
+export function lineRecord(line, o, lineNumber) {
+  let key;
+  let value = line;
+  if (o.keyDelimiter !== undefined) {
+    const at = line.indexOf(o.keyDelimiter);
+    if (at >= 0) {
+      key = line.slice(0, at);
+      value = line.slice(at + o.keyDelimiter.length);
+    }
+  }
+  if (o.parseJson) {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new UsageError(`line ${lineNumber} is not JSON (--parse-json)`);
+    }
+  }
+  return { key, value, headers: o.header, partition: o.partition };
+}

@@ -56,6 +56,24 @@ export class Admin {
     return this.call<FetchResult>("GET", `/v1/topics/${enc(topic)}/partitions/${partition}/records?${query}`);
   }
 
+  /** A transaction's state (GET /v1/transactions/{id}). */
+  describeTransaction(transactionalId: string) {
+    return this.call<{
+      transactionalId: string;
+      state: string;
+      producer: { id: string; epoch: number };
+      partitions: { topic: string; partition: number }[];
+      groups: string[];
+      startedAt?: string;
+      transactionTimeoutMs: number;
+    }>("GET", `/v1/transactions/${enc(transactionalId)}`);
+  }
+
+  /** A new epoch for the transactionalId: every older instance is fenced, its open transaction aborted. */
+  fenceTransactionalId(transactionalId: string) {
+    return this.call<{ id: string; epoch: number }>("POST", "/v1/producers", { transactionalId });
+  }
+
   async listGroups() {
     return (
       await this.call<{ groups: { group: string; state: string; generation: number; members: number }[] }>(

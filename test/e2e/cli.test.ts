@@ -116,6 +116,27 @@ describe("edgelog CLI", () => {
     );
   });
 
+  it("produce --transactional-id writes stdin in one transaction; read_committed consumers see it once committed", async () => {
+    await edgelog(["topic", "create", "ledger", "-p", "1", "-r", "1"], server.url);
+    const produced = await edgelog(
+      ["produce", "ledger", "--transactional-id", "cli-ledger", "-K", ":"],
+      server.url,
+      "a:1\nb:2\nc:3\n",
+    );
+    expect(produced).toMatchObject({ code: 0 });
+    const committed = await edgelog(
+      ["consume", "ledger", "--from-beginning", "--isolation", "read_committed", "--format", "%k=%s"],
+      server.url,
+    );
+    expect(committed.stdout.trim().split("\n")).toEqual(["a=1", "b=2", "c=3"]);
+    const described = await edgelog(["--json", "transaction", "describe", "cli-ledger"], server.url);
+    expect(JSON.parse(described.stdout)).toMatchObject({ state: "CompleteCommit", producer: { epoch: 0 } });
+    const fenced = await edgelog(["transaction", "fence", "cli-ledger"], server.url);
+    expect(fenced.stdout.trim()).toBe("fenced cli-ledger: epoch 1");
+    const bad = await edgelog(["consume", "ledger", "--isolation", "dirty"], server.url);
+    expect(bad.code).toBe(2);
+  });
+
   it("exit codes: 1 with the error code on a server error, 2 with usage on a usage error", async () => {
     const missing = await edgelog(["topic", "describe", "no-such-topic"], server.url);
     expect(missing.code).toBe(1);

@@ -114,6 +114,7 @@ describe("transactions in a partition", () => {
     const uncommitted = await read(topic, "read_uncommitted");
     expect(uncommitted.offsets).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     expect(uncommitted.lastStableOffset).toBe(2);
+    expect(await describePartition(topic)).toMatchObject({ lastStableOffset: 2, highWatermark: 9 });
     // Without the parameter: read_uncommitted, as Kafka; the answer carries the LSO too.
     expect((await fetchRecords(topic, 0, "offset=0")).body).toMatchObject({
       lastStableOffset: 2,

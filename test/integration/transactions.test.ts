@@ -281,6 +281,15 @@ describe("transactions", () => {
     );
     expect(await pushed("ru", 3)).toEqual(["t-0", "t-1", "plain"]);
     expect((await poll(group, member.memberId, "maxRecords=100")).body.records).toEqual([]);
+    // A read_committed group's lag is measured to the last stable offset (0 here), not the high watermark (3).
+    expect(
+      (await commit(group, member.memberId, member.generation, [{ topic, partition: 0, offset: 0 }])).status,
+    ).toBe(200);
+    expect((await api("GET", `/v1/groups/${group}/offsets`)).body.offsets[0]).toMatchObject({
+      committedOffset: 0,
+      highWatermark: 3,
+      lag: 0,
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(s.frames.filter((f) => f.op === "records" && f.subscription === "rc")).toEqual([]);
 
@@ -288,6 +297,7 @@ describe("transactions", () => {
     expect(await pushed("rc", 3)).toEqual(["t-0", "t-1", "plain"]);
     const polled = await poll(group, member.memberId, "maxRecords=100");
     expect(polled.body.records.map((r: any) => r.value)).toEqual(["t-0", "t-1", "plain"]);
+    expect((await api("GET", `/v1/groups/${group}/offsets`)).body.offsets[0]).toMatchObject({ lag: 4 });
 
     expect((await send(topic, producer, 1, [{ value: "gone" }])).status).toBe(200);
     expect((await end(tid, producer, "abort")).body).toEqual({ state: "CompleteAbort" });
