@@ -77,6 +77,8 @@ export class History {
     this.commitAttempts = new Map();
     /** `group/generation/topic/partition` → the member that was told it owns it. */
     this.owners = new Map();
+    /** Transactions of the transactional clients: { name, values, outcome: committed | aborted | unknown }. */
+    this.transactions = [];
   }
 
   /** Records a finding of `kind`, printed with the seed so it can be replayed. */

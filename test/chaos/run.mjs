@@ -15,6 +15,7 @@ import { fetcher, groupMember, groupSocket, offsetsObserver, tail } from "./cons
 import { call, History, sleep } from "./history.mjs";
 import { idempotentProducer, plainProducer } from "./producers.mjs";
 import { newSeed, Random } from "./random.mjs";
+import { checkTransactions, readCommittedLog, transactionalProducer } from "./transactions.mjs";
 
 /** Time between two crashes of the whole server: 10 or more in a 3-minute run. */
 const CRASH_EVERY_MS = { min: 6_000, max: 12_000 };
@@ -29,6 +30,8 @@ const FAULTS = ["fail", "hang", "failAfterCommit", "slow", "reset"];
 const ISOLATE_LEADER_CHANCE = 0.25;
 /** How long the followers lag before the leader fails (shorter than the ISR's 2 s lag time). */
 const ISOLATION_MS = { min: 200, max: 1_500 };
+/** The transactional clients (their transactionalIds are `chaos-<name>`). */
+const TRANSACTIONAL = ["txn-a", "txn-b"];
 
 /**
  * Runs one chaos history and checks it.
@@ -52,6 +55,8 @@ export async function runChaos({ seed, durationMs, crashes = true }) {
       single: { name: "chaos-single", partitions: 2, replicationFactor: 1 },
       /** acks=all and idempotent: three replicas, two in sync needed, short ISR timers for quick changes. */
       replicated: { name: "chaos-replicated", partitions: 3, replicationFactor: 3 },
+      /** Transactional producers: markers leave gaps in its log (checked with read_committed). */
+      transactions: { name: "chaos-transactions", partitions: 2, replicationFactor: 3 },
     },
     highWatermarks: new Map(),
     tailPositions: new Map(),
@@ -77,6 +82,7 @@ export async function runChaos({ seed, durationMs, crashes = true }) {
       plainProducer(ctx, "p-all-b", "all"),
       idempotentProducer(ctx, "idem-a"),
       idempotentProducer(ctx, "idem-b"),
+      ...TRANSACTIONAL.map((name) => transactionalProducer(ctx, name)),
       fetcher(ctx, "fetch-a"),
       fetcher(ctx, "fetch-b"),
       groupMember(ctx, "member-a", groups[0]),
@@ -97,7 +103,8 @@ export async function runChaos({ seed, durationMs, crashes = true }) {
     await crash(server, history);
     await server.start();
     const logs = await readFinalLog(ctx);
-    checkFinalLog(history, logs);
+    checkFinalLog(history, logs, new Set([ctx.topics.transactions.name]));
+    checkTransactions(history, await readCommittedLog(ctx, TRANSACTIONAL));
     if (history.failed) {
       console.error(`chaos seed=${seed} nemesis:\n  ${history.events.join("\n  ")}`);
       const file = join(tmpdir(), `chaos-${seed}-server.log`);
