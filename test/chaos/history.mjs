@@ -128,7 +128,10 @@ export class History {
   summary() {
     const acked = this.acked.length;
     const counts = FINDINGS.map((k) => `${k}=${this.counts[k]}`).join(" ");
-    return `chaos seed=${this.seed} ops=${this.ops} crashes=${this.crashes} faults=${this.faults} cuts=${this.cuts} acked=${acked} ${counts}`;
+    const txns = ["committed", "aborted", "unknown"]
+      .map((o) => this.transactions.filter((t) => t.outcome === o).length)
+      .join("/");
+    return `chaos seed=${this.seed} ops=${this.ops} crashes=${this.crashes} faults=${this.faults} cuts=${this.cuts} acked=${acked} transactions(committed/aborted/unknown)=${txns} ${counts}`;
   }
 
   get failed() {
