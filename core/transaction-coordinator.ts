@@ -86,10 +86,17 @@ export function initEpoch(txn: Transaction | null, timeoutMs: number, epochMax: 
   return ok(emptyTransaction(epoch, timeoutMs));
 }
 
-/** Begins the transaction if none is open (Empty or Complete*), keeping its epoch and timeout. */
-function begin(txn: Transaction, nowMs: number): Transaction {
-  if (txn.state === "Ongoing") return txn;
-  return { ...txn, state: "Ongoing", partitions: [], groups: [], startedAtMs: nowMs };
+/**
+ * The open transaction a write of `epoch` goes into: begun if none is open (Empty
+ * or Complete*, keeping the epoch and timeout); refused for another epoch or while
+ * one is completing.
+ */
+function openFor(txn: Transaction, epoch: number, nowMs: number): Result<Transaction> {
+  const epochCheck = checkEpoch(txn, epoch);
+  if (!epochCheck.ok) return epochCheck;
+  if (isPreparing(txn.state)) return concurrent(txn);
+  if (txn.state === "Ongoing") return ok(txn);
+  return ok({ ...txn, state: "Ongoing", partitions: [], groups: [], startedAtMs: nowMs });
 }
 
 /**
@@ -103,10 +110,9 @@ export function addPartitions(
   partitions: readonly TopicPartition[],
   nowMs: number,
 ): Result<{ txn: Transaction; changed: boolean }> {
-  const epochCheck = checkEpoch(txn, epoch);
-  if (!epochCheck.ok) return epochCheck;
-  if (isPreparing(txn.state)) return concurrent(txn);
-  const open = begin(txn, nowMs);
+  const opened = openFor(txn, epoch, nowMs);
+  if (!opened.ok) return opened;
+  const open = opened.value;
   const key = (tp: TopicPartition) => partitionKey(tp.topic, tp.partition);
   const known = new Set(open.partitions.map(key));
   const added = partitions.filter((tp) => !known.has(key(tp)));
@@ -128,10 +134,9 @@ export function addGroup(
   group: string,
   nowMs: number,
 ): Result<{ txn: Transaction; changed: boolean }> {
-  const epochCheck = checkEpoch(txn, epoch);
-  if (!epochCheck.ok) return epochCheck;
-  if (isPreparing(txn.state)) return concurrent(txn);
-  const open = begin(txn, nowMs);
+  const opened = openFor(txn, epoch, nowMs);
+  if (!opened.ok) return opened;
+  const open = opened.value;
   if (open.groups.includes(group)) return ok({ txn: open, changed: open !== txn });
   if (open.groups.length >= TRANSACTION_GROUPS_MAX)
     return fail(

@@ -79,6 +79,19 @@ export async function runPipeline({
   throw new Error("the pipeline did not finish before its deadline");
 }
 
+/** Creates the input and output topics and fills the input with `count` orders `{ id, amount: id }`. */
+export async function prepareOrders(edgelog, input, output, count) {
+  await edgelog.admin.createTopic(input, { partitions: 2, replicationFactor: 1 });
+  await edgelog.admin.createTopic(output, { partitions: 2, replicationFactor: 1 });
+  const orders = edgelog.producer();
+  await Promise.all(
+    Array.from({ length: count }, (_, id) =>
+      orders.send({ topic: input, key: `o${id}`, value: { id, amount: id } }),
+    ),
+  );
+  await orders.close();
+}
+
 /** Every record of a topic a read_committed reader sees. */
 export async function readCommitted(edgelog, topic) {
   const { partitions } = await edgelog.admin.describeTopic(topic);
@@ -105,15 +118,7 @@ async function main() {
   const run = Date.now().toString(36);
   const [input, output, group] = [`orders-${run}`, `orders-doubled-${run}`, `doubler-${run}`];
   const ORDERS = 500;
-  await edgelog.admin.createTopic(input, { partitions: 2, replicationFactor: 1 });
-  await edgelog.admin.createTopic(output, { partitions: 2, replicationFactor: 1 });
-  const orders = edgelog.producer();
-  await Promise.all(
-    Array.from({ length: ORDERS }, (_, id) =>
-      orders.send({ topic: input, key: `o${id}`, value: { id, amount: id } }),
-    ),
-  );
-  await orders.close();
+  await prepareOrders(edgelog, input, output, ORDERS);
   const { restarts } = await runPipeline({
     edgelog,
     input,

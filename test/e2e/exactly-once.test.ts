@@ -2,7 +2,7 @@ import { Edgelog } from "@edgelog/client";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 // The worked example, run as a user would run it, against what `npm start` runs.
-import { readCommitted, runPipeline } from "../../examples/exactly-once/pipeline.mjs";
+import { prepareOrders, readCommitted, runPipeline } from "../../examples/exactly-once/pipeline.mjs";
 import { LocalServer, tempStateDir } from "./server";
 
 const ORDERS = 400;
@@ -18,15 +18,7 @@ describe("exactly-once consume-transform-produce (examples/exactly-once)", () =>
     await server.start();
     const edgelog = new Edgelog({ url: server.url, WebSocket });
     const [input, output, group] = ["orders", "orders-doubled", "doubler"];
-    await edgelog.admin.createTopic(input, { partitions: 2, replicationFactor: 1 });
-    await edgelog.admin.createTopic(output, { partitions: 2, replicationFactor: 1 });
-    const orders = edgelog.producer();
-    await Promise.all(
-      Array.from({ length: ORDERS }, (_, id) =>
-        orders.send({ topic: input, key: `o${id}`, value: { id, amount: id } }),
-      ),
-    );
-    await orders.close();
+    await prepareOrders(edgelog, input, output, ORDERS);
 
     const restarts: string[] = [];
     let crashes = 0;
