@@ -113,7 +113,11 @@ export class IdempotentProducer extends DurableObject<Env> {
   }): Promise<Result<{ id: string; epoch: number }>> {
     let epoch = this.state === null ? 0 : this.state.epoch + 1;
     if (transactional) {
-      const txnEpoch = await this.transactions.init(transactional.transactionalId, transactional.timeoutMs);
+      const txnEpoch = await this.transactions.init(
+        transactional.transactionalId,
+        transactional.timeoutMs,
+        this.state?.epoch ?? null,
+      );
       if (!txnEpoch.ok) {
         await this.scheduleAlarm(); // a transaction left completing is resumed by the alarm
         return txnEpoch;

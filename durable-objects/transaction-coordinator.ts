@@ -6,6 +6,7 @@ import {
   addGroup,
   addPartitions,
   completeTransaction,
+  emptyTransaction,
   endTransaction,
   expire,
   initEpoch,
@@ -99,10 +100,16 @@ export class TransactionCoordinator {
   /**
    * A new epoch for the transactionalId (POST /v1/producers): a transaction still
    * completing completes first; an open one is aborted under the new epoch before
-   * the answer. Answers the epoch.
+   * the answer. Answers the epoch (`currentEpoch`: the producer's, when it has one).
    */
-  async init(transactionalId: string, timeoutMs: number): Promise<Result<number>> {
+  async init(
+    transactionalId: string,
+    timeoutMs: number,
+    currentEpoch: number | null,
+  ): Promise<Result<number>> {
     this.transactionalId = transactionalId;
+    // A transactionalId producer from before transactions existed: its epochs go on from where they are.
+    if (this.txn === null && currentEpoch !== null) this.txn = emptyTransaction(currentEpoch, timeoutMs);
     if (this.txn !== null && isPreparing(this.txn.state)) {
       const done = await this.complete();
       if (!done.ok) return done;

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { producerFor } from "../../durable-objects/stubs";
 import {
@@ -344,5 +344,17 @@ describe("transactions", () => {
     expect(done).toBe("CompleteCommit");
     expect(await visible(topic, 2, "read_committed")).toEqual(["d-0", "d-1", "d-2", "d-3"]);
     expect((await end(tid, producer, "commit")).body).toEqual({ state: "CompleteCommit" });
+  });
+
+  it("a transactionalId producer from before transactions keeps counting its epochs", async () => {
+    const tid = uniqueTopic("txn");
+    expect((await transactional(tid)).epoch).toBe(0);
+    // As stored before transactions existed: the producer's epoch, no transaction state.
+    await runInDurableObject(producerFor(env, tid), (_instance, state: DurableObjectState) => {
+      state.storage.sql.exec("DELETE FROM txn");
+      state.storage.sql.exec("UPDATE producer SET epoch = 5");
+    });
+    await restartObject(() => producerFor(env, tid));
+    expect((await transactional(tid)).epoch).toBe(6);
   });
 });
