@@ -30,6 +30,8 @@ export type StoredMarker = TransactionMarker & {
   /** The closed transaction's first offset and epoch. */
   firstOffset: number;
   transactionEpoch: number;
+  /** When the leader wrote it (ms): compaction drops it delete.retention.ms later. */
+  timestamp: number;
 };
 
 export class PartitionTransactions {
@@ -107,6 +109,7 @@ export class PartitionTransactions {
     producerId: string,
     marker: TransactionMarker,
     offset: number,
+    timestamp = 0,
   ): Result<{ marker: StoredMarker | null; aborted: AbortedRange | null }> {
     const current = this.open.get(producerId);
     if (current === undefined) return ok({ marker: null, aborted: null });
@@ -124,6 +127,7 @@ export class PartitionTransactions {
       offset,
       firstOffset: current.firstOffset,
       transactionEpoch: current.epoch,
+      timestamp,
     };
     if (marker.commit) return ok({ marker: stored, aborted: null });
     const aborted = { producerId, firstOffset: current.firstOffset, lastOffset: offset };

@@ -179,7 +179,7 @@ export class LeaderAppend {
         `the ISR has ${state.isr.length} of the ${minInsync} replicas min.insync.replicas needs; no marker was written`,
       );
     const offset = log.logEndOffset;
-    const applied = log.transactions.applyMarker(request.producerId, request.marker, offset);
+    const applied = log.transactions.applyMarker(request.producerId, request.marker, offset, Date.now());
     if (!applied.ok) return applied;
     const marker = applied.value;
     // Nothing open: a repeat (its earlier marker must be as safe before the answer), or a partition never written.

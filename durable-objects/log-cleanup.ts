@@ -224,14 +224,53 @@ export class LogCleanup {
       to,
       tombstoneCutoff,
     ).rowsWritten;
-    return superseded + tombstones;
+    return superseded + tombstones + this.compactTransactions(from, to, tombstoneCutoff);
   }
 
-  /** The oldest stored tombstone's timestamp (a later pass removes it), or null when there is none. */
+  /**
+   * Kafka's cleaner for transactions: a decided transaction's marker in [from, to),
+   * written before `cutoff` (delete.retention.ms ago), goes — and for an abort, its
+   * records and its aborted range with it (read_committed readers skipped them;
+   * read_uncommitted ones no longer see them). Open transactions lie at or past the
+   * pass's bound (the last stable offset), never here. Answers the rows removed.
+   */
+  private compactTransactions(from: number, to: number, cutoff: number): number {
+    const due = this.sql
+      .exec<{ offset: number; committed: number; producer_id: string; first_offset: number }>(
+        'SELECT "offset", committed, producer_id, first_offset FROM txn_markers WHERE "offset" >= ? AND "offset" < ? AND timestamp < ?',
+        from,
+        to,
+        cutoff,
+      )
+      .toArray();
+    let removed = 0;
+    for (const m of due) {
+      if (m.committed === 0) {
+        removed += this.sql.exec(
+          'DELETE FROM log WHERE "offset" >= ? AND "offset" < ? AND producer_id = ?',
+          m.first_offset,
+          m.offset,
+          m.producer_id,
+        ).rowsWritten;
+        this.sql.exec(
+          "DELETE FROM txn_aborted WHERE last_offset = ? AND producer_id = ?",
+          m.offset,
+          m.producer_id,
+        );
+      }
+      this.sql.exec('DELETE FROM txn_markers WHERE "offset" = ?', m.offset);
+    }
+    if (due.length > 0) this.log.transactions.load(); // the aborted ranges in memory follow the table
+    return removed + due.length;
+  }
+
+  /** The oldest stored tombstone's or transaction marker's timestamp (a later pass removes it), or null. */
   private oldestTombstone(): number | null {
     return this.sql
       .exec<{ t: number | null }>(
-        "SELECT min(timestamp) AS t FROM log WHERE value = 'null' AND value_base64 IS NULL",
+        `SELECT min(t) AS t FROM (
+           SELECT min(timestamp) AS t FROM log WHERE value = 'null' AND value_base64 IS NULL
+           UNION ALL SELECT min(timestamp) FROM txn_markers)`,
       )
       .one().t;
   }

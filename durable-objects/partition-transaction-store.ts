@@ -34,6 +34,7 @@ type MarkerRow = {
   committed: number;
   first_offset: number;
   transaction_epoch: number;
+  timestamp: number;
 };
 
 function markerOfRow(r: MarkerRow): StoredMarker {
@@ -44,6 +45,7 @@ function markerOfRow(r: MarkerRow): StoredMarker {
     commit: r.committed === 1,
     firstOffset: r.first_offset,
     transactionEpoch: r.transaction_epoch,
+    timestamp: r.timestamp,
   };
 }
 
@@ -56,7 +58,8 @@ export const TRANSACTION_TABLES_MIGRATION = `ALTER TABLE log ADD COLUMN producer
      epoch INTEGER NOT NULL,
      committed INTEGER NOT NULL,
      first_offset INTEGER NOT NULL,
-     transaction_epoch INTEGER NOT NULL
+     transaction_epoch INTEGER NOT NULL,
+     timestamp INTEGER NOT NULL
    );
    CREATE INDEX txn_markers_by_first_offset ON txn_markers (first_offset);
    CREATE TABLE txn_aborted (
@@ -140,8 +143,13 @@ export class PartitionTransactionStore {
   }
 
   /** A coordinator's marker at `offset`: null when nothing was open for the producer (nothing to store). */
-  applyMarker(producerId: string, marker: TransactionMarker, offset: number): Result<StoredMarker | null> {
-    const applied = this.index.applyMarker(producerId, marker, offset);
+  applyMarker(
+    producerId: string,
+    marker: TransactionMarker,
+    offset: number,
+    timestamp: number,
+  ): Result<StoredMarker | null> {
+    const applied = this.index.applyMarker(producerId, marker, offset, timestamp);
     if (!applied.ok) return applied;
     const { marker: stored, aborted } = applied.value;
     if (stored === null) return ok(null);
@@ -161,14 +169,15 @@ export class PartitionTransactionStore {
   private saveMarker(m: StoredMarker, aborted: AbortedRange | null): void {
     this.sql.exec("DELETE FROM txn_open WHERE producer_id = ?", m.producerId);
     this.sql.exec(
-      `INSERT OR REPLACE INTO txn_markers ("offset", producer_id, epoch, committed, first_offset, transaction_epoch)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO txn_markers ("offset", producer_id, epoch, committed, first_offset, transaction_epoch, timestamp)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
       m.offset,
       m.producerId,
       m.epoch,
       m.commit ? 1 : 0,
       m.firstOffset,
       m.transactionEpoch,
+      m.timestamp,
     );
     if (aborted) this.saveAborted(aborted);
   }
@@ -236,7 +245,8 @@ export class PartitionTransactionStore {
         );
         if (!admitted.ok) throw new Error(`follower cannot mirror a transaction: ${admitted.error.message}`);
       } else if (step.marker) {
-        const applied = this.applyMarker(step.marker.producerId, step.marker, step.marker.offset);
+        const m = step.marker;
+        const applied = this.applyMarker(m.producerId, m, m.offset, m.timestamp);
         if (!applied.ok) throw new Error(`follower cannot mirror a marker: ${applied.error.message}`);
       }
     }

@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Result } from "../../core/errors";
 import { encodeAppendChunks } from "../../core/record-codec";
@@ -263,5 +263,39 @@ describe("transactions in a partition", () => {
     expect(await read(topic, "read_committed")).toMatchObject({ values: [], lastStableOffset: 2 });
     expect(await marker(topic, "G", { epoch: 1, commit: true })).toEqual({ ok: true, value: { offset: 3 } });
     expect(await read(topic, "read_committed")).toMatchObject({ values: ["next-0"], lastStableOffset: 4 });
+  });
+
+  it("compaction drops decided transactions' markers, and aborted records with theirs, after delete.retention.ms; never an open one", async () => {
+    const topic = await createTopic({ configs: { "cleanup.policy": "compact", "delete.retention.ms": 0 } });
+    const keyed = (tag: string, keys: string[]) => keys.map((key) => ({ key, value: tag }));
+    expect((await append(topic, "H", 0, "h", 1)).ok).toBe(true); // 0 (keyless: compaction keeps it)
+    expect((await marker(topic, "H", { epoch: 0, commit: true })).ok).toBe(true); // 1
+    expect((await append(topic, "I", 0, "i", 2)).ok).toBe(true); // 2, 3
+    expect((await marker(topic, "I", { epoch: 0, commit: false })).ok).toBe(true); // 4
+    expect((await produce(topic, keyed("plain", ["k1"]))).status).toBe(200); // 5
+    expect((await append(topic, "J", 0, "j", 1)).ok).toBe(true); // 6: stays open
+    expect((await produce(topic, keyed("last", ["k2"]))).status).toBe(200); // 7
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const { leader } = await describePartition(topic);
+    for (let i = 0; i < 10; i++)
+      await runDurableObjectAlarm(replicaStub(env, topic, 0, leader) as unknown as DurableObjectStub);
+    const tables = await runInDurableObject(
+      replicaStub(env, topic, 0, leader),
+      (_i, state: DurableObjectState) => ({
+        markers: state.storage.sql
+          .exec('SELECT "offset" FROM txn_markers')
+          .toArray()
+          .map((r) => r.offset),
+        aborted: state.storage.sql.exec("SELECT last_offset FROM txn_aborted").toArray().length,
+      }),
+    );
+    expect(tables).toEqual({ markers: [], aborted: 0 });
+    // The aborted records are gone for every reader; offsets of the rest never change; J is still open.
+    expect((await read(topic, "read_uncommitted")).offsets).toEqual([0, 5, 6, 7]);
+    expect(await read(topic, "read_committed")).toMatchObject({
+      values: ["h-0", "plain"],
+      lastStableOffset: 6,
+    });
+    expect((await describePartition(topic)).logEndOffset).toBe(8);
   });
 });

@@ -29,7 +29,15 @@ describe("a partition's transactions (pure)", () => {
     value(t.admitTransactional("q", 3, 9));
     const commit = value(t.applyMarker("p", { epoch: 0, commit: true }, 10));
     expect(commit).toEqual({
-      marker: { producerId: "p", epoch: 0, commit: true, offset: 10, firstOffset: 5, transactionEpoch: 0 },
+      marker: {
+        producerId: "p",
+        epoch: 0,
+        commit: true,
+        offset: 10,
+        firstOffset: 5,
+        transactionEpoch: 0,
+        timestamp: 0,
+      },
       aborted: null,
     });
     expect(t.lastStableOffset(11)).toBe(9);
