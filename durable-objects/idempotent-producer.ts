@@ -147,10 +147,8 @@ export class IdempotentProducer extends DurableObject<Env> {
         `producer has ${PRODUCER_QUEUE_MAX} requests waiting; wait for their answers before sending more`,
       );
     this.queued++;
-    const turn = this.queue.then(() => this.apply(request));
-    this.queue = turn.catch(() => undefined);
     try {
-      return await turn;
+      return await this.inTurn(() => this.apply(request));
     } finally {
       this.queued--;
     }
@@ -210,7 +208,7 @@ export class IdempotentProducer extends DurableObject<Env> {
         request.batches.map((b) => ({ topic: request.topic.name, partition: b.partition })),
       );
       if (!registered.ok) return registered;
-      await this.scheduleAlarm();
+      if (registered.value) await this.scheduleAlarm(); // a transaction began: its timeout
     }
     const outcome = await this.send(request, { repeat: false });
     // A request that failed on some partition is not applied: its sequence stays next, and a
@@ -225,9 +223,7 @@ export class IdempotentProducer extends DurableObject<Env> {
    */
   async endTransaction(epoch: number, commit: boolean): Promise<Result<{ state: TransactionState }>> {
     if (this.state === null) return this.unknown();
-    const turn = this.queue.then(() => this.transactions.end(epoch, commit));
-    this.queue = turn.catch(() => undefined);
-    const ended = await turn;
+    const ended = await this.inTurn(() => this.transactions.end(epoch, commit));
     await this.scheduleAlarm();
     return ended.ok ? ok({ state: ended.value }) : ended;
   }
@@ -235,15 +231,19 @@ export class IdempotentProducer extends DurableObject<Env> {
   /** Offsets the transaction commits if, and only if, it commits (checked by the group as a commit now). */
   async sendOffsets(epoch: number, group: string, request: CommitRequest): Promise<Result<null>> {
     if (this.state === null) return this.unknown();
-    const turn = this.queue.then(async (): Promise<Result<null>> => {
+    return this.inTurn(async (): Promise<Result<null>> => {
       const registered = await this.transactions.registerGroup(epoch, group);
       if (!registered.ok) return registered;
+      if (registered.value) await this.scheduleAlarm(); // a transaction began: its timeout
       return consumerGroup(this.env, group).transactionalCommit(this.ctx.id.toString(), epoch, request);
     });
+  }
+
+  /** Runs `work` after every request queued before it (one at a time, in arrival order). */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.queue.then(work);
     this.queue = turn.catch(() => undefined);
-    const sent = await turn;
-    await this.scheduleAlarm();
-    return sent;
+    return turn;
   }
 
   describeTransaction(): TransactionDescription | null {

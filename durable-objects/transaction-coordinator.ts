@@ -126,22 +126,28 @@ export class TransactionCoordinator {
     return ok(this.txn!.epoch);
   }
 
-  /** Registers the partitions a transactional produce writes to (durably, before the append). */
-  async register(epoch: number, partitions: readonly TopicPartition[]): Promise<Result<null>> {
-    if (this.txn === null) return notTransactional();
-    const added = addPartitions(this.txn, epoch, partitions, Date.now());
-    if (!added.ok) return added;
-    if (added.value.changed) await this.save(added.value.txn);
-    return ok(null);
+  /**
+   * Registers the partitions a transactional produce writes to (durably, before the
+   * append). Answers whether a transaction began (its timeout needs the alarm).
+   */
+  register(epoch: number, partitions: readonly TopicPartition[]): Promise<Result<boolean>> {
+    return this.add((txn) => addPartitions(txn, epoch, partitions, Date.now()));
   }
 
-  /** Registers a group whose offsets the transaction commits. */
-  async registerGroup(epoch: number, group: string): Promise<Result<null>> {
+  /** Registers a group whose offsets the transaction commits; answers whether a transaction began. */
+  registerGroup(epoch: number, group: string): Promise<Result<boolean>> {
+    return this.add((txn) => addGroup(txn, epoch, group, Date.now()));
+  }
+
+  private async add(
+    change: (txn: Transaction) => Result<{ txn: Transaction; changed: boolean }>,
+  ): Promise<Result<boolean>> {
     if (this.txn === null) return notTransactional();
-    const added = addGroup(this.txn, epoch, group, Date.now());
+    const began = this.txn.state !== "Ongoing";
+    const added = change(this.txn);
     if (!added.ok) return added;
     if (added.value.changed) await this.save(added.value.txn);
-    return ok(null);
+    return ok(began);
   }
 
   /** Commit or abort: answers once every marker is written (a retry resumes one interrupted). */
