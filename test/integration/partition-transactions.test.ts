@@ -40,6 +40,9 @@ async function atLeader<T>(
   );
 }
 
+/** The records' timestamp: now, so that retention.ms (7 days by default) never deletes them mid-test. */
+const NOW = Date.now();
+
 const sequences = new Map<string, number>();
 
 /** Appends `n` records of a producer (transactional or plain idempotent) at acks=all. */
@@ -66,9 +69,9 @@ function append(
       leaderEpoch,
       chunks: encodeAppendChunks(
         records,
-        records.map(() => 1_000),
+        records.map(() => NOW),
       ),
-      maxTimestamp: 1_000,
+      maxTimestamp: NOW,
       acks: "all",
       producer: { id: producerId, epoch, sequence },
       transactional,
@@ -222,12 +225,12 @@ describe("transactions in a partition", () => {
           headersJson: "{}",
           sizeBytes: 8,
         })),
-        Array.from({ length: n }, () => 1_000),
+        Array.from({ length: n }, () => NOW),
       );
     // Submitted in one turn inside the leader: the first commits alone, the rest share the next commit
     // (the replicas get them as one live call but for the marker, which takes an offset and no record).
     const answers = await atLeader(topic, (p, topicId, leaderEpoch) => {
-      const base = { topicId, leaderEpoch, maxTimestamp: 1_000, acks: "all" as const };
+      const base = { topicId, leaderEpoch, maxTimestamp: NOW, acks: "all" as const };
       return Promise.all([
         p.append({ ...base, chunks: batch("first", 1) }),
         p.append({
