@@ -27,6 +27,8 @@ export type ProducerBatch = {
    * has deleted the records.
    */
   defaultTimestamp: number;
+  /** A transactional batch's transaction (Transaction.number); absent for a plain one. */
+  transactionNumber?: number;
 };
 
 export type SequenceCheck = "next" | "duplicate" | "expired-duplicate" | "gap";
@@ -46,27 +48,38 @@ export function checkSequence(nextSequence: number, sequence: number, kept: numb
 export type PartitionDecision =
   | { kind: "append" }
   | { kind: "duplicate"; batch: ProducerBatch }
+  /**
+   * The same sequence appended in an earlier transaction, which ended without it
+   * being applied (it failed elsewhere, and the transaction was aborted): a new
+   * request, to append, unless the producer object says it is a repeat.
+   */
+  | { kind: "reused"; batch: ProducerBatch }
   | { kind: "fenced"; epoch: number }
   /** Older than a batch of the same epoch appended here, and not one it keeps: never append it. */
   | { kind: "stale"; newerSequence: number };
 
 /**
- * What a partition does with a producer's batch, given the batches it keeps for
- * that producer: refuse an epoch older than one it has seen, answer a batch it
- * already appended, refuse a sequence older than one of the same epoch it appended
- * (the producer object applies sequences in order, so that one was applied before
- * or skipped: the guard a restarted producer object relies on), else append.
+ * What a partition does with a producer's batch (of transaction `transactionNumber`,
+ * if transactional), given the batches it keeps for that producer: refuse an epoch
+ * older than one it has seen, answer a batch it already appended, refuse a sequence
+ * older than one of the same epoch it appended (the producer object applies
+ * sequences in order, so that one was applied before or skipped: the guard a
+ * restarted producer object relies on), else append.
  */
 export function partitionDecision(
   kept: readonly ProducerBatch[],
   epoch: number,
   sequence: number,
+  transactionNumber?: number,
 ): PartitionDecision {
   let newestEpoch = -1;
   let newerSequence = -1;
   for (const b of kept) {
     if (b.epoch > newestEpoch) newestEpoch = b.epoch;
-    if (b.epoch === epoch && b.sequence === sequence) return { kind: "duplicate", batch: b };
+    if (b.epoch === epoch && b.sequence === sequence)
+      return b.transactionNumber === transactionNumber
+        ? { kind: "duplicate", batch: b }
+        : { kind: "reused", batch: b };
     if (b.epoch === epoch && b.sequence > newerSequence) newerSequence = b.sequence;
   }
   if (epoch < newestEpoch) return { kind: "fenced", epoch: newestEpoch };

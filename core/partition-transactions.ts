@@ -13,8 +13,11 @@ import type { TransactionMarker } from "./transaction-coordinator";
 export const ISOLATION_LEVELS = ["read_uncommitted", "read_committed"] as const;
 export type Isolation = (typeof ISOLATION_LEVELS)[number];
 
-/** A producer's transactional records in this partition from `firstOffset` on, not yet decided. */
-export type OpenTransaction = { producerId: string; epoch: number; firstOffset: number };
+/**
+ * A producer's transactional records in this partition from `firstOffset` on, not
+ * yet decided: its transaction `number` (the coordinator's, see Transaction.number).
+ */
+export type OpenTransaction = { producerId: string; epoch: number; number: number; firstOffset: number };
 
 /**
  * An aborted transaction (Kafka's AbortedTxn): its producer's records in
@@ -27,9 +30,10 @@ export type AbortedRange = { producerId: string; firstOffset: number; lastOffset
 export type StoredMarker = TransactionMarker & {
   producerId: string;
   offset: number;
-  /** The closed transaction's first offset and epoch. */
+  /** The closed transaction's first offset, epoch and number. */
   firstOffset: number;
   transactionEpoch: number;
+  transactionNumber: number;
   /** When the leader wrote it (ms): compaction drops it delete.retention.ms later. */
   timestamp: number;
 };
@@ -38,10 +42,17 @@ export class PartitionTransactions {
   private readonly open = new Map<string, OpenTransaction>();
   /** Sorted by lastOffset (markers take increasing offsets). */
   private aborted: AbortedRange[];
+  /** Per producer, the number of the last transaction a marker closed here: a later write of it is refused. */
+  private readonly closed = new Map<string, number>();
 
-  constructor(open: readonly OpenTransaction[] = [], aborted: readonly AbortedRange[] = []) {
+  constructor(
+    open: readonly OpenTransaction[] = [],
+    aborted: readonly AbortedRange[] = [],
+    closed: ReadonlyMap<string, number> = new Map(),
+  ) {
     for (const t of open) this.open.set(t.producerId, { ...t });
     this.aborted = [...aborted].sort((a, b) => a.lastOffset - b.lastOffset);
+    for (const [producerId, number] of closed) this.closed.set(producerId, number);
   }
 
   openTransactions(): OpenTransaction[] {
@@ -58,32 +69,41 @@ export class PartitionTransactions {
   }
 
   /**
-   * Admits a transactional append of `producerId` at `epoch` whose records start
-   * at `baseOffset`: an epoch older than its open transaction's is fenced; the
-   * first append begins the transaction here (`began`: store it). An older epoch's
-   * transaction still open here is an orphan — the coordinator hands out a new
-   * epoch only once every transaction of the older ones has its markers, so it is
-   * a write that landed after its transaction's marker (Kafka's "hanging
-   * transaction"): it is aborted here (`aborted`: store it), up to `baseOffset`.
+   * Admits a transactional append of `producerId` at `epoch`, in its transaction
+   * `number`, whose records start at `baseOffset`: an epoch older than its open
+   * transaction's is fenced; a write of a transaction already closed here (a late
+   * write: its request gave up before the marker came) is refused; the first
+   * append begins the transaction here (`began`: store it). An earlier transaction
+   * still open here is an orphan — the coordinator begins a transaction only once
+   * the one before has every marker, so it is a write that landed after its
+   * transaction's marker was lost to compaction (Kafka's "hanging transaction"):
+   * it is aborted here (`aborted`: store it), up to `baseOffset`.
    */
   admitTransactional(
     producerId: string,
     epoch: number,
+    number: number,
     baseOffset: number,
   ): Result<{ began: OpenTransaction | null; aborted: AbortedRange | null }> {
     const current = this.open.get(producerId);
     let aborted: AbortedRange | null = null;
+    if (current !== undefined && epoch < current.epoch)
+      return fail(
+        "PRODUCER_FENCED",
+        `epoch ${epoch} was fenced: a transaction of epoch ${current.epoch} is open here`,
+      );
+    if (current !== undefined && number === current.number) return ok({ began: null, aborted: null });
+    const closedUpTo = Math.max(this.closed.get(producerId) ?? -1, current?.number ?? -1);
+    if (number <= closedUpTo)
+      return fail(
+        "INVALID_TXN_STATE",
+        `transaction ${number} of producer ${producerId} has ended: a write of it arriving now is refused`,
+      );
     if (current !== undefined) {
-      if (epoch < current.epoch)
-        return fail(
-          "PRODUCER_FENCED",
-          `epoch ${epoch} was fenced: a transaction of epoch ${current.epoch} is open here`,
-        );
-      if (epoch === current.epoch) return ok({ began: null, aborted: null });
       aborted = { producerId, firstOffset: current.firstOffset, lastOffset: baseOffset - 1 };
       this.aborted.push(aborted);
     }
-    const began = { producerId, epoch, firstOffset: baseOffset };
+    const began = { producerId, epoch, number, firstOffset: baseOffset };
     this.open.set(producerId, began);
     return ok({ began, aborted });
   }
@@ -101,9 +121,11 @@ export class PartitionTransactions {
   /**
    * A coordinator's marker for `producerId`, to be stored at `offset`. It closes
    * the producer's open transaction here; an abort adds an aborted range. A
-   * marker for a producer with nothing open here is a repeat (or a partition the
-   * transaction registered but never wrote): nothing to store, `marker` null.
-   * A marker of an older epoch than the open transaction's is fenced.
+   * marker for a producer with nothing open here, or for an earlier transaction
+   * than the open one, is a repeat (or a partition the transaction registered but
+   * never wrote): nothing to store, `marker` null. A marker of an older epoch than
+   * the open transaction's is fenced. A marker of a later transaction finds an
+   * orphan (see admitTransactional) open: it aborts it, whatever it decided.
    */
   applyMarker(
     producerId: string,
@@ -118,18 +140,22 @@ export class PartitionTransactions {
         "PRODUCER_FENCED",
         `a marker of epoch ${marker.epoch} cannot close the transaction of epoch ${current.epoch}`,
       );
+    if (marker.number < current.number) return ok({ marker: null, aborted: null });
     if (offset < current.firstOffset)
       throw new Error(`marker offset ${offset} below its transaction's first offset`);
     this.open.delete(producerId);
+    this.closed.set(producerId, current.number);
     const stored: StoredMarker = {
       ...marker,
+      commit: marker.commit && marker.number === current.number,
       producerId,
       offset,
       firstOffset: current.firstOffset,
       transactionEpoch: current.epoch,
+      transactionNumber: current.number,
       timestamp,
     };
-    if (marker.commit) return ok({ marker: stored, aborted: null });
+    if (stored.commit) return ok({ marker: stored, aborted: null });
     const aborted = { producerId, firstOffset: current.firstOffset, lastOffset: offset };
     this.aborted.push(aborted);
     return ok({ marker: stored, aborted });
@@ -182,10 +208,14 @@ export class PartitionTransactions {
     for (const m of removedMarkers) {
       if (m.offset < offset)
         throw new Error(`marker at ${m.offset} is not removed by a truncation at ${offset}`);
+      // Its transaction is not closed here any more (those before it were: numbers only grow).
+      if ((this.closed.get(m.producerId) ?? -1) >= m.transactionNumber)
+        this.closed.set(m.producerId, m.transactionNumber - 1);
       if (m.firstOffset < offset)
         this.open.set(m.producerId, {
           producerId: m.producerId,
           epoch: m.transactionEpoch,
+          number: m.transactionNumber,
           firstOffset: m.firstOffset,
         });
     }

@@ -29,6 +29,13 @@ export type Transaction = {
   state: TransactionState;
   /** The producer's epoch: requests of an older one are fenced. */
   epoch: number;
+  /**
+   * The current (or last) transaction's number: each one begun takes the next, across
+   * epochs. Writes and markers carry it, so a partition tells a late write or a
+   * repeated marker of an earlier transaction from the current one (one epoch spans
+   * many transactions; Kafka 4 bumps the epoch instead, KIP-890).
+   */
+  number: number;
   /** Partitions written in the current transaction (sorted, unique): each gets a marker. */
   partitions: TopicPartition[];
   /** Groups sent offsets in the current transaction (sorted, unique): each gets a marker. */
@@ -38,11 +45,14 @@ export type Transaction = {
   timeoutMs: number;
 };
 
-/** What a decided transaction writes into its partitions and groups: committed or aborted, fenced by epoch. */
-export type TransactionMarker = { epoch: number; commit: boolean };
+/**
+ * What a decided transaction writes into its partitions and groups: committed or
+ * aborted, fenced by epoch, closing the transaction of its `number` only.
+ */
+export type TransactionMarker = { epoch: number; commit: boolean; number: number };
 
-export function emptyTransaction(epoch: number, timeoutMs: number): Transaction {
-  return { state: "Empty", epoch, partitions: [], groups: [], startedAtMs: null, timeoutMs };
+export function emptyTransaction(epoch: number, timeoutMs: number, number = 0): Transaction {
+  return { state: "Empty", epoch, number, partitions: [], groups: [], startedAtMs: null, timeoutMs };
 }
 
 export function isPreparing(state: TransactionState): boolean {
@@ -83,7 +93,7 @@ export function initEpoch(txn: Transaction | null, timeoutMs: number, epochMax: 
   if (txn.epoch + 2 > epochMax) return fail("INVALID_REQUEST", "the producer epoch is exhausted");
   const epoch = txn.epoch + 1;
   if (txn.state === "Ongoing") return ok({ ...txn, epoch, state: "PrepareAbort", timeoutMs: txn.timeoutMs });
-  return ok(emptyTransaction(epoch, timeoutMs));
+  return ok(emptyTransaction(epoch, timeoutMs, txn.number));
 }
 
 /**
@@ -96,7 +106,14 @@ function openFor(txn: Transaction, epoch: number, nowMs: number): Result<Transac
   if (!epochCheck.ok) return epochCheck;
   if (isPreparing(txn.state)) return concurrent(txn);
   if (txn.state === "Ongoing") return ok(txn);
-  return ok({ ...txn, state: "Ongoing", partitions: [], groups: [], startedAtMs: nowMs });
+  return ok({
+    ...txn,
+    state: "Ongoing",
+    number: txn.number + 1,
+    partitions: [],
+    groups: [],
+    startedAtMs: nowMs,
+  });
 }
 
 /**
@@ -186,7 +203,7 @@ export function endTransaction(txn: Transaction, epoch: number, commit: boolean)
 /** The markers of a decided transaction (Prepare*): what every registered partition and group is told. */
 export function markerOf(txn: Transaction): TransactionMarker {
   if (!isPreparing(txn.state)) throw new Error(`no marker for a transaction in ${txn.state}`);
-  return { epoch: txn.epoch, commit: txn.state === "PrepareCommit" };
+  return { epoch: txn.epoch, commit: txn.state === "PrepareCommit", number: txn.number };
 }
 
 /** Once every marker is written: the transaction is complete, nothing stays registered. */

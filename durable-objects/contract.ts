@@ -69,8 +69,11 @@ export type AppendRequest = {
    * DUPLICATE_SEQUENCE_NUMBER, never append (a repeat must not become a new batch).
    */
   repeat?: boolean;
-  /** With `producer`: the records belong to the producer's open transaction (begun here by the first). */
-  transactional?: boolean;
+  /**
+   * With `producer`: the records belong to the producer's open transaction, of this
+   * number (Transaction.number), begun here by the first.
+   */
+  transactionNumber?: number;
 };
 
 /** A restarted producer object asking a leader how far its epoch got here. */

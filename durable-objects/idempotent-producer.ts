@@ -1,14 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
-import { mapConcurrent } from "../core/concurrency";
 import { fail, ok, type Result } from "../core/errors";
 import { checkSequence } from "../core/idempotence";
-import { FAN_OUT_CONCURRENCY_MAX, PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
+import { PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
 import type { TransactionState } from "../core/transaction-coordinator";
 import type { CommitRequest } from "../schemas/groups";
 import type { Acks, TopicMetadata } from "./contract";
 import { type Env, producerExpirationMs } from "./env";
-import { callPartitionLeader, LEADER_CALL_SLACK_MS } from "./leader-call";
 import { appendToLeader, type PartitionBatch, type ProduceOutcome, produceResults } from "./produce-path";
+import { newestAppendedSequence } from "./producer-recovery";
 import { runMigrations } from "./sql-migrations";
 import { consumerGroup } from "./stubs";
 import { TopicCache } from "./topic-cache";
@@ -88,6 +87,8 @@ export class IdempotentProducer extends DurableObject<Env> {
   private readonly touched = new Map<string, { topic: string; partition: number }>();
   /** A transactionalId's transactions (API.md "Transactions"). */
   readonly transactions: TransactionCoordinator;
+  /** A request of the open transaction that failed on some partition: it may be written in part, so no commit. */
+  private failedInTransaction: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -214,6 +215,7 @@ export class IdempotentProducer extends DurableObject<Env> {
     // A request that failed on some partition is not applied: its sequence stays next, and a
     // retry appends only where it failed (the leaders answer the rest from their batches).
     if (outcome.firstError === null) this.applied(request.sequence, outcome);
+    else if (request.transactional) this.failedInTransaction = request.sequence;
     return ok(outcome);
   }
 
@@ -223,7 +225,17 @@ export class IdempotentProducer extends DurableObject<Env> {
    */
   async endTransaction(epoch: number, commit: boolean): Promise<Result<{ state: TransactionState }>> {
     if (this.state === null) return this.unknown();
-    const ended = await this.inTurn(() => this.transactions.end(epoch, commit));
+    const ended = await this.inTurn(async () => {
+      const failed = this.failedInTransaction;
+      if (commit && failed !== null && this.transactions.open)
+        return fail(
+          "INVALID_TXN_STATE",
+          `request ${failed} of this transaction failed on some partition and may be written in part: send it again until it succeeds, or abort`,
+        );
+      const result = await this.transactions.end(epoch, commit);
+      if (result.ok) this.failedInTransaction = null; // its records are aborted: the sequence may be used again
+      return result;
+    });
     await this.scheduleAlarm();
     return ended.ok ? ok({ state: ended.value }) : ended;
   }
@@ -272,12 +284,13 @@ export class IdempotentProducer extends DurableObject<Env> {
       added = true;
     }
     if (added) await this.ctx.storage.sync();
+    const transactionNumber = request.transactional ? this.transactions.number : undefined;
     const answers = await Promise.all(
       request.batches.map((batch) =>
         appendToLeader(this.env, this.topics, topic, batch, request.acks, {
           producer,
           repeat,
-          transactional: request.transactional,
+          transactionNumber,
         }),
       ),
     );
@@ -291,36 +304,24 @@ export class IdempotentProducer extends DurableObject<Env> {
    */
   private async recover(epoch: number, stored: number): Promise<Result<number>> {
     if (this.recoveredNext !== null) return ok(this.recoveredNext);
-    const producerId = this.ctx.id.toString();
-    try {
-      const newest = await mapConcurrent([...this.touched.values()], FAN_OUT_CONCURRENCY_MAX, async (ref) => {
-        // A quick question of each leader (nothing to wait for there).
-        const answer = await callPartitionLeader(
-          this.env,
-          this.topics,
-          ref,
-          LEADER_CALL_SLACK_MS,
-          (leader, leaderEpoch, meta) =>
-            leader.producerSequence({ topicId: meta.topicId, leaderEpoch, producerId, producerEpoch: epoch }),
-        );
-        if (answer.ok) return answer.value;
-        if (answer.error.code === "UNKNOWN_TOPIC_OR_PARTITION") return -1; // deleted since: nothing to repeat there
-        throw new Error(answer.error.message);
-      });
-      this.recoveredNext = Math.max(stored, ...newest.map((n) => n + 1));
-      return ok(this.recoveredNext);
-    } catch (error) {
-      return fail(
-        "COORDINATOR_NOT_AVAILABLE",
-        `the producer restarted and could not ask its partitions for its sequences (${String(error)}); send the same sequence again`,
-      );
-    }
+    const touched = [...this.touched.values()];
+    const newest = await newestAppendedSequence(
+      this.env,
+      this.topics,
+      touched,
+      this.ctx.id.toString(),
+      epoch,
+    );
+    if (!newest.ok) return newest;
+    this.recoveredNext = Math.max(stored, newest.value + 1);
+    return ok(this.recoveredNext);
   }
 
   private applied(sequence: number, outcome: ProduceOutcome): void {
     const state = this.state!;
     state.nextSequence = sequence + 1;
     state.lastUsedMs = Date.now();
+    if (this.failedInTransaction === sequence) this.failedInTransaction = null;
     // Until its partitions were asked, a later gap may still be sequences applied before the restart.
     if (this.recoveredNext !== null && state.nextSequence >= this.recoveredNext) this.recovering = false;
     this.recent.set(sequence, outcome);

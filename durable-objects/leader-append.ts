@@ -60,8 +60,12 @@ export class LeaderAppend {
     const state = log.current;
     const producer = request.producer;
     const producerBatches = producer ? log.producers.producerBatches(producer.id) : [];
+    const transactionNumber = producer ? request.transactionNumber : undefined;
     if (producer) {
-      const decision = partitionDecision(producerBatches, producer.epoch, producer.sequence);
+      let decision = partitionDecision(producerBatches, producer.epoch, producer.sequence, transactionNumber);
+      // A repeat never appends: a batch of the same sequence is its answer, whichever transaction wrote it.
+      if (decision.kind === "reused" && request.repeat)
+        decision = { kind: "duplicate", batch: decision.batch };
       if (decision.kind === "fenced")
         return refuse(
           "PRODUCER_FENCED",
@@ -88,8 +92,13 @@ export class LeaderAppend {
     const baseOffset = log.logEndOffset;
     // The last check: a transactional append begins (or continues) its producer's transaction here.
     let began: OpenTransaction | null = null;
-    if (producer && request.transactional) {
-      const admitted = log.transactions.admitTransactional(producer.id, producer.epoch, baseOffset);
+    if (producer && transactionNumber !== undefined) {
+      const admitted = log.transactions.admitTransactional(
+        producer.id,
+        producer.epoch,
+        transactionNumber,
+        baseOffset,
+      );
       if (!admitted.ok) return { kind: "answer", answer: admitted };
       began = admitted.value;
     } else if (producer) {
@@ -99,7 +108,7 @@ export class LeaderAppend {
     const maxTimestamp = Math.max(log.maxTimestamp, request.maxTimestamp);
     const next = log.append(baseOffset, request.chunks, maxTimestamp);
     const transactions: TransactionEvents | undefined =
-      producer && request.transactional
+      producer && transactionNumber !== undefined
         ? {
             runs: [{ baseOffset, endOffset: next, producerId: producer.id }],
             begun: began ? [began] : [],
@@ -117,6 +126,7 @@ export class LeaderAppend {
         count: next - baseOffset,
         appendedMs: Date.now(),
         defaultTimestamp,
+        ...(transactionNumber === undefined ? {} : { transactionNumber }),
       });
       log.producers.saveProducerBatch(producers[0]!, producerBatches); // read above: no second query
       this.cleanup.onProducerBatch();

@@ -20,7 +20,7 @@ import {
 import type { EpochEntry } from "../core/replication";
 import { withDefaults } from "../core/topic-config";
 import type { ReplicaState } from "./contract";
-import { PartitionTransactionStore, TRANSACTION_TABLES_MIGRATION } from "./partition-transaction-store";
+import { PartitionTransactionStore, TRANSACTION_MIGRATIONS } from "./partition-transaction-store";
 import { ProducerStateStore } from "./producer-state";
 import { runMigrations } from "./sql-migrations";
 
@@ -82,7 +82,7 @@ const MIGRATIONS = [
    );
    CREATE INDEX producer_batches_by_offset ON producer_batches (base_offset);`,
   // Transactions: each transactional record's producer, open transactions, markers, aborted ranges.
-  TRANSACTION_TABLES_MIGRATION,
+  ...TRANSACTION_MIGRATIONS,
 ];
 
 type StateRow = {

@@ -34,6 +34,7 @@ type MarkerRow = {
   committed: number;
   first_offset: number;
   transaction_epoch: number;
+  transaction_number: number;
   timestamp: number;
 };
 
@@ -43,14 +44,17 @@ function markerOfRow(r: MarkerRow): StoredMarker {
     producerId: r.producer_id,
     epoch: r.epoch,
     commit: r.committed === 1,
+    // Markers close one transaction, so theirs and the number they carried are the same unless it was an orphan.
+    number: r.transaction_number,
     firstOffset: r.first_offset,
     transactionEpoch: r.transaction_epoch,
+    transactionNumber: r.transaction_number,
     timestamp: r.timestamp,
   };
 }
 
 /** The tables, as one of PartitionLog's migrations. */
-export const TRANSACTION_TABLES_MIGRATION = `ALTER TABLE log ADD COLUMN producer_id TEXT;
+const TRANSACTION_TABLES_MIGRATION = `ALTER TABLE log ADD COLUMN producer_id TEXT;
    CREATE TABLE txn_open (producer_id TEXT PRIMARY KEY, epoch INTEGER NOT NULL, first_offset INTEGER NOT NULL);
    CREATE TABLE txn_markers (
      "offset" INTEGER PRIMARY KEY,
@@ -69,6 +73,18 @@ export const TRANSACTION_TABLES_MIGRATION = `ALTER TABLE log ADD COLUMN producer
      PRIMARY KEY (last_offset, producer_id)
    );`;
 
+/**
+ * Transactions are numbered (Transaction.number): open ones, markers and producer
+ * batches keep the number, so a late write or a repeated marker of an earlier one
+ * changes nothing, and a sequence its aborted transaction left unapplied is free again.
+ */
+const TRANSACTION_NUMBERS_MIGRATION = `ALTER TABLE txn_open ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE txn_markers ADD COLUMN transaction_number INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE producer_batches ADD COLUMN transaction_number INTEGER;`;
+
+/** PartitionLog's migrations for transactions, in order. */
+export const TRANSACTION_MIGRATIONS = [TRANSACTION_TABLES_MIGRATION, TRANSACTION_NUMBERS_MIGRATION];
+
 export class PartitionTransactionStore {
   private index = new PartitionTransactions();
 
@@ -77,14 +93,26 @@ export class PartitionTransactionStore {
   /** Reads the open transactions and aborted ranges back (after the migrations ran). */
   load(): void {
     const open = this.sql
-      .exec<{ producer_id: string; epoch: number; first_offset: number }>("SELECT * FROM txn_open")
+      .exec<{ producer_id: string; epoch: number; number: number; first_offset: number }>(
+        "SELECT * FROM txn_open",
+      )
       .toArray()
-      .map((r) => ({ producerId: r.producer_id, epoch: r.epoch, firstOffset: r.first_offset }));
+      .map((r) => ({
+        producerId: r.producer_id,
+        epoch: r.epoch,
+        number: r.number,
+        firstOffset: r.first_offset,
+      }));
     const aborted = this.sql
       .exec<{ producer_id: string; first_offset: number; last_offset: number }>("SELECT * FROM txn_aborted")
       .toArray()
       .map((r) => ({ producerId: r.producer_id, firstOffset: r.first_offset, lastOffset: r.last_offset }));
-    this.index = new PartitionTransactions(open, aborted);
+    const closed = new Map<string, number>();
+    for (const r of this.sql.exec<{ producer_id: string; n: number }>(
+      "SELECT producer_id, max(transaction_number) AS n FROM txn_markers GROUP BY producer_id",
+    ))
+      closed.set(r.producer_id, r.n);
+    this.index = new PartitionTransactions(open, aborted, closed);
   }
 
   /** The offset after the last marker, 0 without one (markers count in the log end offset). */
@@ -112,9 +140,14 @@ export class PartitionTransactionStore {
     return this.index.admitPlain(producerId);
   }
 
-  /** A transactional append about to be written at `baseOffset`: fenced, or admitted (beginning the transaction here). */
-  admitTransactional(producerId: string, epoch: number, baseOffset: number): Result<OpenTransaction | null> {
-    const admitted = this.index.admitTransactional(producerId, epoch, baseOffset);
+  /** A transactional append about to be written at `baseOffset`: refused, or admitted (beginning the transaction here). */
+  admitTransactional(
+    producerId: string,
+    epoch: number,
+    number: number,
+    baseOffset: number,
+  ): Result<OpenTransaction | null> {
+    const admitted = this.index.admitTransactional(producerId, epoch, number, baseOffset);
     if (!admitted.ok) return admitted;
     const { began, aborted } = admitted.value;
     if (aborted) this.saveAborted(aborted);
@@ -159,9 +192,10 @@ export class PartitionTransactionStore {
 
   private saveOpen(t: OpenTransaction): void {
     this.sql.exec(
-      "INSERT OR REPLACE INTO txn_open (producer_id, epoch, first_offset) VALUES (?, ?, ?)",
+      "INSERT OR REPLACE INTO txn_open (producer_id, epoch, number, first_offset) VALUES (?, ?, ?, ?)",
       t.producerId,
       t.epoch,
+      t.number,
       t.firstOffset,
     );
   }
@@ -169,14 +203,16 @@ export class PartitionTransactionStore {
   private saveMarker(m: StoredMarker, aborted: AbortedRange | null): void {
     this.sql.exec("DELETE FROM txn_open WHERE producer_id = ?", m.producerId);
     this.sql.exec(
-      `INSERT OR REPLACE INTO txn_markers ("offset", producer_id, epoch, committed, first_offset, transaction_epoch, timestamp)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO txn_markers
+         ("offset", producer_id, epoch, committed, first_offset, transaction_epoch, transaction_number, timestamp)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       m.offset,
       m.producerId,
       m.epoch,
       m.commit ? 1 : 0,
       m.firstOffset,
       m.transactionEpoch,
+      m.transactionNumber,
       m.timestamp,
     );
     if (aborted) this.saveAborted(aborted);
@@ -217,7 +253,12 @@ export class PartitionTransactionStore {
       ...this.sql
         .exec<MarkerRow>("SELECT * FROM txn_markers WHERE first_offset >= ? AND first_offset < ?", from, to)
         .toArray()
-        .map((r) => ({ producerId: r.producer_id, epoch: r.transaction_epoch, firstOffset: r.first_offset })),
+        .map((r) => ({
+          producerId: r.producer_id,
+          epoch: r.transaction_epoch,
+          number: r.transaction_number,
+          firstOffset: r.first_offset,
+        })),
     ];
     return { runs, begun, markers };
   }
@@ -241,6 +282,7 @@ export class PartitionTransactionStore {
         const admitted = this.admitTransactional(
           step.begin.producerId,
           step.begin.epoch,
+          step.begin.number,
           step.begin.firstOffset,
         );
         if (!admitted.ok) throw new Error(`follower cannot mirror a transaction: ${admitted.error.message}`);

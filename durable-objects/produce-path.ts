@@ -66,7 +66,7 @@ export async function appendToLeader(
   topic: TopicMetadata,
   batch: PartitionBatch,
   acks: Acks,
-  idempotent?: { producer: ProducerRef; repeat: boolean; transactional?: boolean },
+  idempotent?: { producer: ProducerRef; repeat: boolean; transactionNumber?: number },
 ): Promise<Result<AppendInfo>> {
   let maxTimestamp = 0;
   for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
@@ -86,7 +86,7 @@ export async function appendToLeader(
         producer: idempotent?.producer,
         defaultTimestamp: idempotent ? batch.defaultTimestamp : undefined,
         repeat: idempotent?.repeat,
-        transactional: idempotent?.transactional,
+        transactionNumber: idempotent?.transactionNumber,
       }),
   );
 }

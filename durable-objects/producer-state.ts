@@ -16,6 +16,7 @@ type ProducerBatchRow = {
   count: number;
   appended_ms: number;
   default_timestamp: number;
+  transaction_number: number | null;
 };
 
 function producerBatch(row: ProducerBatchRow): ProducerBatch {
@@ -27,6 +28,7 @@ function producerBatch(row: ProducerBatchRow): ProducerBatch {
     count: row.count,
     appendedMs: row.appended_ms,
     defaultTimestamp: row.default_timestamp,
+    ...(row.transaction_number === null ? {} : { transactionNumber: row.transaction_number }),
   };
 }
 
@@ -65,8 +67,8 @@ export class ProducerStateStore {
         );
     this.sql.exec(
       `INSERT OR REPLACE INTO producer_batches
-         (producer_id, epoch, sequence, base_offset, count, appended_ms, default_timestamp)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+         (producer_id, epoch, sequence, base_offset, count, appended_ms, default_timestamp, transaction_number)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       batch.producerId,
       batch.epoch,
       batch.sequence,
@@ -74,6 +76,7 @@ export class ProducerStateStore {
       batch.count,
       batch.appendedMs,
       batch.defaultTimestamp,
+      batch.transactionNumber ?? null,
     );
   }
 

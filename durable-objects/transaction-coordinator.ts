@@ -69,12 +69,18 @@ export class TransactionCoordinator {
       .toArray()[0];
     if (row) {
       this.transactionalId = row.transactional_id;
-      this.txn = JSON.parse(row.data) as Transaction;
+      // Numbered since transactions were first stored: older rows count from 0.
+      this.txn = { number: 0, ...(JSON.parse(row.data) as Omit<Transaction, "number">) };
     }
   }
 
   get transactional(): boolean {
     return this.txn !== null;
+  }
+
+  /** The open (or last) transaction's number, which its writes carry to the partitions. */
+  get number(): number {
+    return this.txn?.number ?? 0;
   }
 
   /** A transaction is open or completing: the producer writes only inside it. */

@@ -45,16 +45,20 @@ const NOW = Date.now();
 
 const sequences = new Map<string, number>();
 
-/** Appends `n` records of a producer (transactional or plain idempotent) at acks=all. */
+/**
+ * Appends `n` records of a producer at acks=all: in its transaction `transaction`
+ * (the coordinator's number), or a plain idempotent append (null); with the next
+ * sequence, unless given.
+ */
 function append(
   topic: string,
   producerId: string,
   epoch: number,
   tag: string,
   n: number,
-  transactional = true,
+  transaction: number | null = 1,
+  sequence = sequences.get(producerId) ?? 0,
 ) {
-  const sequence = sequences.get(producerId) ?? 0;
   sequences.set(producerId, sequence + 1);
   const records = Array.from({ length: n }, (_, i) => ({
     key: null,
@@ -74,14 +78,19 @@ function append(
       maxTimestamp: NOW,
       acks: "all",
       producer: { id: producerId, epoch, sequence },
-      transactional,
+      transactionNumber: transaction ?? undefined,
     }),
   );
 }
 
-function marker(topic: string, producerId: string, m: TransactionMarker) {
+/** A coordinator's marker, of transaction 1 unless `number` says otherwise. */
+function marker(
+  topic: string,
+  producerId: string,
+  m: Omit<TransactionMarker, "number"> & { number?: number },
+) {
   return atLeader(topic, (p, topicId, leaderEpoch) =>
-    p.writeMarker({ topicId, leaderEpoch, producerId, marker: m }),
+    p.writeMarker({ topicId, leaderEpoch, producerId, marker: { number: 1, ...m } }),
   );
 }
 
@@ -125,7 +134,7 @@ describe("transactions in a partition", () => {
     });
 
     // A producer with a transaction open may not write outside it; a stale epoch is fenced.
-    const plain = await append(topic, "A", 0, "outside", 1, false);
+    const plain = await append(topic, "A", 0, "outside", 1, null);
     expect(!plain.ok && plain.error.code).toBe("INVALID_TXN_STATE");
 
     expect(await marker(topic, "A", { epoch: 0, commit: true })).toEqual({ ok: true, value: { offset: 9 } });
@@ -237,9 +246,14 @@ describe("transactions in a partition", () => {
           ...base,
           chunks: batch("f", 2),
           producer: { id: "F", epoch: 0, sequence: 0 },
-          transactional: true,
+          transactionNumber: 1,
         }),
-        p.writeMarker({ topicId, leaderEpoch, producerId: "F", marker: { epoch: 0, commit: false } }),
+        p.writeMarker({
+          topicId,
+          leaderEpoch,
+          producerId: "F",
+          marker: { epoch: 0, commit: false, number: 1 },
+        }),
         p.append({ ...base, chunks: batch("after", 2) }),
       ]);
     });
@@ -261,11 +275,29 @@ describe("transactions in a partition", () => {
     const topic = await createTopic();
     sequences.set("G", 0);
     expect((await append(topic, "G", 0, "orphan", 2)).ok).toBe(true); // 0, 1: no marker will come
-    sequences.set("G", 0); // a new epoch numbers its requests from 0 again
-    expect((await append(topic, "G", 1, "next", 1)).ok).toBe(true); // 2
+    // A new epoch numbers its requests from 0 again; its transaction is the next one.
+    expect((await append(topic, "G", 1, "next", 1, 2, 0)).ok).toBe(true); // 2
     expect(await read(topic, "read_committed")).toMatchObject({ values: [], lastStableOffset: 2 });
-    expect(await marker(topic, "G", { epoch: 1, commit: true })).toEqual({ ok: true, value: { offset: 3 } });
+    const done = await marker(topic, "G", { epoch: 1, commit: true, number: 2 });
+    expect(done).toEqual({ ok: true, value: { offset: 3 } });
     expect(await read(topic, "read_committed")).toMatchObject({ values: ["next-0"], lastStableOffset: 4 });
+  });
+
+  it("a late marker of an earlier transaction leaves the next one open; a late write of a closed one is refused", async () => {
+    const topic = await createTopic();
+    expect((await append(topic, "K", 0, "k1", 2, 1)).ok).toBe(true); // 0, 1
+    expect(await marker(topic, "K", { epoch: 0, commit: false })).toEqual({ ok: true, value: { offset: 2 } });
+    expect((await append(topic, "K", 0, "k2", 1, 2)).ok).toBe(true); // 3
+    // Transaction 1's abort again (a retry whose first try was slow): answered as before, nothing closed.
+    expect(await marker(topic, "K", { epoch: 0, commit: false })).toEqual({ ok: true, value: { offset: 2 } });
+    expect(await read(topic, "read_committed")).toMatchObject({ values: [], lastStableOffset: 3 });
+    // A write of transaction 1 arriving after its marker: refused, nothing appended.
+    const late = await append(topic, "K", 0, "late", 1, 1);
+    expect(!late.ok && late.error.code).toBe("INVALID_TXN_STATE");
+    const done = await marker(topic, "K", { epoch: 0, commit: true, number: 2 });
+    expect(done).toEqual({ ok: true, value: { offset: 4 } });
+    expect(await read(topic, "read_committed")).toMatchObject({ values: ["k2-0"], lastStableOffset: 5 });
+    expect((await read(topic, "read_uncommitted")).offsets).toEqual([0, 1, 3]);
   });
 
   it("compaction drops decided transactions' markers, and aborted records with theirs, after delete.retention.ms; never an open one", async () => {

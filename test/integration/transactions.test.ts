@@ -346,6 +346,27 @@ describe("transactions", () => {
     expect((await end(tid, producer, "commit")).body).toEqual({ state: "CompleteCommit" });
   });
 
+  it("a request that failed on a partition blocks the commit; after the abort its sequence begins the next transaction afresh", async () => {
+    const topic = await createTopic({ partitions: 2 });
+    const tid = uniqueTopic("txn");
+    const producer = await transactional(tid);
+    await fault(topic, 1, 0, "fail");
+    // Partition 0 takes r-0 and r-2, partition 1 fails: the request is not applied.
+    expect((await send(topic, producer, 0, records("r", 4))).status).not.toBe(200);
+    const refused = await end(tid, producer, "commit");
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("INVALID_TXN_STATE");
+    expect(refused.body.error.message).toContain("request 0");
+    await fault(topic, 1, 0, "none");
+    expect((await end(tid, producer, "abort")).body).toEqual({ state: "CompleteAbort" });
+    // The same sequence with other records: written, not answered from the aborted transaction's batch.
+    const next = await send(topic, producer, 0, records("s", 4));
+    expect(next.status).toBe(200);
+    expect(next.body.results.map((r: any) => r.offset)).toEqual([3, 0, 4, 1]);
+    expect((await end(tid, producer, "commit")).body).toEqual({ state: "CompleteCommit" });
+    expect(await visible(topic, 2, "read_committed")).toEqual(["s-0", "s-1", "s-2", "s-3"]);
+  });
+
   it("a transactionalId producer from before transactions keeps counting its epochs", async () => {
     const tid = uniqueTopic("txn");
     expect((await transactional(tid)).epoch).toBe(0);

@@ -16,39 +16,42 @@ describe("a partition's transactions (pure)", () => {
   it("an open transaction holds the last stable offset back; commit releases it, abort adds a range read_committed skips", () => {
     const t = new PartitionTransactions();
     expect(t.lastStableOffset(5)).toBe(5);
-    expect(value(t.admitTransactional("p", 0, 5)).began).toEqual({
+    expect(value(t.admitTransactional("p", 0, 1, 5)).began).toEqual({
       producerId: "p",
       epoch: 0,
+      number: 1,
       firstOffset: 5,
     });
-    expect(value(t.admitTransactional("p", 0, 8)).began).toBeNull();
+    expect(value(t.admitTransactional("p", 0, 1, 8)).began).toBeNull();
     expect(t.lastStableOffset(10)).toBe(5);
     // The producer may not write outside its transaction meanwhile; others may.
     expect(code(t.admitPlain("p"))).toBe("INVALID_TXN_STATE");
     expect(code(t.admitPlain("q"))).toBe("ok");
-    value(t.admitTransactional("q", 3, 9));
-    const commit = value(t.applyMarker("p", { epoch: 0, commit: true }, 10));
+    value(t.admitTransactional("q", 3, 1, 9));
+    const commit = value(t.applyMarker("p", { epoch: 0, commit: true, number: 1 }, 10));
     expect(commit).toEqual({
       marker: {
         producerId: "p",
         epoch: 0,
         commit: true,
+        number: 1,
         offset: 10,
         firstOffset: 5,
         transactionEpoch: 0,
+        transactionNumber: 1,
         timestamp: 0,
       },
       aborted: null,
     });
     expect(t.lastStableOffset(11)).toBe(9);
     // A repeated marker finds nothing open: nothing to store.
-    expect(value(t.applyMarker("p", { epoch: 0, commit: true }, 11))).toEqual({
+    expect(value(t.applyMarker("p", { epoch: 0, commit: true, number: 1 }, 11))).toEqual({
       marker: null,
       aborted: null,
     });
     // An older epoch cannot close q's transaction; its new epoch (the coordinator aborting on init) can.
-    expect(code(t.applyMarker("q", { epoch: 2, commit: false }, 11))).toBe("PRODUCER_FENCED");
-    expect(value(t.applyMarker("q", { epoch: 4, commit: false }, 11)).aborted).toEqual({
+    expect(code(t.applyMarker("q", { epoch: 2, commit: false, number: 1 }, 11))).toBe("PRODUCER_FENCED");
+    expect(value(t.applyMarker("q", { epoch: 4, commit: false, number: 1 }, 11)).aborted).toEqual({
       producerId: "q",
       firstOffset: 9,
       lastOffset: 11,
@@ -65,17 +68,55 @@ describe("a partition's transactions (pure)", () => {
   });
 
   it("fences a transactional write of an older epoch; a newer epoch aborts an older one's orphaned transaction", () => {
-    const t = new PartitionTransactions([{ producerId: "p", epoch: 2, firstOffset: 0 }]);
-    expect(code(t.admitTransactional("p", 1, 3))).toBe("PRODUCER_FENCED");
-    expect(t.openTransactions()).toEqual([{ producerId: "p", epoch: 2, firstOffset: 0 }]);
-    expect(value(t.admitTransactional("p", 3, 3))).toEqual({
-      began: { producerId: "p", epoch: 3, firstOffset: 3 },
+    const t = new PartitionTransactions([{ producerId: "p", epoch: 2, number: 1, firstOffset: 0 }]);
+    expect(code(t.admitTransactional("p", 1, 1, 3))).toBe("PRODUCER_FENCED");
+    expect(t.openTransactions()).toEqual([{ producerId: "p", epoch: 2, number: 1, firstOffset: 0 }]);
+    expect(value(t.admitTransactional("p", 3, 2, 3))).toEqual({
+      began: { producerId: "p", epoch: 3, number: 2, firstOffset: 3 },
       aborted: { producerId: "p", firstOffset: 0, lastOffset: 2 },
     });
     expect(t.lastStableOffset(10)).toBe(3);
     const ranges = t.abortedOverlapping(0, 3);
     expect([0, 1, 2].map((o) => isAborted(ranges, "p", o))).toEqual([true, true, true]);
     expect(isAborted(t.abortedOverlapping(3, 10), "p", 3)).toBe(false);
+  });
+
+  it("numbers tell one epoch's transactions apart: a late marker of an earlier one closes nothing, a late write of a closed one is refused", () => {
+    const t = new PartitionTransactions();
+    value(t.admitTransactional("p", 0, 1, 0));
+    expect(value(t.applyMarker("p", { epoch: 0, commit: false, number: 1 }, 2)).aborted).toEqual({
+      producerId: "p",
+      firstOffset: 0,
+      lastOffset: 2,
+    });
+    // A write of transaction 1 arriving after its marker (its request had given up): refused.
+    expect(code(t.admitTransactional("p", 0, 1, 3))).toBe("INVALID_TXN_STATE");
+    expect(value(t.admitTransactional("p", 0, 2, 3)).began).toEqual({
+      producerId: "p",
+      epoch: 0,
+      number: 2,
+      firstOffset: 3,
+    });
+    expect(code(t.admitTransactional("p", 0, 1, 4))).toBe("INVALID_TXN_STATE");
+    // Transaction 1's abort, delivered again late: transaction 2 stays open, and is not aborted.
+    expect(value(t.applyMarker("p", { epoch: 0, commit: false, number: 1 }, 5))).toEqual({
+      marker: null,
+      aborted: null,
+    });
+    expect(t.lastStableOffset(6)).toBe(3);
+    const committed = value(t.applyMarker("p", { epoch: 0, commit: true, number: 2 }, 5));
+    expect(committed.marker).toMatchObject({ commit: true, transactionNumber: 2 });
+    expect(isAborted(t.abortedOverlapping(0, 6), "p", 4)).toBe(false);
+    // An orphan (a restart forgot its marker, compacted away) is aborted by a later transaction's marker.
+    const r = new PartitionTransactions([{ producerId: "p", epoch: 0, number: 3, firstOffset: 7 }]);
+    expect(value(r.applyMarker("p", { epoch: 0, commit: true, number: 4 }, 9))).toMatchObject({
+      marker: { commit: false, transactionNumber: 3, number: 4 },
+      aborted: { producerId: "p", firstOffset: 7, lastOffset: 9 },
+    });
+    // What a marker closed stays closed across a restart.
+    const restarted = new PartitionTransactions([], [], new Map([["p", 2]]));
+    expect(code(restarted.admitTransactional("p", 0, 2, 10))).toBe("INVALID_TXN_STATE");
+    expect(value(restarted.admitTransactional("p", 0, 3, 10)).began).toMatchObject({ number: 3 });
   });
 
   type Event =
@@ -109,14 +150,20 @@ describe("a partition's transactions (pure)", () => {
   );
 
   /** One stored log entry of the model: a record (with its producer when transactional) or a marker. */
-  type Entry = { offset: number; producer: string | null; plainProducer?: string; marker?: StoredMarker };
+  type Entry = {
+    offset: number;
+    producer: string | null;
+    number?: number;
+    plainProducer?: string;
+    marker?: StoredMarker;
+  };
 
   /** The index rebuilt from the stored entries alone: what a restarted or truncated replica must agree with. */
   function replay(entries: readonly Entry[]): PartitionTransactions {
     const t = new PartitionTransactions();
     for (const e of entries) {
       if (e.marker) value(t.applyMarker(e.marker.producerId, e.marker, e.offset));
-      else if (e.producer !== null) value(t.admitTransactional(e.producer, 0, e.offset));
+      else if (e.producer !== null) value(t.admitTransactional(e.producer, 0, e.number!, e.offset));
     }
     return t;
   }
@@ -130,12 +177,15 @@ describe("a partition's transactions (pure)", () => {
         let lastLso = 0;
         /** Decided transactions' records: offset → committed? */
         const decided = new Map<number, boolean>();
+        /** Per producer, the number its next transaction takes (the coordinator's count: never goes back). */
+        const nextNumber = new Map<string, number>();
         for (const e of events) {
           const leo = entries.length;
           if (e.kind === "txn") {
             const producer = `p${e.producer}`;
-            value(t.admitTransactional(producer, 0, leo));
-            for (let i = 0; i < e.count; i++) entries.push({ offset: leo + i, producer });
+            const number = t.openOf(producer)?.number ?? nextNumber.get(producer) ?? 1;
+            value(t.admitTransactional(producer, 0, number, leo));
+            for (let i = 0; i < e.count; i++) entries.push({ offset: leo + i, producer, number });
           } else if (e.kind === "plain") {
             const producer = `p${e.producer}`;
             if (!t.admitPlain(producer).ok) {
@@ -147,9 +197,11 @@ describe("a partition's transactions (pure)", () => {
           } else if (e.kind === "marker") {
             const producer = `p${e.producer}`;
             const open = t.openOf(producer);
-            const r = value(t.applyMarker(producer, { epoch: 0, commit: e.commit }, leo));
+            const number = open?.number ?? (nextNumber.get(producer) ?? 1) - 1;
+            const r = value(t.applyMarker(producer, { epoch: 0, commit: e.commit, number }, leo));
             expect(r.marker === null).toBe(open === null);
             if (r.marker === null) continue;
+            nextNumber.set(producer, number + 1);
             for (const x of entries)
               if (x.producer === producer && !decided.has(x.offset)) decided.set(x.offset, e.commit);
             entries.push({ offset: leo, producer: null, marker: r.marker });

@@ -44,7 +44,7 @@ describe("transaction coordinator (pure state machine)", () => {
     expect(end.kind).toBe("prepare");
     txn = end.txn;
     expect(txn.state).toBe("PrepareCommit");
-    expect(markerOf(txn)).toEqual({ epoch: 0, commit: true });
+    expect(markerOf(txn)).toEqual({ epoch: 0, commit: true, number: 1 });
     // While the markers are written: a retry resumes, the other verb is refused, writes wait.
     expect(value(endTransaction(txn, 0, true)).kind).toBe("resume");
     expect(code(endTransaction(txn, 0, false))).toBe("INVALID_TXN_STATE");
@@ -63,7 +63,7 @@ describe("transaction coordinator (pure state machine)", () => {
     txn = value(addPartitions(txn, 0, [tp("a", 0)], 0)).txn;
     txn = value(initEpoch(txn, TIMEOUT, PRODUCER_EPOCH_MAX));
     expect(txn).toMatchObject({ state: "PrepareAbort", epoch: 1, partitions: [tp("a", 0)] });
-    expect(markerOf(txn)).toEqual({ epoch: 1, commit: false });
+    expect(markerOf(txn)).toEqual({ epoch: 1, commit: false, number: 1 });
     txn = completeTransaction(txn);
     expect(code(addPartitions(txn, 0, [tp("a", 0)], 0))).toBe("PRODUCER_FENCED");
     expect(code(endTransaction(txn, 0, true))).toBe("PRODUCER_FENCED");
@@ -223,6 +223,9 @@ describe("transaction coordinator (pure state machine)", () => {
           expect(isPreparing(txn.state)).toBe(decided !== null);
           expect(txn.startedAtMs === null).toBe(txn.state !== "Ongoing" && !isPreparing(txn.state));
           expect(txn.epoch).toBeGreaterThanOrEqual(before.epoch);
+          // Each transaction begun takes the next number; a decided one keeps its own (its markers carry it).
+          const begun = before.state !== "Ongoing" && txn.state === "Ongoing";
+          expect(txn.number).toBe(before.number + (begun ? 1 : 0));
           if (txn.epoch > before.epoch)
             expect(txn.state === "Empty" || txn.state === "PrepareAbort").toBe(true);
           // A refused request changes nothing.
