@@ -25,6 +25,8 @@ export type Env = {
   PRODUCER_ID_EXPIRATION_MS?: string;
   /** Gateway request-body limit in bytes; 1 MiB when unset. */
   EDGELOG_MAX_REQUEST_BYTES?: string;
+  /** "1": the gateway writes one JSON log line per request (worker/middleware/observe.ts). */
+  EDGELOG_REQUEST_LOG?: string;
 };
 
 /** Kafka's producer.id.expiration.ms (a deployment setting, like Kafka's broker config); 7 days when unset. */

@@ -5,6 +5,7 @@ import { authentication } from "./middleware/authentication";
 import { browserGuard } from "./middleware/browser-guard";
 import { corsPolicy } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
+import { observe } from "./middleware/observe";
 import { retryAfter } from "./middleware/retry-after";
 import { faultRoutes } from "./routes/faults";
 import { groupRoutes } from "./routes/groups";
@@ -19,7 +20,9 @@ import { webSocketRoute } from "./routes/websocket";
 /** Builds the gateway: every route of shared/API.md, one error envelope. */
 export function createApp(): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
-  // CORS first, so every answer (refusals and errors too) carries its headers.
+  // Observed first: every answer is counted, timed and (when asked) logged.
+  app.use(observe());
+  // Then CORS, so every answer (refusals and errors too) carries its headers.
   app.use(corsPolicy());
   app.use(retryAfter());
   app.use(browserGuard());

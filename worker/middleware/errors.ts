@@ -10,6 +10,7 @@ function errorResponse(c: Context, info: ErrorInfo): Response {
       : {};
   // API.md: a 401 names the scheme to use.
   if (info.code === "UNAUTHENTICATED") c.header("www-authenticate", "Bearer");
+  c.set("errorCode", info.code);
   return c.json({ error: info, ...extra }, statusOf(info.code) as 400);
 }
 

@@ -17,7 +17,6 @@ import { READ_LIMIT_PARAMS, readLimits, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
-import { requestMetrics } from "../middleware/request-metrics";
 import { startFetch } from "../quota";
 
 /**
@@ -73,7 +72,7 @@ groupRoutes.post("/:group/members/:memberId/heartbeat", async (c) => {
   return c.json(unwrap(await stub.heartbeat(memberId)));
 });
 
-groupRoutes.get("/:group/members/:memberId/records", requestMetrics("fetch"), async (c) => {
+groupRoutes.get("/:group/members/:memberId/records", async (c) => {
   const options = readLimits(readQuery(c.req.url, READ_LIMIT_PARAMS));
   const stub = coordinator(c, "read");
   const memberId = checkMemberId(c.req.param("memberId"));

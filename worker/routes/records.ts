@@ -20,7 +20,6 @@ import {
 import { readJsonBodySized } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
-import { requestMetrics } from "../middleware/request-metrics";
 import { chargeProduce, startFetch } from "../quota";
 import { checkTopicName, getTopic, topics } from "../topic-cache";
 
@@ -34,11 +33,12 @@ const ACKS = new Map<string, Acks>([
   ["0", "0"],
 ]);
 
-recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
+recordRoutes.post("/:topic/records", async (c) => {
   const query = readQuery(c.req.url, ["acks"]);
   const acks = ACKS.get(query.get("acks") ?? "all");
   if (acks === undefined)
     invalid(`query parameter 'acks' must be 'all', '1' or '0', got '${query.get("acks")}'`);
+  c.set("acks", acks);
   const auth = c.get("auth");
   // Before the topic is looked up: a refusal never tells whether it exists.
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "write");
@@ -59,6 +59,7 @@ recordRoutes.post("/:topic/records", requestMetrics("produce"), async (c) => {
   }
   const { results, firstError } = await produced;
   const status = firstError ? statusOf(firstError.code) : 200;
+  if (firstError) c.set("errorCode", firstError.code);
   return c.json({ topic: topic.name, results }, status as 200);
 });
 
@@ -76,7 +77,7 @@ function fetchPosition(query: Map<string, string>): FetchPosition {
   return { kind: "offset", offset: queryInt(query, "offset", 0, OFFSET_MAX)! };
 }
 
-recordRoutes.get("/:topic/partitions/:partition/records", requestMetrics("fetch"), async (c) => {
+recordRoutes.get("/:topic/partitions/:partition/records", async (c) => {
   const query = readQuery(c.req.url, FETCH_PARAMS);
   const position = fetchPosition(query);
   const { maxRecords, maxBytes, waitMs } = readLimits(query);
