@@ -47,12 +47,25 @@ function nestsDeeperThan(value: unknown, depthMax: number): boolean {
   return false;
 }
 
-function parseHeaders(value: unknown, path: string): { json: string; bytes: number } {
-  const headers = expectObject(value, path);
+/** Headers a produce request gives every record that has none of its own (W3C trace context). */
+export type InheritedHeaders = { traceparent: string; tracestate: string | null };
+
+function parseHeaders(
+  value: unknown,
+  path: string,
+  inherited: InheritedHeaders | null,
+): { json: string; bytes: number } {
+  let headers = value === undefined ? {} : expectObject(value, path);
+  // A record's own trace context wins; otherwise it carries its request's (tracestate goes with traceparent).
+  if (inherited !== null && !("traceparent" in headers)) {
+    headers = { ...headers, traceparent: inherited.traceparent };
+    if (inherited.tracestate !== null) headers.tracestate = inherited.tracestate;
+  }
+  const from = inherited === null ? "" : " (the request's traceparent and tracestate included)";
   let count = 0;
   for (const name in headers) {
     count++;
-    if (count > RECORD_HEADERS_MAX) invalid(`${path} has more than ${RECORD_HEADERS_MAX} headers`);
+    if (count > RECORD_HEADERS_MAX) invalid(`${path} has more than ${RECORD_HEADERS_MAX} headers${from}`);
     if (name.length === 0 || name.length > RECORD_HEADER_KEY_LENGTH_MAX)
       invalid(`${path} header names must be 1 to ${RECORD_HEADER_KEY_LENGTH_MAX} characters long`);
     const headerValue = headers[name];
@@ -70,6 +83,7 @@ function parseRecord(
   partitions: number,
   maxMessageBytes: number,
   keyRequired: boolean,
+  inherited: InheritedHeaders | null,
 ): ProduceRecord {
   const path = `records[${index}]`;
   const record = expectObject(input, path);
@@ -122,7 +136,9 @@ function parseRecord(
   }
 
   const headers =
-    record.headers === undefined ? { json: "{}", bytes: 2 } : parseHeaders(record.headers, `${path}.headers`);
+    record.headers === undefined && inherited === null
+      ? { json: "{}", bytes: 2 }
+      : parseHeaders(record.headers, `${path}.headers`, inherited);
   const sizeBytes = (key === null ? 0 : utf8Length(key)) + valueBytes + headers.bytes;
   if (sizeBytes > maxMessageBytes)
     throw new EdgelogError(
@@ -139,6 +155,7 @@ function parseRecord(
 export function parseProduceRequest(
   body: unknown,
   topic: { partitions: number; maxMessageBytes: number; keyRequired?: boolean },
+  inherited: InheritedHeaders | null = null,
 ): ProduceRequest {
   const request = expectObject(body, "body");
   rejectUnknownFields(request, REQUEST_FIELDS, "body");
@@ -165,6 +182,7 @@ export function parseProduceRequest(
       topic.partitions,
       topic.maxMessageBytes,
       topic.keyRequired ?? false,
+      inherited,
     );
   }
   return { records: parsed, producer, transactional };

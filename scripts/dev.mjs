@@ -11,7 +11,8 @@
 // never the command line (where `ps` would show the admin secret).
 //
 // Wrangler logs every request at its default level, URLs included (a WebSocket's
-// ?access_token= too): it runs at `warn` unless EDGELOG_ACCESS_LOG=1.
+// ?access_token= too): it runs at `warn` unless EDGELOG_ACCESS_LOG=1, which also turns on
+// the gateway's own JSON line per request.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";

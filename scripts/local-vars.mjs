@@ -23,6 +23,8 @@ export function localVars() {
     ...devVars,
     EDGELOG_AUTH: setting("EDGELOG_AUTH", "none"),
     EDGELOG_CORS_ORIGINS: setting("EDGELOG_CORS_ORIGINS", "*"),
+    // Quiet locally: one JSON line per request only when asked for.
+    EDGELOG_REQUEST_LOG: process.env.EDGELOG_ACCESS_LOG === "1" ? "1" : "0",
   };
   const adminToken = setting("EDGELOG_ADMIN_TOKEN", undefined);
   if (adminToken !== undefined) vars.EDGELOG_ADMIN_TOKEN = adminToken;

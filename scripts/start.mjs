@@ -3,8 +3,9 @@
 // costs ~2 ms a request): the Worker bundled once as `wrangler deploy` would upload it, served
 // on 127.0.0.1:${PORT:-8787} by workerd's own socket for the Worker, state persisted under
 // ${EDGELOG_STATE_DIR:-.wrangler/state} in wrangler dev's layout (v3/do/<worker>-<class>), so
-// a state directory works with either. No request log unless EDGELOG_ACCESS_LOG=1 (URLs carry
-// a WebSocket's ?access_token=); no Request.cf fetch, no telemetry. EDGELOG_FAULTS=1 compiles
+// a state directory works with either. No request log unless EDGELOG_ACCESS_LOG=1: then the
+// gateway writes one JSON line a request (route, status, duration, principal, trace ids; the
+// path without its query, which may carry an ?access_token=); no Request.cf fetch, no telemetry. EDGELOG_FAULTS=1 compiles
 // in the test-only fault injection routes. `--inspector-port N` opens workerd's V8 inspector.
 // `npm run dev` keeps wrangler dev, with live reload.
 import { rmSync } from "node:fs";
@@ -25,29 +26,21 @@ const outdir = buildDeployBundle({ faults: process.env.EDGELOG_FAULTS === "1" })
 const config = wranglerConfig();
 const vars = { ...config.vars, ...localVars() };
 if (vars.EDGELOG_AUTH === "none") console.warn(OPEN_GATEWAY_WARNING);
-const accessLog = process.env.EDGELOG_ACCESS_LOG === "1";
 
-// Clients get the Worker's own socket: Miniflare's entry (a router Worker in front of ours that
-// also writes the access log) costs ~0.4 ms of workerd's single thread a request, so it stays
-// on a spare port — unless the access log is asked for.
-const direct = !accessLog;
+// Clients get the Worker's own socket: Miniflare's entry (a router Worker in front of ours)
+// costs ~0.4 ms of workerd's single thread a request, so it stays on a spare port.
 const mf = new Miniflare({
   host: "127.0.0.1",
-  port: direct ? 0 : port,
+  port: 0,
   inspectorPort,
   defaultPersistRoot: join(stateDir, "v3"),
   cf: false,
-  log: new Log(accessLog ? LogLevel.INFO : LogLevel.WARN),
-  logRequests: accessLog,
-  workers: [
-    {
-      ...workerOptions(config, outdir, vars),
-      unsafeDirectSockets: direct ? [{ host: "127.0.0.1", port }] : [],
-    },
-  ],
+  log: new Log(LogLevel.WARN),
+  logRequests: false,
+  workers: [{ ...workerOptions(config, outdir, vars), unsafeDirectSockets: [{ host: "127.0.0.1", port }] }],
 });
-const entry = await mf.ready;
-const url = direct ? await mf.unsafeGetDirectURL() : entry;
+await mf.ready;
+const url = await mf.unsafeGetDirectURL();
 console.log(`edgelog: listening on ${url.origin} (state in ${stateDir})`);
 
 let stopping = false;

@@ -44,11 +44,15 @@ recordRoutes.post("/:topic/records", async (c) => {
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "write");
   const topic = await getTopic(c.env, c.req.param("topic"));
   const body = await readJsonBodySized(c.req.raw, maxRequestBytes(c.env));
-  const { records, producer, transactional } = parseProduceRequest(body.value, {
-    partitions: topic.partitions,
-    maxMessageBytes: topic.configs["max.message.bytes"],
-    keyRequired: isCompacted(topic.configs),
-  });
+  const { records, producer, transactional } = parseProduceRequest(
+    body.value,
+    {
+      partitions: topic.partitions,
+      maxMessageBytes: topic.configs["max.message.bytes"],
+      keyRequired: isCompacted(topic.configs),
+    },
+    c.get("trace"), // API.md: the request's traceparent/tracestate go into records without their own
+  );
   const charged = chargeProduce(c.env, auth, body.bytes);
   if (charged) await charged;
   const produced = startProduce(c.env, topics, topic, records, acks, producer, transactional);
