@@ -68,6 +68,16 @@ export function readIsolation(query: Map<string, string>): Isolation {
   return parseIsolation(query.get("isolation"), "query parameter 'isolation'");
 }
 
+/** How fetches and polls give records: as stored, or (`cloudevents`) events in CloudEvents' structured mode. */
+export type ReadFormat = "json" | "cloudevents";
+
+export function readFormat(query: Map<string, string>): ReadFormat {
+  const format = query.get("format") ?? "json";
+  if (format !== "json" && format !== "cloudevents")
+    invalid(`query parameter 'format' must be 'json' or 'cloudevents', got '${format}'`);
+  return format;
+}
+
 /** An `isolation` field (a query parameter, a group join body, a subscribe frame): read_uncommitted when absent. */
 export function parseIsolation(value: unknown, path: string): Isolation {
   if (value === undefined) return "read_uncommitted";

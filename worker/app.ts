@@ -7,6 +7,7 @@ import { corsPolicy } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { observe } from "./middleware/observe";
 import { retryAfter } from "./middleware/retry-after";
+import { eventRoutes } from "./routes/events";
 import { faultRoutes } from "./routes/faults";
 import { groupRoutes } from "./routes/groups";
 import { operationRoutes } from "./routes/operations";
@@ -29,6 +30,7 @@ export function createApp(): Hono<GatewayEnv> {
   app.use(authentication());
   app.route("/v1/topics", topicRoutes);
   app.route("/v1/topics", recordRoutes);
+  app.route("/v1/topics", eventRoutes);
   app.route("/v1/groups", groupRoutes);
   app.route("/v1/producers", producerRoutes);
   app.route("/v1/transactions", transactionRoutes);

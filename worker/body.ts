@@ -21,6 +21,35 @@ export async function readJsonBodySized(
   request: Request,
   limitBytes: number,
 ): Promise<{ value: unknown; bytes: number }> {
+  const body = await readBodyBytes(request, limitBytes);
+  if (body === null) return { value: undefined, bytes: 0 };
+  const type = request.headers.get("content-type");
+  if (type === null || !JSON_TYPE.test(type))
+    invalid(`content-type must be application/json, got ${type === null ? "none" : `'${type}'`}`);
+  return { value: parseJsonBytes(body), bytes: body.byteLength };
+}
+
+/** UTF-8 JSON, or a 400 saying what is wrong. */
+export function parseJsonBytes(body: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    invalid("body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    invalid(`body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * A request body's bytes within `limitBytes` (null when empty): a declared or
+ * actual size over the limit is 413 MESSAGE_TOO_LARGE, without buffering more
+ * than the limit.
+ */
+export async function readBodyBytes(request: Request, limitBytes: number): Promise<Uint8Array | null> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes) {
     // workerd answers only once the request body is consumed. A client waiting for
@@ -34,7 +63,7 @@ export async function readJsonBodySized(
     }
     tooLarge(Number(declared), limitBytes);
   }
-  if (request.body === null) return { value: undefined, bytes: 0 };
+  if (request.body === null) return null;
   const reader = request.body.getReader();
   const parts: Uint8Array[] = [];
   let bytes = 0;
@@ -48,21 +77,7 @@ export async function readJsonBodySized(
     }
     parts.push(value);
   }
-  if (bytes === 0) return { value: undefined, bytes };
-  const type = request.headers.get("content-type");
-  if (type === null || !JSON_TYPE.test(type))
-    invalid(`content-type must be application/json, got ${type === null ? "none" : `'${type}'`}`);
-  let text: string;
-  try {
-    text = utf8.decode(concat(parts, bytes));
-  } catch {
-    invalid("body is not valid UTF-8");
-  }
-  try {
-    return { value: JSON.parse(text), bytes };
-  } catch (error) {
-    invalid(`body is not valid JSON: ${(error as Error).message}`);
-  }
+  return bytes === 0 ? null : concat(parts, bytes);
 }
 
 /**

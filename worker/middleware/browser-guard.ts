@@ -4,6 +4,9 @@ import { authMode } from "../../durable-objects/authorizer";
 import { JSON_TYPE } from "../body";
 import type { GatewayEnv } from "../gateway-env";
 
+/** CloudEvents' structured and batched media types (never sent without a preflight). */
+const CLOUDEVENTS_TYPE = /^application\/cloudevents(-batch)?\+json\s*(;|$)/i;
+
 /** Hostnames that reach only this machine: a page cannot make a browser send them to someone else. */
 function isLoopback(hostname: string): boolean {
   return (
@@ -20,7 +23,9 @@ function isLoopback(hostname: string): boolean {
  * served: a page on a DNS name that rebinds to 127.0.0.1 sends its own name and
  * is refused. A POST must say `content-type: application/json` (or carry a
  * credential): a cross-site form or a bodiless `fetch` can send neither without
- * a CORS preflight, so a page on another origin cannot slip one through.
+ * a CORS preflight, so a page on another origin cannot slip one through. The
+ * CloudEvents route also takes its own types and binary mode, whose `ce-*`
+ * headers need a preflight just the same.
  */
 export function browserGuard(): MiddlewareHandler<GatewayEnv> {
   return async function browserGuard(c, next) {
@@ -36,10 +41,20 @@ export function browserGuard(): MiddlewareHandler<GatewayEnv> {
     }
     if (c.req.method === "POST" && !c.req.header("authorization")) {
       const type = c.req.header("content-type");
-      if (type === undefined || !JSON_TYPE.test(type))
+      const got = type === undefined ? "none" : `'${type.slice(0, 100)}'`;
+      if (c.req.path.endsWith("/events")) {
+        if (
+          (type === undefined || !CLOUDEVENTS_TYPE.test(type)) &&
+          c.req.header("ce-specversion") === undefined
+        )
+          throw new EdgelogError(
+            "INVALID_REQUEST",
+            `a CloudEvent needs ce-specversion (binary mode), or content-type application/cloudevents+json or application/cloudevents-batch+json (got ${got})`,
+          );
+      } else if (type === undefined || !JSON_TYPE.test(type))
         throw new EdgelogError(
           "INVALID_REQUEST",
-          `a POST needs 'content-type: application/json', even with no body (got ${type === undefined ? "none" : `'${type.slice(0, 100)}'`})`,
+          `a POST needs 'content-type: application/json', even with no body (got ${got})`,
         );
     }
     return next();

@@ -13,8 +13,9 @@ import {
   parseJoin,
   parseReset,
 } from "../../schemas/groups";
-import { READ_LIMIT_PARAMS, readLimits, readQuery } from "../../schemas/query";
+import { READ_LIMIT_PARAMS, readFormat, readLimits, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
+import { inFormat } from "../cloudevents-format";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
 import { startFetch } from "../quota";
@@ -73,7 +74,9 @@ groupRoutes.post("/:group/members/:memberId/heartbeat", async (c) => {
 });
 
 groupRoutes.get("/:group/members/:memberId/records", async (c) => {
-  const options = readLimits(readQuery(c.req.url, READ_LIMIT_PARAMS));
+  const query = readQuery(c.req.url, [...READ_LIMIT_PARAMS, "format"]);
+  const options = readLimits(query);
+  const format = readFormat(query);
   const stub = coordinator(c, "read");
   const memberId = checkMemberId(c.req.param("memberId"));
   const auth = c.get("auth");
@@ -82,7 +85,7 @@ groupRoutes.get("/:group/members/:memberId/records", async (c) => {
   // The group checks the member's topics against these rights on every poll.
   const body = unwrap(await stub.poll(memberId, options, auth.rights));
   charge(body.length);
-  return c.body(body, 200, { "content-type": "application/json" });
+  return c.body(inFormat(body, format), 200, { "content-type": "application/json" });
 });
 
 groupRoutes.delete("/:group/members/:memberId", async (c) => {

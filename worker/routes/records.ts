@@ -1,73 +1,39 @@
 import { Hono } from "hono";
-import { EdgelogError, statusOf, unwrap } from "../../core/errors";
+import { EdgelogError, unwrap } from "../../core/errors";
 import type { FetchPosition } from "../../core/fetch-position";
 import { OFFSET_MAX, TIMESTAMP_MAX } from "../../core/limits";
-import { isCompacted } from "../../core/topic-config";
 import { authorize } from "../../durable-objects/authorizer";
-import type { Acks } from "../../durable-objects/contract";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
-import { startProduce } from "../../durable-objects/produce-path";
 import { invalid } from "../../schemas/input";
-import { parseProduceRequest } from "../../schemas/produce";
 import {
   pathInt,
   queryInt,
   READ_LIMIT_PARAMS,
+  readFormat,
   readIsolation,
   readLimits,
   readQuery,
 } from "../../schemas/query";
 import { readJsonBodySized } from "../body";
+import { inFormat } from "../cloudevents-format";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
-import { chargeProduce, startFetch } from "../quota";
+import { produceAnswer, readAcks } from "../produce";
+import { startFetch } from "../quota";
 import { checkTopicName, getTopic, topics } from "../topic-cache";
 
 /** Produce and fetch (API.md "Produce" and "Fetch"). */
 export const recordRoutes = new Hono<GatewayEnv>();
 
-const ACKS = new Map<string, Acks>([
-  ["all", "all"],
-  ["-1", "all"],
-  ["1", "1"],
-  ["0", "0"],
-]);
-
 recordRoutes.post("/:topic/records", async (c) => {
-  const query = readQuery(c.req.url, ["acks"]);
-  const acks = ACKS.get(query.get("acks") ?? "all");
-  if (acks === undefined)
-    invalid(`query parameter 'acks' must be 'all', '1' or '0', got '${query.get("acks")}'`);
-  c.set("acks", acks);
-  const auth = c.get("auth");
+  const acks = readAcks(c, readQuery(c.req.url, ["acks"]));
   // Before the topic is looked up: a refusal never tells whether it exists.
-  authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "write");
+  authorize(c.get("auth").rights, "topic", checkTopicName(c.req.param("topic")), "write");
   const topic = await getTopic(c.env, c.req.param("topic"));
-  const body = await readJsonBodySized(c.req.raw, maxRequestBytes(c.env));
-  const { records, producer, transactional } = parseProduceRequest(
-    body.value,
-    {
-      partitions: topic.partitions,
-      maxMessageBytes: topic.configs["max.message.bytes"],
-      keyRequired: isCompacted(topic.configs),
-    },
-    c.get("trace"), // API.md: the request's traceparent/tracestate go into records without their own
-  );
-  const charged = chargeProduce(c.env, auth, body.bytes);
-  if (charged) await charged;
-  const produced = startProduce(c.env, topics, topic, records, acks, producer, transactional);
-  if (acks === "0") {
-    // Nothing is promised for acks=0: answer now, append in the background.
-    c.executionCtx.waitUntil(produced);
-    return c.json({ accepted: records.length }, 202);
-  }
-  const { results, firstError } = await produced;
-  const status = firstError ? statusOf(firstError.code) : 200;
-  if (firstError) c.set("errorCode", firstError.code);
-  return c.json({ topic: topic.name, results }, status as 200);
+  return produceAnswer(c, topic, acks, await readJsonBodySized(c.req.raw, maxRequestBytes(c.env)));
 });
 
-const FETCH_PARAMS = ["offset", "timestamp", "isolation", ...READ_LIMIT_PARAMS] as const;
+const FETCH_PARAMS = ["offset", "timestamp", "isolation", "format", ...READ_LIMIT_PARAMS] as const;
 
 function fetchPosition(query: Map<string, string>): FetchPosition {
   const offset = query.get("offset");
@@ -86,6 +52,7 @@ recordRoutes.get("/:topic/partitions/:partition/records", async (c) => {
   const position = fetchPosition(query);
   const { maxRecords, maxBytes, waitMs } = readLimits(query);
   const isolation = readIsolation(query);
+  const format = readFormat(query);
   const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
   const auth = c.get("auth");
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "read");
@@ -115,5 +82,5 @@ recordRoutes.get("/:topic/partitions/:partition/records", async (c) => {
     ),
   );
   charge(body.length);
-  return c.body(body, 200, { "content-type": "application/json" });
+  return c.body(inFormat(body, format), 200, { "content-type": "application/json" });
 });

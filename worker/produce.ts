@@ -1,0 +1,60 @@
+import type { Context } from "hono";
+import { statusOf } from "../core/errors";
+import { isCompacted } from "../core/topic-config";
+import type { Acks, TopicMetadata } from "../durable-objects/contract";
+import { startProduce } from "../durable-objects/produce-path";
+import { invalid } from "../schemas/input";
+import { parseProduceRequest } from "../schemas/produce";
+import type { GatewayEnv } from "./gateway-env";
+import { chargeProduce } from "./quota";
+import { topics } from "./topic-cache";
+
+const ACKS = new Map<string, Acks>([
+  ["all", "all"],
+  ["-1", "all"],
+  ["1", "1"],
+  ["0", "0"],
+]);
+
+/** The `acks` query parameter (all by default), kept for the request's metrics. */
+export function readAcks(c: Context<GatewayEnv>, query: Map<string, string>): Acks {
+  const acks = ACKS.get(query.get("acks") ?? "all");
+  if (acks === undefined)
+    invalid(`query parameter 'acks' must be 'all', '1' or '0', got '${query.get("acks")}'`);
+  c.set("acks", acks);
+  return acks;
+}
+
+/**
+ * Appends a produce body (API.md "Produce": checked whole before anything is
+ * appended) to a topic the caller may write, and answers as produce does.
+ * `bytes` is what the produce quota charges.
+ */
+export async function produceAnswer(
+  c: Context<GatewayEnv>,
+  topic: TopicMetadata,
+  acks: Acks,
+  body: { value: unknown; bytes: number },
+): Promise<Response> {
+  const { records, producer, transactional } = parseProduceRequest(
+    body.value,
+    {
+      partitions: topic.partitions,
+      maxMessageBytes: topic.configs["max.message.bytes"],
+      keyRequired: isCompacted(topic.configs),
+    },
+    c.get("trace"), // API.md: the request's traceparent/tracestate go into records without their own
+  );
+  const charged = chargeProduce(c.env, c.get("auth"), body.bytes);
+  if (charged) await charged;
+  const produced = startProduce(c.env, topics, topic, records, acks, producer, transactional);
+  if (acks === "0") {
+    // Nothing is promised for acks=0: answer now, append in the background.
+    c.executionCtx.waitUntil(produced);
+    return c.json({ accepted: records.length }, 202);
+  }
+  const { results, firstError } = await produced;
+  const status = firstError ? statusOf(firstError.code) : 200;
+  if (firstError) c.set("errorCode", firstError.code);
+  return c.json({ topic: topic.name, results }, status as 200);
+}
