@@ -18,7 +18,14 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             // As `npm start` runs by default (the deploy config requires credentials); the
             // security tests run end to end against servers started with EDGELOG_AUTH=required.
-            miniflare: { bindings: { EDGELOG_AUTH: "none", EDGELOG_CORS_ORIGINS: "*" } },
+            miniflare: {
+              // Webhook retries 50 ms apart (not 30 s) so the alert tests see them.
+              bindings: {
+                EDGELOG_AUTH: "none",
+                EDGELOG_CORS_ORIGINS: "*",
+                EDGELOG_ALERT_RETRY_BASE_MS: "50",
+              },
+            },
           }),
         ],
         // Tests inject faults (replica down, hung, failing after commit): compile that in here only.

@@ -25,6 +25,8 @@ export const ERRORS = {
   TRANSACTIONAL_ID_NOT_FOUND: { status: 404, retriable: false },
   /** DELETE of an API key the principal does not have. */
   API_KEY_NOT_FOUND: { status: 404, retriable: false },
+  /** GET or DELETE /v1/alerts/{name} of a rule that does not exist. */
+  ALERT_NOT_FOUND: { status: 404, retriable: false },
   /** An unknown route (not a Kafka error; added so every answer has the envelope). */
   NOT_FOUND: { status: 404, retriable: false },
   PARTITION_NOT_ASSIGNED: { status: 409, retriable: false },

@@ -152,3 +152,24 @@ export const SECURITY_REFRESH_MS = 1_000;
 export const CREDENTIAL_CACHE_ENTRIES_MAX = 10_000;
 /** The largest quota figure (bytes or requests a second): 2^40, far above what one principal can send. */
 export const QUOTA_RATE_MAX = 2 ** 40;
+/** Alert rules in the cluster: each is evaluated every ALERT_EVALUATION_MS by one object. */
+export const ALERT_RULES_MAX = 100;
+/** An alert name follows the topic-name rule (it is a URL path segment and a webhook label). */
+export const ALERT_NAME_LENGTH_MAX = 249;
+/** The longest `forMs`: a day (a condition held longer is an incident already). */
+export const ALERT_FOR_MS_MAX = 24 * 60 * 60 * 1000;
+/** `forMs` when omitted (API.md's example). */
+export const ALERT_FOR_MS_DEFAULT = 60_000;
+/**
+ * How often alert rules are evaluated: they read the lag groups sample (at most
+ * LAG_SAMPLE_INTERVAL_MS old) and the leaders' ISR, so a second is as fresh as the facts.
+ */
+export const ALERT_EVALUATION_MS = 1_000;
+/** A webhook URL's length (browsers' and proxies' common limit). */
+export const WEBHOOK_URL_LENGTH_MAX = 2_048;
+/** A webhook secret's length. */
+export const WEBHOOK_SECRET_LENGTH_MAX = 256;
+/** How long one webhook delivery may take before it counts as failed. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+/** Delivery attempts kept per rule for GET /v1/alerts (the newest). */
+export const ALERT_DELIVERIES_KEPT = 20;

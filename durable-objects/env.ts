@@ -1,4 +1,6 @@
+import { DELIVERY_RETRY_BASE_MS } from "../core/alerts";
 import { PRODUCER_ID_EXPIRATION_MS_DEFAULT } from "../core/limits";
+import type { AlertManager } from "./alert-manager";
 import type { ConsumerGroup } from "./consumer-group";
 import type { IdempotentProducer } from "./idempotent-producer";
 import type { PreferredReplica, SecondaryReplica } from "./replicas";
@@ -15,6 +17,7 @@ export type Env = {
   WS_SESSION: DurableObjectNamespace<WsSession>;
   PRODUCER: DurableObjectNamespace<IdempotentProducer>;
   SECURITY: DurableObjectNamespace<SecurityStore>;
+  ALERTS: DurableObjectNamespace<AlertManager>;
   /** `none` or `required` (API.md "Security"); anything else, or unset, is `required`: fail closed. */
   EDGELOG_AUTH?: string;
   /** The admin principal's secret (a Worker secret, never a [vars] entry); signs scoped tokens too. */
@@ -25,11 +28,18 @@ export type Env = {
   PRODUCER_ID_EXPIRATION_MS?: string;
   /** Gateway request-body limit in bytes; 1 MiB when unset. */
   EDGELOG_MAX_REQUEST_BYTES?: string;
+  /** The first webhook retry's delay in ms (tests shorten it); core/alerts.ts DELIVERY_RETRY_BASE_MS when unset. */
+  EDGELOG_ALERT_RETRY_BASE_MS?: string;
   /** "1": the gateway writes one JSON log line per request (worker/middleware/observe.ts). */
   EDGELOG_REQUEST_LOG?: string;
 };
 
 /** Kafka's producer.id.expiration.ms (a deployment setting, like Kafka's broker config); 7 days when unset. */
+export function alertRetryBaseMs(env: Env): number {
+  const configured = Number(env.EDGELOG_ALERT_RETRY_BASE_MS);
+  return Number.isSafeInteger(configured) && configured > 0 ? configured : DELIVERY_RETRY_BASE_MS;
+}
+
 export function producerExpirationMs(env: Env): number {
   const configured = Number(env.PRODUCER_ID_EXPIRATION_MS);
   return Number.isSafeInteger(configured) && configured > 0 ? configured : PRODUCER_ID_EXPIRATION_MS_DEFAULT;

@@ -1,4 +1,5 @@
 import { EdgelogError } from "../core/errors";
+import type { AlertManager } from "./alert-manager";
 import type { ConsumerGroup } from "./consumer-group";
 import type { Env } from "./env";
 import type { IdempotentProducer } from "./idempotent-producer";
@@ -16,6 +17,11 @@ import type { WsSession } from "./ws-session";
 /** The one SecurityStore of a deployment. */
 export function securityStore(env: Env): DurableObjectStub<SecurityStore> {
   return env.SECURITY.get(env.SECURITY.idFromName("cluster"));
+}
+
+/** The one AlertManager of a deployment. */
+export function alertManager(env: Env): DurableObjectStub<AlertManager> {
+  return env.ALERTS.get(env.ALERTS.idFromName("cluster"));
 }
 
 /** The one TopicRegistry of a deployment. */

@@ -30,6 +30,9 @@ export function localVars() {
   if (adminToken !== undefined) vars.EDGELOG_ADMIN_TOKEN = adminToken;
   if (process.env.EDGELOG_MAX_REQUEST_BYTES)
     vars.EDGELOG_MAX_REQUEST_BYTES = process.env.EDGELOG_MAX_REQUEST_BYTES;
+  // Tests shorten the webhook retry back-off (core/alerts.ts DELIVERY_RETRY_BASE_MS).
+  if (process.env.EDGELOG_ALERT_RETRY_BASE_MS)
+    vars.EDGELOG_ALERT_RETRY_BASE_MS = process.env.EDGELOG_ALERT_RETRY_BASE_MS;
   return vars;
 }
 

@@ -7,6 +7,7 @@ import { corsPolicy } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { observe } from "./middleware/observe";
 import { retryAfter } from "./middleware/retry-after";
+import { alertRoutes } from "./routes/alerts";
 import { eventRoutes } from "./routes/events";
 import { faultRoutes } from "./routes/faults";
 import { groupRoutes } from "./routes/groups";
@@ -34,6 +35,7 @@ export function createApp(): Hono<GatewayEnv> {
   app.route("/v1/groups", groupRoutes);
   app.route("/v1/producers", producerRoutes);
   app.route("/v1/transactions", transactionRoutes);
+  app.route("/v1/alerts", alertRoutes);
   app.route("/v1", securityRoutes);
   app.route("/v1/ws", webSocketRoute);
   app.route("/", operationRoutes);

@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
+export { AlertManager } from "../durable-objects/alert-manager";
 export { ConsumerGroup } from "../durable-objects/consumer-group";
 export { IdempotentProducer } from "../durable-objects/idempotent-producer";
 // Exported under the class names wrangler.toml gave them at creation (they key stored state).

@@ -1,3 +1,6 @@
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { CloudEvent, HTTP } from "cloudevents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -14,7 +17,11 @@ import { LocalServer, tempStateDir, until } from "./server";
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 describe("observability end to end", () => {
-  const server = new LocalServer(tempStateDir(), { EDGELOG_ACCESS_LOG: "1" });
+  // Webhook retries 100 ms apart (not 30 s), so the alert test sees one.
+  const server = new LocalServer(tempStateDir(), {
+    EDGELOG_ACCESS_LOG: "1",
+    EDGELOG_ALERT_RETRY_BASE_MS: "100",
+  });
   const prometheus = new Prometheus();
   beforeAll(() => server.start(), 60_000);
   afterAll(async () => {
@@ -190,4 +197,99 @@ describe("observability end to end", () => {
     expect(line.spanId).toMatch(/^[0-9a-f]{16}$/);
     expect(line.durationMs).toBeGreaterThanOrEqual(0);
   });
+
+  it("a lag alert fires and resolves against a real local webhook, signed, a failed delivery retried", async () => {
+    const received: {
+      headers: Record<string, string | string[] | undefined>;
+      body: string;
+      status: number;
+    }[] = [];
+    const webhook = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => {
+        body += chunk;
+      });
+      req.on("end", () => {
+        // The first delivery fails: the next try comes after the back-off.
+        const status = received.length === 0 ? 503 : 200;
+        received.push({ headers: req.headers, body, status });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/alerts`;
+    try {
+      expect(
+        (
+          await server.request("POST", "/v1/topics", {
+            name: "alerting",
+            partitions: 1,
+            replicationFactor: 1,
+          })
+        ).status,
+      ).toBe(201);
+      const records = Array.from({ length: 6 }, (_, i) => ({ value: i }));
+      expect((await server.request("POST", "/v1/topics/alerting/records?acks=1", { records })).status).toBe(
+        200,
+      );
+      const member = (await server.request("POST", "/v1/groups/alerted/members", { topics: ["alerting"] }))
+        .body;
+      const commit = (offset: number) =>
+        server.request("POST", "/v1/groups/alerted/offsets", {
+          memberId: member.memberId,
+          generation: member.generation,
+          offsets: [{ topic: "alerting", partition: 0, offset }],
+        });
+      expect((await commit(1)).status).toBe(200);
+      const rule = {
+        kind: "consumerLag",
+        group: "alerted",
+        maxLag: 3,
+        forMs: 1_000,
+        webhook: { url, secret: "hook-secret" },
+      };
+      expect((await server.request("PUT", "/v1/alerts/lag-alerted", rule)).status).toBe(200);
+
+      await until(() => received.some((r) => r.status === 200), 20_000);
+      const [failed, firing] = received;
+      expect(failed!.status).toBe(503);
+      expect(firing!.status).toBe(200);
+      expect(firing!.body).toBe(failed!.body); // the same notification, tried again
+      expect(firing!.headers["x-edgelog-attempt"]).toBe("2");
+      const signed = `sha256=${createHmac("sha256", "hook-secret").update(firing!.body).digest("hex")}`;
+      expect(firing!.headers["x-edgelog-signature"]).toBe(signed);
+      const fired = JSON.parse(firing!.body);
+      expect(fired).toMatchObject({
+        alert: "lag-alerted",
+        state: "firing",
+        kind: "consumerLag",
+        labels: { group: "alerted" },
+        value: 5,
+      });
+      expect(Date.parse(fired.startsAt)).toBeGreaterThan(0);
+
+      expect((await commit(6)).status).toBe(200);
+      await until(() => received.length >= 3, 20_000);
+      const resolved = JSON.parse(received[2]!.body);
+      expect(resolved).toMatchObject({
+        alert: "lag-alerted",
+        state: "resolved",
+        value: 0,
+        startsAt: fired.startsAt,
+      });
+      expect(Date.parse(resolved.endsAt)).toBeGreaterThanOrEqual(Date.parse(fired.startsAt));
+      expect(received[2]!.headers["x-edgelog-signature"]).toBe(
+        `sha256=${createHmac("sha256", "hook-secret").update(received[2]!.body).digest("hex")}`,
+      );
+      const listed = (await server.request("GET", "/v1/alerts/lag-alerted")).body;
+      expect(listed.state).toBe("inactive");
+      expect(listed.deliveries.map((d: any) => [d.state, d.outcome, d.tries])).toEqual([
+        ["resolved", "delivered", 1],
+        ["firing", "delivered", 2],
+      ]);
+      expect(listed.deliveries[1].lastStatus).toBe(200);
+    } finally {
+      webhook.close();
+    }
+  }, 60_000);
 });
