@@ -1,4 +1,4 @@
-import type { PartitionInfo, PartitionMetrics, TopicMetadata } from "../durable-objects/contract";
+import type { PartitionMetrics, TopicMetadata } from "../durable-objects/contract";
 import type { Env } from "../durable-objects/env";
 import { leaderMetrics, leaderViews, NOT_INITIALISED } from "../durable-objects/leader-views";
 import { topics } from "./topic-cache";
