@@ -1,33 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import puppeteer, { type Browser } from "puppeteer-core";
 
-/** Debian's chromium (apt-get install chromium; .ci/run does), driven by puppeteer-core. */
-export const CHROMIUM = "/usr/bin/chromium";
-
-export function chromiumInstalled(): boolean {
-  return existsSync(CHROMIUM);
-}
-
-/** Headless Chromium with the flags this machine's closed network needs (no background traffic). */
-export function launchChromium(): Promise<Browser> {
-  return puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: mkdtempSync(join(tmpdir(), "edgelog-chromium-")),
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
+export { CHROMIUM, chromiumInstalled, launchChromium } from "../../scripts/chromium.mjs";
 
 /**
  * A page server on 127.0.0.1:`port`: an empty page at `/`, and `files` (URL path →
