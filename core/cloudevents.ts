@@ -14,7 +14,7 @@ export const CLOUDEVENTS_SPEC_VERSION = "1.0";
 export const CE_HEADER_PREFIX = "ce_";
 
 /** Context attributes other than extensions; `data`/`data_base64` carry the payload. */
-const CONTEXT_ATTRIBUTES = [
+export const CONTEXT_ATTRIBUTES = [
   "specversion",
   "id",
   "source",
