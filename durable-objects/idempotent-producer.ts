@@ -127,6 +127,7 @@ export class IdempotentProducer extends DurableObject<Env> {
     }
     this.state = { epoch, nextSequence: 0, lastUsedMs: Date.now() };
     this.checkpointed = 0;
+    this.failedInTransaction = null; // the new epoch aborted that transaction
     this.recovering = false;
     this.recoveredNext = null;
     this.recent.clear();
@@ -386,6 +387,7 @@ export class IdempotentProducer extends DurableObject<Env> {
   /** A timed-out transaction was aborted under a new epoch: the producer's old epoch is fenced here too. */
   private fenceTo(epoch: number): void {
     this.state = { epoch, nextSequence: 0, lastUsedMs: Date.now() };
+    this.failedInTransaction = null;
     this.recent.clear();
     this.ctx.storage.sql.exec(
       "INSERT OR REPLACE INTO producer (id, epoch, next_sequence, last_used_ms) VALUES (0, ?, 0, ?)",
