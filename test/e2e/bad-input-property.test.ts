@@ -25,7 +25,7 @@ import { LocalServer, tempStateDir } from "./server";
  * Sent over real HTTP and a real WebSocket to the server `npm start` runs.
  */
 
-/** Generated requests per endpoint: 26 endpoints × 60 = 1,560 a run. */
+/** Generated requests per endpoint: 29 endpoints × 60 = 1,740 a run. */
 const RUNS_PER_ENDPOINT = 60;
 /** Generated WebSocket frames a run. */
 const FRAME_RUNS = 320;
