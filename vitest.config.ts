@@ -19,11 +19,12 @@ export default defineConfig({
             // As `npm start` runs by default (the deploy config requires credentials); the
             // security tests run end to end against servers started with EDGELOG_AUTH=required.
             miniflare: {
-              // Webhook retries 50 ms apart (not 30 s) so the alert tests see them.
+              // Webhook retries 50 ms apart (not 30 s) so the alert tests see them; no request log.
               bindings: {
                 EDGELOG_AUTH: "none",
                 EDGELOG_CORS_ORIGINS: "*",
                 EDGELOG_ALERT_RETRY_BASE_MS: "50",
+                EDGELOG_REQUEST_LOG: "0", // wrangler.toml turns it on for deploys
               },
             },
           }),

@@ -173,3 +173,9 @@ export const WEBHOOK_SECRET_LENGTH_MAX = 256;
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 /** Delivery attempts kept per rule for GET /v1/alerts (the newest). */
 export const ALERT_DELIVERIES_KEPT = 20;
+/**
+ * An SSE tail's heartbeat: a comment line when no record came for this long (it also
+ * bounds how long the leader holds each long-poll, and how soon a gone client is noticed).
+ * Under the 100 s an idle connection lasts behind Cloudflare's proxy.
+ */
+export const SSE_HEARTBEAT_MS = 15_000;

@@ -4,6 +4,7 @@ import {
   FETCH_MAX_RECORDS_DEFAULT,
   FETCH_MAX_RECORDS_MAX,
   FETCH_WAIT_MS_MAX,
+  OFFSET_MAX,
 } from "../core/limits";
 import { ISOLATION_LEVELS, type Isolation } from "../core/partition-transactions";
 import { invalid } from "./input";
@@ -27,6 +28,14 @@ export function readQuery(url: string, allowed: readonly string[]): Map<string, 
 const DECIMAL = /^[0-9]{1,16}$/;
 
 /** A non-negative decimal integer in [min, max], or the default when absent. */
+/** An offset given as text outside the query (a header): a decimal integer from 0 to OFFSET_MAX. */
+export function parseOffset(text: string, what: string): number {
+  const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 0 || value > OFFSET_MAX)
+    invalid(`${what} must be an offset from 0 to ${OFFSET_MAX}, got '${text.slice(0, 40)}'`);
+  return value;
+}
+
 export function queryInt(
   query: Map<string, string>,
   name: string,

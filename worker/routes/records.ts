@@ -6,6 +6,7 @@ import { authorize } from "../../durable-objects/authorizer";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
 import { invalid } from "../../schemas/input";
 import {
+  parseOffset,
   pathInt,
   queryInt,
   READ_LIMIT_PARAMS,
@@ -20,6 +21,7 @@ import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
 import { produceAnswer, readAcks } from "../produce";
 import { startFetch } from "../quota";
+import { sseTail } from "../sse-tail";
 import { checkTopicName, getTopic, topics } from "../topic-cache";
 
 /** Produce and fetch (API.md "Produce" and "Fetch"). */
@@ -56,14 +58,30 @@ recordRoutes.get("/:topic/partitions/:partition/records", async (c) => {
   const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
   const auth = c.get("auth");
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "read");
-  const started = startFetch(c.env, auth);
-  const charge = typeof started === "function" ? started : await started;
   const topic = await getTopic(c.env, c.req.param("topic"));
   if (partition >= topic.partitions)
     throw new EdgelogError(
       "UNKNOWN_TOPIC_OR_PARTITION",
       `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
     );
+  if (/\btext\/event-stream\b/i.test(c.req.header("accept") ?? "")) {
+    // API.md: EventSource's Last-Event-ID (the last nextOffset it got) overrides `offset`.
+    const lastEventId = c.req.header("last-event-id");
+    const resumed =
+      lastEventId === undefined
+        ? position
+        : { kind: "offset" as const, offset: parseOffset(lastEventId, "header 'last-event-id'") };
+    return sseTail(c, {
+      topic,
+      partition,
+      position: resumed,
+      limits: { maxRecords, maxBytes },
+      isolation,
+      format,
+    });
+  }
+  const started = startFetch(c.env, auth);
+  const charge = typeof started === "function" ? started : await started;
   const body = unwrap(
     await callLeader(
       c.env,
