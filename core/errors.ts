@@ -47,6 +47,8 @@ export const ERRORS = {
   /** A producer id never handed out, or expired after producer.id.expiration.ms of silence. */
   UNKNOWN_PRODUCER_ID: { status: 404, retriable: false },
   OFFSET_OUT_OF_RANGE: { status: 416, retriable: false },
+  /** A conditional append (`expectedOffset`) whose partition ends elsewhere: nothing appended. */
+  OFFSET_MISMATCH: { status: 412, retriable: false },
   RECORD_TOO_LARGE: { status: 413, retriable: false },
   MESSAGE_TOO_LARGE: { status: 413, retriable: false },
   INVALID_RECORD: { status: 422, retriable: false },
@@ -74,6 +76,8 @@ export type ErrorInfo = {
   retriable: boolean;
   logStartOffset?: number;
   highWatermark?: number;
+  /** With OFFSET_MISMATCH: where the partition's log ends. */
+  logEndOffset?: number;
   /** With FENCED_LEADER_EPOCH: the newer epoch the replica knows. */
   leaderEpoch?: number;
 };

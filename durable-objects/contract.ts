@@ -74,6 +74,8 @@ export type AppendRequest = {
    * number (Transaction.number), begun here by the first.
    */
   transactionNumber?: number;
+  /** A conditional append: only if the log ends at this offset (else OFFSET_MISMATCH), atomically with the write. */
+  expectedOffset?: number;
 };
 
 /** A restarted producer object asking a leader how far its epoch got here. */

@@ -66,6 +66,7 @@ export type IdempotentProduceRequest = {
   acks: Acks;
   /** The records belong to the producer's transaction (a transactionalId producer only). */
   transactional: boolean;
+  expectedOffset?: number; // a conditional append (AppendRequest)
 };
 
 export class IdempotentProducer extends DurableObject<Env> {
@@ -292,6 +293,7 @@ export class IdempotentProducer extends DurableObject<Env> {
           producer,
           repeat,
           transactionNumber,
+          expectedOffset: request.expectedOffset,
         }),
       ),
     );
@@ -299,10 +301,7 @@ export class IdempotentProducer extends DurableObject<Env> {
     return produceResults(recordCount, request.batches, answers);
   }
 
-  /**
-   * One past the newest sequence of `epoch` the touched partitions appended (asked
-   * once after a restart), at least `stored`.
-   */
+  /** One past the newest sequence of `epoch` its partitions appended (asked once after a restart), ≥ `stored`. */
   private async recover(epoch: number, stored: number): Promise<Result<number>> {
     if (this.recoveredNext !== null) return ok(this.recoveredNext);
     const touched = [...this.touched.values()];

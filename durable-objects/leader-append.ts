@@ -1,4 +1,4 @@
-import { type ErrorCode, fail, ok, type Result } from "../core/errors";
+import { type ErrorCode, type ErrorInfo, fail, ok, type Result } from "../core/errors";
 import { type ProducerBatch, partitionDecision } from "../core/idempotence";
 import type { OpenTransaction } from "../core/partition-transactions";
 import type { Acks, AppendInfo, AppendRequest, MarkerRequest, ProducerSequenceRequest } from "./contract";
@@ -16,8 +16,8 @@ type Written =
   | { kind: "duplicate"; batch: ProducerBatch }
   | { kind: "written"; baseOffset: number; next: number; leaderEpoch: number; failAfterCommit: boolean };
 
-function refuse(code: ErrorCode, message: string): Written {
-  return { kind: "answer", answer: fail(code, message) };
+function refuse(code: ErrorCode, message: string, extra?: Partial<ErrorInfo>): Written {
+  return { kind: "answer", answer: fail(code, message, extra) };
 }
 
 /**
@@ -83,6 +83,13 @@ export class LeaderAppend {
           `sequence ${producer.sequence} of epoch ${producer.epoch} was applied, but partition ${state.partition} no longer keeps its result`,
         );
     }
+    // Checked in the commit group that writes: no append can slip between the check and the write.
+    if (request.expectedOffset !== undefined && request.expectedOffset !== log.logEndOffset)
+      return refuse(
+        "OFFSET_MISMATCH",
+        `partition ${state.partition} ends at offset ${log.logEndOffset}, not ${request.expectedOffset}; nothing was appended`,
+        { logEndOffset: log.logEndOffset },
+      );
     const minInsync = state.configs["min.insync.replicas"];
     if (request.acks === "all" && state.isr.length < minInsync)
       return refuse(

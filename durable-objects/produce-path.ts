@@ -59,6 +59,14 @@ export function groupByPartition(
   return [...batches.values()];
 }
 
+/** What an append carries besides its records (AppendRequest): an idempotent producer's, a condition. */
+export type AppendOptions = {
+  producer?: ProducerRef;
+  repeat?: boolean;
+  transactionNumber?: number;
+  expectedOffset?: number;
+};
+
 /** One RPC to a partition's leader (through failover handling); answers that leader's result. */
 export async function appendToLeader(
   env: Env,
@@ -66,7 +74,7 @@ export async function appendToLeader(
   topic: TopicMetadata,
   batch: PartitionBatch,
   acks: Acks,
-  idempotent?: { producer: ProducerRef; repeat: boolean; transactionNumber?: number },
+  options: AppendOptions = {},
 ): Promise<Result<AppendInfo>> {
   let maxTimestamp = 0;
   for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
@@ -83,10 +91,11 @@ export async function appendToLeader(
         chunks,
         maxTimestamp,
         acks,
-        producer: idempotent?.producer,
-        defaultTimestamp: idempotent ? batch.defaultTimestamp : undefined,
-        repeat: idempotent?.repeat,
-        transactionNumber: idempotent?.transactionNumber,
+        producer: options.producer,
+        defaultTimestamp: options.producer ? batch.defaultTimestamp : undefined,
+        repeat: options.repeat,
+        transactionNumber: options.transactionNumber,
+        expectedOffset: options.expectedOffset,
       }),
   );
 }
@@ -143,7 +152,7 @@ export function startProduce(
   records: readonly ProduceRecord[],
   acks: Acks,
   producer: ProducerRef | undefined,
-  transactional = false,
+  { transactional = false, expectedOffset }: { transactional?: boolean; expectedOffset?: number } = {},
 ): Promise<ProduceOutcome> {
   if (producer && acks === "0")
     throw new EdgelogError(
@@ -152,9 +161,9 @@ export function startProduce(
     );
   const batches = groupByPartition(topic, records, Date.now(), producer);
   if (!producer)
-    return Promise.all(batches.map((batch) => appendToLeader(env, topics, topic, batch, acks))).then(
-      (answers) => produceResults(records.length, batches, answers),
-    );
+    return Promise.all(
+      batches.map((batch) => appendToLeader(env, topics, topic, batch, acks, { expectedOffset })),
+    ).then((answers) => produceResults(records.length, batches, answers));
   const request = {
     epoch: producer.epoch,
     sequence: producer.sequence,
@@ -162,6 +171,7 @@ export function startProduce(
     batches,
     acks,
     transactional,
+    expectedOffset,
   };
   return producerStub(env, producer.id)
     .produce(request)

@@ -295,7 +295,9 @@ export class WsSession extends DurableObject<Env> {
       maxMessageBytes: topic.configs["max.message.bytes"],
       keyRequired: isCompacted(topic.configs),
     });
-    const produced = startProduce(this.env, this.topics, topic, records, frame.acks, producer, transactional);
+    const produced = startProduce(this.env, this.topics, topic, records, frame.acks, producer, {
+      transactional,
+    });
     if (frame.acks === "0") {
       // Nothing is promised for acks=0: answer now, append meanwhile.
       this.send(JSON.stringify({ op: "produced", id: frame.id, accepted: records.length }));

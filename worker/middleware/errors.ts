@@ -7,7 +7,9 @@ function errorResponse(c: Context, info: ErrorInfo): Response {
   const extra =
     info.code === "OFFSET_OUT_OF_RANGE"
       ? { logStartOffset: info.logStartOffset, highWatermark: info.highWatermark }
-      : {};
+      : info.code === "OFFSET_MISMATCH"
+        ? { logEndOffset: info.logEndOffset }
+        : {};
   // API.md: a 401 names the scheme to use.
   if (info.code === "UNAUTHENTICATED") c.header("www-authenticate", "Bearer");
   c.set("errorCode", info.code);

@@ -35,6 +35,23 @@ recordRoutes.post("/:topic/records", async (c) => {
   return produceAnswer(c, topic, acks, await readJsonBodySized(c.req.raw, maxRequestBytes(c.env)));
 });
 
+/** A conditional append to one partition (API.md "Streams for the web"): `expectedOffset` optional. */
+recordRoutes.post("/:topic/partitions/:partition/records", async (c) => {
+  const query = readQuery(c.req.url, ["acks", "expectedOffset"]);
+  const acks = readAcks(c, query);
+  const expectedOffset = queryInt(query, "expectedOffset", 0, OFFSET_MAX);
+  const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
+  authorize(c.get("auth").rights, "topic", checkTopicName(c.req.param("topic")), "write");
+  const topic = await getTopic(c.env, c.req.param("topic"));
+  if (partition >= topic.partitions)
+    throw new EdgelogError(
+      "UNKNOWN_TOPIC_OR_PARTITION",
+      `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
+    );
+  const body = await readJsonBodySized(c.req.raw, maxRequestBytes(c.env));
+  return produceAnswer(c, topic, acks, body, { partition, expectedOffset });
+});
+
 const FETCH_PARAMS = ["offset", "timestamp", "isolation", "format", ...READ_LIMIT_PARAMS] as const;
 
 function fetchPosition(query: Map<string, string>): FetchPosition {
