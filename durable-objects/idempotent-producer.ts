@@ -4,9 +4,13 @@ import { checkSequence } from "../core/idempotence";
 import { PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
 import type { TransactionState } from "../core/transaction-coordinator";
 import type { CommitRequest } from "../schemas/groups";
-import type { Acks, TopicMetadata } from "./contract";
 import { type Env, producerExpirationMs } from "./env";
-import { appendToLeader, type PartitionBatch, type ProduceOutcome, produceResults } from "./produce-path";
+import {
+  appendToLeader,
+  type IdempotentProduceRequest,
+  type ProduceOutcome,
+  produceResults,
+} from "./produce-path";
 import { newestAppendedSequence } from "./producer-recovery";
 import { runMigrations } from "./sql-migrations";
 import { consumerGroup } from "./stubs";
@@ -49,25 +53,13 @@ type ProducerRow = { epoch: number; next_sequence: number; last_used_ms: number 
 /**
  * Applied sequences the stored next_sequence may lag behind at most: it is written
  * lazily, off the produce path. A restarted object asks the partitions it touched for
- * the newest sequence they appended (they keep each producer's batches with their
- * logs) and sends sequences up to one past it on as the next: the partitions answer
- * those already applied (duplicate or stale) and append the rest, so nothing is
- * appended twice and a gap past them is still refused.
+ * the newest sequence N they appended (they keep each producer's batches with their
+ * logs): N and N + 1 are sent on as the next (the partitions answer what they hold and
+ * append the rest), older ones are repeats, a gap past them is still refused.
  */
 const SEQUENCE_CHECKPOINT_EVERY = 64;
 /** How soon an applied sequence is written at the latest (a timer, coalescing requests). */
 const SEQUENCE_CHECKPOINT_MS = 200;
-
-export type IdempotentProduceRequest = {
-  epoch: number;
-  sequence: number;
-  topic: TopicMetadata;
-  batches: PartitionBatch[];
-  acks: Acks;
-  /** The records belong to the producer's transaction (a transactionalId producer only). */
-  transactional: boolean;
-  expectedOffset?: number; // a conditional append (AppendRequest)
-};
 
 export class IdempotentProducer extends DurableObject<Env> {
   private state: { epoch: number; nextSequence: number; lastUsedMs: number } | null = null;
@@ -186,7 +178,10 @@ export class IdempotentProducer extends DurableObject<Env> {
       // Restarted (SEQUENCE_CHECKPOINT_EVERY): what lies past the stored sequence, the partitions know.
       const recovered = await this.recover(state.epoch, state.nextSequence);
       if (!recovered.ok) return recovered;
-      if (request.sequence <= recovered.value) check = "next";
+      // Sequences are applied in order: the newest a partition appended may be partly applied (a
+      // retry appends the rest, the partitions answer the others), every older one was applied whole.
+      if (request.sequence >= recovered.value - 1 && request.sequence <= recovered.value) check = "next";
+      else if (request.sequence < recovered.value - 1) check = "duplicate";
     }
     if (check === "gap")
       return fail(
@@ -201,8 +196,13 @@ export class IdempotentProducer extends DurableObject<Env> {
     if (check === "duplicate") {
       const kept = this.recent.get(request.sequence);
       if (kept) return ok(kept);
-      // This object restarted since: the leaders answer from the batches they keep, never appending.
-      return ok(await this.send(request, { repeat: true }));
+      // This object restarted since: the leaders answer from the batches they keep, never appending;
+      // if one no longer keeps it, the whole request is that refusal (not half an answer).
+      const repeated = await this.send(request, { repeat: true });
+      const dropped = repeated.results.find(
+        (r) => "error" in r && r.error.code === "DUPLICATE_SEQUENCE_NUMBER",
+      );
+      return dropped && "error" in dropped ? { ok: false, error: dropped.error } : ok(repeated);
     }
     if (request.transactional) {
       // Registered (durably) before any write: the coordinator must know every partition to mark.

@@ -59,6 +59,19 @@ export function groupByPartition(
   return [...batches.values()];
 }
 
+/** A request of an idempotent producer, as its producer object orders and applies it. */
+export type IdempotentProduceRequest = {
+  epoch: number;
+  sequence: number;
+  topic: TopicMetadata;
+  batches: PartitionBatch[];
+  acks: Acks;
+  /** The records belong to the producer's transaction (a transactionalId producer only). */
+  transactional: boolean;
+  /** A conditional append (one partition): only where the log ends at this offset. */
+  expectedOffset?: number;
+};
+
 /** What an append carries besides its records (AppendRequest): an idempotent producer's, a condition. */
 export type AppendOptions = {
   producer?: ProducerRef;

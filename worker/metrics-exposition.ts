@@ -51,9 +51,12 @@ export function renderPartitions(
 ): string {
   let out = header("kafka_topic_partitions", "gauge", "Number of partitions for this Topic");
   for (const t of topics) out += `kafka_topic_partitions{topic="${labelValue(t.name)}"} ${t.partitions}\n`;
-  const labels = partitions.map((p) => `partition="${p.partition}",topic="${labelValue(p.topic.name)}"`);
+  // Each family keeps its own label order: edgelog's as it always was, kafka_exporter's as it writes them.
+  const ours = partitions.map((p) => `topic="${labelValue(p.topic.name)}",partition="${p.partition}"`);
+  const theirs = partitions.map((p) => `partition="${p.partition}",topic="${labelValue(p.topic.name)}"`);
   for (const [name, type, help, value] of PARTITION_SERIES) {
     out += header(name, type, help);
+    const labels = name.startsWith("kafka_") ? theirs : ours;
     partitions.forEach((p, i) => {
       out += `${name}{${labels[i]}} ${value(p.metrics)}\n`;
     });

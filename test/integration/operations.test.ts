@@ -24,8 +24,9 @@ describe("operations", () => {
     const res = await api("GET", "/metrics");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
-    const p1 = `{partition="1",topic="${topic}"}`;
-    const p0 = `{partition="0",topic="${topic}"}`;
+    const p1 = `{topic="${topic}",partition="1"}`;
+    const p0 = `{topic="${topic}",partition="0"}`;
+    const k1 = `{partition="1",topic="${topic}"}`;
     expect(sample(res.text, `edgelog_partition_log_end_offset${p1}`)).toBe(3);
     expect(sample(res.text, `edgelog_partition_high_watermark${p1}`)).toBe(3);
     expect(sample(res.text, `edgelog_partition_log_end_offset${p0}`)).toBe(0);
@@ -36,12 +37,12 @@ describe("operations", () => {
     expect(sample(res.text, `edgelog_partition_leader_epoch${p1}`)).toBe(0);
     // The same facts under kafka_exporter's names and labels.
     expect(sample(res.text, `kafka_topic_partitions{topic="${topic}"}`)).toBe(2);
-    expect(sample(res.text, `kafka_topic_partition_current_offset${p1}`)).toBe(3);
-    expect(sample(res.text, `kafka_topic_partition_oldest_offset${p1}`)).toBe(0);
-    expect(sample(res.text, `kafka_topic_partition_in_sync_replica${p1}`)).toBe(3);
-    expect(sample(res.text, `kafka_topic_partition_replicas${p1}`)).toBe(3);
-    expect(sample(res.text, `kafka_topic_partition_under_replicated_partition${p1}`)).toBe(0);
-    expect(sample(res.text, `kafka_topic_partition_leader${p1}`)).toBe(0);
+    expect(sample(res.text, `kafka_topic_partition_current_offset${k1}`)).toBe(3);
+    expect(sample(res.text, `kafka_topic_partition_oldest_offset${k1}`)).toBe(0);
+    expect(sample(res.text, `kafka_topic_partition_in_sync_replica${k1}`)).toBe(3);
+    expect(sample(res.text, `kafka_topic_partition_replicas${k1}`)).toBe(3);
+    expect(sample(res.text, `kafka_topic_partition_under_replicated_partition${k1}`)).toBe(0);
+    expect(sample(res.text, `kafka_topic_partition_leader${k1}`)).toBe(0);
     // Latency per route (and acks level for produce), with p50/p99 derivable from the buckets.
     expect(res.text).toContain("# TYPE edgelog_http_request_duration_ms histogram");
     const produced = `edgelog_http_request_duration_ms_bucket{method="POST",route="/v1/topics/:topic/records",acks="1",le="+Inf"}`;

@@ -8,7 +8,11 @@ const OPEN: Auth = { identity: null, rights: null };
 /** Longest credential accepted: a scoped token listing SCOPED_TOKEN_ACLS_MAX long names fits. */
 const TOKEN_LENGTH_MAX = 16_384;
 
-/** The bearer token of a request: the authorization header, or on a WebSocket upgrade `?access_token=`. */
+/**
+ * The bearer token of a request: the authorization header, or `?access_token=` on a
+ * WebSocket upgrade and an SSE tail (neither a browser's WebSocket nor its
+ * EventSource can send headers).
+ */
 export function bearerToken(request: Request, url: URL): string | null {
   const header = request.headers.get("authorization");
   if (header !== null) {
@@ -16,8 +20,13 @@ export function bearerToken(request: Request, url: URL): string | null {
     if (!match) throw unauthenticated("the authorization header must be 'Bearer <token>'");
     return match[1]!;
   }
-  if (url.pathname === "/v1/ws") return url.searchParams.get("access_token");
+  if (url.pathname === "/v1/ws" || wantsEventStream(request)) return url.searchParams.get("access_token");
   return null;
+}
+
+/** A GET asking for Server-Sent Events (the fetch route's live tail). */
+export function wantsEventStream(request: Request): boolean {
+  return request.method === "GET" && /\btext\/event-stream\b/i.test(request.headers.get("accept") ?? "");
 }
 
 function requireAdminSecret(env: Env): void {

@@ -19,6 +19,7 @@ import { readJsonBodySized } from "../body";
 import { inFormat } from "../cloudevents-format";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
+import { wantsEventStream } from "../middleware/authentication";
 import { produceAnswer, readAcks } from "../produce";
 import { startFetch } from "../quota";
 import { sseTail } from "../sse-tail";
@@ -67,7 +68,9 @@ function fetchPosition(query: Map<string, string>): FetchPosition {
 }
 
 recordRoutes.get("/:topic/partitions/:partition/records", async (c) => {
-  const query = readQuery(c.req.url, FETCH_PARAMS);
+  const sse = wantsEventStream(c.req.raw);
+  // An EventSource cannot send headers: its credential may ride as ?access_token= (authentication.ts).
+  const query = readQuery(c.req.url, sse ? [...FETCH_PARAMS, "access_token"] : FETCH_PARAMS);
   const position = fetchPosition(query);
   const { maxRecords, maxBytes, waitMs } = readLimits(query);
   const isolation = readIsolation(query);
@@ -81,7 +84,7 @@ recordRoutes.get("/:topic/partitions/:partition/records", async (c) => {
       "UNKNOWN_TOPIC_OR_PARTITION",
       `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
     );
-  if (/\btext\/event-stream\b/i.test(c.req.header("accept") ?? "")) {
+  if (sse) {
     // API.md: EventSource's Last-Event-ID (the last nextOffset it got) overrides `offset`.
     const lastEventId = c.req.header("last-event-id");
     const resumed =
