@@ -31,10 +31,13 @@ describe("every 429 carries retry-after (API.md)", () => {
     // A refused request appended nothing. The hung request fails (retriable) when the fault is
     // lifted; the first repeat behind it appends, the others are answered from it: one record
     // appended, every 200 names its offset.
+    // (Unless the first request had not reached the leader yet when the fault was lifted, as on a
+    // loaded machine: then it appends, and every other is answered from it.)
     const hung = answers.filter((a) => a.status !== 429 && a.status !== 200);
-    expect(hung.map((a) => a.body.results[0].error.retriable)).toEqual([true]);
+    expect(hung.length).toBeLessThanOrEqual(1);
+    for (const a of hung) expect(a.body.results[0].error.retriable).toBe(true);
     const answered = answers.filter((a) => a.status === 200);
-    expect(answered.length).toBe(PRODUCER_QUEUE_MAX - 1);
+    expect(answered.length).toBe(PRODUCER_QUEUE_MAX - hung.length);
     expect(new Set(answered.map((a) => a.body.results[0].offset))).toEqual(new Set([before[0]]));
     expect((await logEndOffsets(topic))[0]).toBe(before[0]! + 1);
   });
