@@ -3,6 +3,7 @@ import { EdgelogError, unwrap } from "../../core/errors";
 import type { FetchPosition } from "../../core/fetch-position";
 import { OFFSET_MAX, TIMESTAMP_MAX } from "../../core/limits";
 import { authorize } from "../../durable-objects/authorizer";
+import type { TopicMetadata } from "../../durable-objects/contract";
 import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
 import { invalid } from "../../schemas/input";
 import {
@@ -36,6 +37,14 @@ recordRoutes.post("/:topic/records", async (c) => {
   return produceAnswer(c, topic, acks, await readJsonBodySized(c.req.raw, maxRequestBytes(c.env)));
 });
 
+function checkPartition(topic: TopicMetadata, partition: number): void {
+  if (partition >= topic.partitions)
+    throw new EdgelogError(
+      "UNKNOWN_TOPIC_OR_PARTITION",
+      `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
+    );
+}
+
 /** A conditional append to one partition (API.md "Streams for the web"): `expectedOffset` optional. */
 recordRoutes.post("/:topic/partitions/:partition/records", async (c) => {
   const query = readQuery(c.req.url, ["acks", "expectedOffset"]);
@@ -44,11 +53,7 @@ recordRoutes.post("/:topic/partitions/:partition/records", async (c) => {
   const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
   authorize(c.get("auth").rights, "topic", checkTopicName(c.req.param("topic")), "write");
   const topic = await getTopic(c.env, c.req.param("topic"));
-  if (partition >= topic.partitions)
-    throw new EdgelogError(
-      "UNKNOWN_TOPIC_OR_PARTITION",
-      `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
-    );
+  checkPartition(topic, partition);
   const body = await readJsonBodySized(c.req.raw, maxRequestBytes(c.env));
   return produceAnswer(c, topic, acks, body, { partition, expectedOffset });
 });
@@ -79,11 +84,7 @@ recordRoutes.get("/:topic/partitions/:partition/records", async (c) => {
   const auth = c.get("auth");
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "read");
   const topic = await getTopic(c.env, c.req.param("topic"));
-  if (partition >= topic.partitions)
-    throw new EdgelogError(
-      "UNKNOWN_TOPIC_OR_PARTITION",
-      `partition ${partition} does not exist; topic '${topic.name}' has partitions 0 to ${topic.partitions - 1}`,
-    );
+  checkPartition(topic, partition);
   if (sse) {
     // API.md: EventSource's Last-Event-ID (the last nextOffset it got) overrides `offset`.
     const lastEventId = c.req.header("last-event-id");
