@@ -22,17 +22,14 @@ import {
 } from "./transaction-coordinator";
 
 /**
- * One idempotent producer (API.md "Produce"): its current epoch and the next
- * sequence it may send. Sequences number a producer's REQUESTS, which may span
- * partitions, so this object is where they are ordered: it applies them one at a
- * time in sequence order, finds gaps and fences older epochs, then sends each
- * partition's batch to its leader with (id, epoch, sequence). The leaders keep
- * the last batches per producer with their logs, so a request applied before
- * (also before a restart or a failover, when this object's own memory is gone)
- * is answered with its original offsets and never appended twice.
- *
- * The object's id is the producer id; a transactionalId names its object, so the
- * same transactionalId finds the same id and bumps the epoch (Kafka's InitProducerId).
+ * One idempotent producer (API.md "Produce"): its epoch and next sequence. Sequences
+ * number a producer's REQUESTS, which may span partitions, so this object orders them:
+ * it applies them one at a time in sequence order, finds gaps and fences older epochs,
+ * then sends each partition's batch to its leader with (id, epoch, sequence). The
+ * leaders keep the last batches per producer with their logs, so a request applied
+ * before (also before a restart or a failover) is answered with its original offsets
+ * and never appended twice. The object's id is the producer id; a transactionalId
+ * names its object, so it finds the same id and bumps the epoch (Kafka's InitProducerId).
  */
 
 const MIGRATIONS = [
@@ -193,6 +190,13 @@ export class IdempotentProducer extends DurableObject<Env> {
         "DUPLICATE_SEQUENCE_NUMBER",
         `sequence ${request.sequence} was applied; only the results of the last ${PRODUCER_SEQUENCES_KEPT} sequences are kept`,
       );
+    // A transactional repeat with no transaction open: its records belong to one that ended (the client
+    // reused a sequence it never got an answer for; Kafka's producer bumps its epoch then, so must it).
+    if (check === "duplicate" && request.transactional && !this.transactions.open)
+      return fail(
+        "INVALID_TXN_STATE",
+        `sequence ${request.sequence} was applied in a transaction that has ended; start a new epoch (POST /v1/producers) after a request whose outcome is unknown`,
+      );
     if (check === "duplicate") {
       const kept = this.recent.get(request.sequence);
       if (kept) return ok(kept);
@@ -304,14 +308,8 @@ export class IdempotentProducer extends DurableObject<Env> {
   /** One past the newest sequence of `epoch` its partitions appended (asked once after a restart), ≥ `stored`. */
   private async recover(epoch: number, stored: number): Promise<Result<number>> {
     if (this.recoveredNext !== null) return ok(this.recoveredNext);
-    const touched = [...this.touched.values()];
-    const newest = await newestAppendedSequence(
-      this.env,
-      this.topics,
-      touched,
-      this.ctx.id.toString(),
-      epoch,
-    );
+    const producer = { env: this.env, topics: this.topics, id: this.ctx.id.toString(), epoch };
+    const newest = await newestAppendedSequence(producer, [...this.touched.values()]);
     if (!newest.ok) return newest;
     this.recoveredNext = Math.max(stored, newest.value + 1);
     return ok(this.recoveredNext);

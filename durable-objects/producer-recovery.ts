@@ -12,11 +12,8 @@ import type { TopicCache } from "./topic-cache";
  * appended, -1 for none. A partition whose topic was deleted has nothing to repeat.
  */
 export async function newestAppendedSequence(
-  env: Env,
-  topics: TopicCache,
+  { env, topics, id: producerId, epoch }: { env: Env; topics: TopicCache; id: string; epoch: number },
   touched: readonly TopicPartition[],
-  producerId: string,
-  epoch: number,
 ): Promise<Result<number>> {
   try {
     const newest = await mapConcurrent(touched, FAN_OUT_CONCURRENCY_MAX, async (ref) => {

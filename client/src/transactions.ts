@@ -43,6 +43,8 @@ type ProduceAnswer = {
 export class TransactionalProducer {
   private producer: { id: string; epoch: number } | null = null;
   private sequence = 0;
+  /** A send of the current transaction failed (its outcome unknown). */
+  private sendFailed = false;
   /** Requests run one after another: the gateway orders a producer's sequences. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly path: string;
@@ -87,7 +89,12 @@ export class TransactionalProducer {
         transactional: true,
       });
       const path = `/v1/topics/${encodeURIComponent(topic)}/records?acks=all`;
-      const answer = await this.retried(() => call<ProduceAnswer>(this.transport, "POST", path, body));
+      const answer = await this.retried(() => call<ProduceAnswer>(this.transport, "POST", path, body)).catch(
+        (error: unknown) => {
+          this.sendFailed = true; // its sequence may have been applied: the next transaction needs a new epoch
+          throw error;
+        },
+      );
       this.sequence++;
       return answer.results.map((r, i) => {
         if (!("offset" in r)) throw new Error(`record ${i} was not written`);
@@ -132,6 +139,9 @@ export class TransactionalProducer {
       const producer = await this.started();
       // A retry of a decided end resumes it; CONCURRENT_TRANSACTIONS (markers still being written) is retriable.
       await this.retried(() => call(this.transport, "POST", `${this.path}/${verb}`, { producer }));
+      // After a send whose outcome is unknown, Kafka's producer bumps its epoch: the next start() inits.
+      if (this.sendFailed) this.producer = null;
+      this.sendFailed = false;
     });
   }
 

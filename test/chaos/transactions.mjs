@@ -91,7 +91,11 @@ export async function transactionalProducer(ctx, name) {
       if (ended.body?.state !== expected)
         ctx.history.find("unexpected", `${txn.name}: ${verb} answered ${JSON.stringify(ended.body)}`);
       txn.outcome = verb === "commit" ? "committed" : "aborted";
-    } else producer = null; // outcome unknown or fenced: a new epoch aborts whatever is open
+    }
+    // The end's outcome unknown, or fenced: a new epoch aborts whatever is open. And after a request
+    // whose outcome was never learnt, as Kafka's producer does: its sequence may have been applied,
+    // so it cannot start the next transaction (the producer object refuses that).
+    if (ended.kind !== "ok" || !written) producer = null;
     await sleep(rng.int(0, 30));
   }
 }

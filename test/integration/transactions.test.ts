@@ -367,6 +367,25 @@ describe("transactions", () => {
     expect(await visible(topic, 2, "read_committed")).toEqual(["s-0", "s-1", "s-2", "s-3"]);
   });
 
+  it("a sequence applied in a transaction that ended cannot start the next one (a client reusing an unanswered sequence)", async () => {
+    const topic = await createTopic({ partitions: 2 });
+    const tid = uniqueTopic("txn");
+    const producer = await transactional(tid);
+    expect((await send(topic, producer, 0, records("first", 2))).status).toBe(200);
+    expect((await end(tid, producer, "abort")).status).toBe(200);
+    // The client never got that answer and sends other records with the same sequence: refused.
+    const reused = await send(topic, producer, 0, records("second", 2));
+    expect(reused.status).toBe(409);
+    expect(reused.body.error.code).toBe("INVALID_TXN_STATE");
+    expect(reused.body.error.message).toContain("new epoch");
+    expect((await api("GET", `/v1/transactions/${tid}`)).body.state).toBe("CompleteAbort");
+    // A new epoch starts clean.
+    const next = await transactional(tid);
+    expect((await send(topic, next, 0, records("third", 2))).status).toBe(200);
+    expect((await end(tid, next, "commit")).status).toBe(200);
+    expect(await visible(topic, 2, "read_committed")).toEqual(["third-0", "third-1"]);
+  });
+
   it("a transactionalId producer from before transactions keeps counting its epochs", async () => {
     const tid = uniqueTopic("txn");
     expect((await transactional(tid)).epoch).toBe(0);
