@@ -1,16 +1,15 @@
 import type { Context } from "hono";
-import { EdgelogError, errorInfo, unwrap } from "../core/errors";
+import { EdgelogError, errorInfo } from "../core/errors";
 import type { FetchPosition } from "../core/fetch-position";
 import { SSE_HEARTBEAT_MS } from "../core/limits";
 import type { Isolation } from "../core/partition-transactions";
 import type { TopicMetadata } from "../durable-objects/contract";
-import { callLeader, LEADER_CALL_SLACK_MS } from "../durable-objects/leader-call";
 import { QuotaExceeded } from "../durable-objects/quotas";
 import type { ReadFormat, ReadLimits } from "../schemas/query";
 import { inFormat } from "./cloudevents-format";
+import { fetchFromLeader } from "./fetch-records";
 import type { GatewayEnv } from "./gateway-env";
 import { startFetch } from "./quota";
-import { topics } from "./topic-cache";
 
 /**
  * A live tail over Server-Sent Events (API.md "Streams for the web"): the fetch
@@ -98,24 +97,8 @@ async function read(c: Context<GatewayEnv>, tail: Tail, waitMs: number): Promise
     await new Promise((resolve) => setTimeout(resolve, error.retryAfterS * 1000));
     return read(c, tail, 0);
   }
-  const { topic, partition, position } = tail;
-  const body = unwrap(
-    await callLeader(
-      c.env,
-      topics,
-      { topic, partition, timeoutMs: waitMs + LEADER_CALL_SLACK_MS, retrySafe: true },
-      (leader, leaderEpoch) =>
-        leader.fetchRecords({
-          topicId: topic.topicId,
-          leaderEpoch,
-          position,
-          maxRecords: tail.limits.maxRecords,
-          maxBytes: tail.limits.maxBytes,
-          waitMs,
-          isolation: tail.isolation,
-        }),
-    ),
-  );
+  const { topic, partition, position, limits, isolation } = tail;
+  const body = await fetchFromLeader(c.env, topic, partition, { position, ...limits, waitMs, isolation });
   charge(body.length);
   return body;
 }

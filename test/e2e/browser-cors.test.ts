@@ -1,10 +1,9 @@
 import type { Server } from "node:http";
 import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../scripts/local-server.mjs";
-import { client } from "./auth-client";
-import { CHROMIUM, chromiumInstalled, launchChromium, pageServer } from "./browser";
-import { LocalServer, tempStateDir } from "./server";
+import type { client } from "./auth-client";
+import { launchChromium, pageWithSecuredGateway } from "./browser";
+import type { LocalServer } from "./server";
 
 /**
  * A real browser (Debian's chromium, headless) on a page of another origin uses
@@ -13,41 +12,16 @@ import { LocalServer, tempStateDir } from "./server";
  * page on an origin not in EDGELOG_CORS_ORIGINS gets nothing.
  */
 
-const ADMIN = `browser-admin-${Date.now()}`;
-
 describe("a browser page on another origin (headless Chromium)", () => {
   let page: Server;
   let pagePort: number;
   let browser: Browser;
   let gateway: LocalServer;
   let token: string;
+  let admin: ReturnType<typeof client>;
 
   beforeAll(async () => {
-    expect(chromiumInstalled(), `${CHROMIUM} (apt-get install chromium; .ci/run does)`).toBe(true);
-    pagePort = await freePort();
-    page = await pageServer(pagePort);
-    gateway = new LocalServer(tempStateDir(), {
-      EDGELOG_AUTH: "required",
-      EDGELOG_ADMIN_TOKEN: ADMIN,
-      EDGELOG_CORS_ORIGINS: `http://localhost:${pagePort}`,
-    });
-    await gateway.start();
-    const admin = client(gateway.url, ADMIN);
-    expect((await admin("POST", "/v1/topics", { name: "browser", replicationFactor: 1 })).status).toBe(201);
-    // A token for the page: what a backend would mint for it.
-    const minted = await admin("POST", "/v1/tokens", {
-      principal: "web",
-      acls: ["read", "write"].map((operation) => ({
-        resourceType: "topic",
-        patternType: "literal",
-        resourceName: "browser",
-        operation,
-        permission: "allow",
-      })),
-      expiresInS: 600,
-    });
-    expect(minted.status).toBe(201);
-    token = minted.body.token;
+    ({ page, pagePort, gateway, admin, token } = await pageWithSecuredGateway("browser", "web"));
     browser = await launchChromium();
   });
 
@@ -125,8 +99,7 @@ describe("a browser page on another origin (headless Chromium)", () => {
   });
 
   it("a page on an origin not in EDGELOG_CORS_ORIGINS can neither read answers nor open a WebSocket", async () => {
-    const before = (await client(gateway.url, ADMIN)("GET", "/v1/topics/browser")).body.partitionInfo[0]
-      .logEndOffset;
+    const before = (await admin("GET", "/v1/topics/browser")).body.partitionInfo[0].logEndOffset;
     const tab = await browser.newPage();
     await tab.goto(`http://127.0.0.1:${pagePort}/`); // same port, another origin
     const result = await tab.evaluate(
@@ -162,9 +135,7 @@ describe("a browser page on another origin (headless Chromium)", () => {
     );
     expect(result).toEqual({ read: "blocked TypeError", write: "blocked TypeError", socket: "closed 1006" });
     // The refused preflight kept the POST from being sent at all: nothing appended.
-    expect(
-      (await client(gateway.url, ADMIN)("GET", "/v1/topics/browser")).body.partitionInfo[0].logEndOffset,
-    ).toBe(before);
+    expect((await admin("GET", "/v1/topics/browser")).body.partitionInfo[0].logEndOffset).toBe(before);
     await tab.close();
   });
 });

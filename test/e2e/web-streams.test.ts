@@ -1,10 +1,9 @@
 import type { Server } from "node:http";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../scripts/local-server.mjs";
-import { client, topicRule } from "./auth-client";
-import { CHROMIUM, chromiumInstalled, launchChromium, pageServer } from "./browser";
-import { LocalServer, tempStateDir } from "./server";
+import type { client } from "./auth-client";
+import { launchChromium, pageWithSecuredGateway } from "./browser";
+import type { LocalServer } from "./server";
 
 /**
  * API.md "Streams for the web" in a real browser (Debian's chromium, headless) on a
@@ -14,11 +13,8 @@ import { LocalServer, tempStateDir } from "./server";
  * the page appends conditionally with fetch (expectedOffset).
  */
 
-const ADMIN = `web-admin-${Date.now()}`;
-
 describe("web streams in a browser (headless Chromium)", () => {
   let page: Server;
-  let pagePort: number;
   let browser: Browser;
   let tab: Page;
   let gateway: LocalServer;
@@ -26,24 +22,8 @@ describe("web streams in a browser (headless Chromium)", () => {
   let token: string;
 
   beforeAll(async () => {
-    expect(chromiumInstalled(), `${CHROMIUM} (apt-get install chromium; .ci/run does)`).toBe(true);
-    pagePort = await freePort();
-    page = await pageServer(pagePort);
-    gateway = new LocalServer(tempStateDir(), {
-      EDGELOG_AUTH: "required",
-      EDGELOG_ADMIN_TOKEN: ADMIN,
-      EDGELOG_CORS_ORIGINS: `http://localhost:${pagePort}`,
-    });
-    await gateway.start();
-    admin = client(gateway.url, ADMIN);
-    expect((await admin("POST", "/v1/topics", { name: "feed", replicationFactor: 1 })).status).toBe(201);
-    const minted = await admin("POST", "/v1/tokens", {
-      principal: "reader",
-      acls: [topicRule("feed", "read"), topicRule("feed", "write")],
-      expiresInS: 600,
-    });
-    expect(minted.status).toBe(201);
-    token = minted.body.token;
+    let pagePort: number;
+    ({ page, pagePort, gateway, admin, token } = await pageWithSecuredGateway("feed", "reader"));
     browser = await launchChromium();
     tab = await browser.newPage();
     await tab.goto(`http://localhost:${pagePort}/`);

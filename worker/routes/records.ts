@@ -1,10 +1,9 @@
 import { Hono } from "hono";
-import { EdgelogError, unwrap } from "../../core/errors";
+import { EdgelogError } from "../../core/errors";
 import type { FetchPosition } from "../../core/fetch-position";
 import { OFFSET_MAX, TIMESTAMP_MAX } from "../../core/limits";
 import { authorize } from "../../durable-objects/authorizer";
 import type { TopicMetadata } from "../../durable-objects/contract";
-import { callLeader, LEADER_CALL_SLACK_MS } from "../../durable-objects/leader-call";
 import { invalid } from "../../schemas/input";
 import {
   parseOffset,
@@ -19,12 +18,13 @@ import {
 import { readJsonBodySized } from "../body";
 import { inFormat } from "../cloudevents-format";
 import { maxRequestBytes } from "../config";
+import { fetchFromLeader } from "../fetch-records";
 import type { GatewayEnv } from "../gateway-env";
 import { wantsEventStream } from "../middleware/authentication";
 import { produceAnswer, readAcks } from "../produce";
 import { startFetch } from "../quota";
 import { sseTail } from "../sse-tail";
-import { checkTopicName, getTopic, topics } from "../topic-cache";
+import { checkTopicName, getTopic } from "../topic-cache";
 
 /** Produce and fetch (API.md "Produce" and "Fetch"). */
 export const recordRoutes = new Hono<GatewayEnv>();
@@ -103,23 +103,13 @@ recordRoutes.get("/:topic/partitions/:partition/records", async (c) => {
   }
   const started = startFetch(c.env, auth);
   const charge = typeof started === "function" ? started : await started;
-  const body = unwrap(
-    await callLeader(
-      c.env,
-      topics,
-      { topic, partition, timeoutMs: waitMs + LEADER_CALL_SLACK_MS, retrySafe: true },
-      (leader, leaderEpoch) =>
-        leader.fetchRecords({
-          topicId: topic.topicId,
-          leaderEpoch,
-          position,
-          maxRecords,
-          maxBytes,
-          waitMs,
-          isolation,
-        }),
-    ),
-  );
+  const body = await fetchFromLeader(c.env, topic, partition, {
+    position,
+    maxRecords,
+    maxBytes,
+    waitMs,
+    isolation,
+  });
   charge(body.length);
   return c.body(inFormat(body, format), 200, { "content-type": "application/json" });
 });
