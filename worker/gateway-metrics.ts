@@ -24,8 +24,16 @@ const SERIES_MAX = 2_000;
 const durations = new Map<string, Histogram>();
 const requests = new Map<string, number>();
 
+/** `method="…",route="…"` per method and route, escaped once (requests never pay the escaping). */
+const bases = new Map<string, string>();
+
 export function recordRequest(f: RequestFacts): void {
-  const base = `method="${f.method}",route="${labelValue(f.route)}"`;
+  const known = f.method + f.route;
+  let base = bases.get(known);
+  if (base === undefined) {
+    base = `method="${f.method}",route="${labelValue(f.route)}"`;
+    if (bases.size < SERIES_MAX) bases.set(known, base);
+  }
   const durationKey = f.acks === null ? base : `${base},acks="${f.acks}"`;
   let histogram = durations.get(durationKey);
   if (histogram === undefined && durations.size < SERIES_MAX) {

@@ -14,7 +14,9 @@ import { recordRequest } from "../gateway-metrics";
 export function observe(): MiddlewareHandler<GatewayEnv> {
   return async function observe(c, next) {
     const started = Date.now();
-    const trace = parseTraceContext(c.req.header("traceparent"), c.req.header("tracestate"));
+    const traceparent = c.req.header("traceparent");
+    const trace =
+      traceparent === undefined ? null : parseTraceContext(traceparent, c.req.header("tracestate"));
     c.set("trace", trace);
     await next();
     const elapsedMs = Date.now() - started;
