@@ -1,3 +1,5 @@
+import { base64 } from "./credentials";
+
 /**
  * CloudEvents 1.0 (https://github.com/cloudevents/spec) on edgelog records, as
  * the Kafka protocol binding's binary content mode stores them: the event's
@@ -135,7 +137,7 @@ export function binaryToEvent(headers: Iterable<[string, string]>, body: Uint8Ar
     } catch {
       refuse("a text/* body must be UTF-8");
     }
-  } else event.data_base64 = toBase64(body);
+  } else event.data_base64 = base64(body);
   return event;
 }
 
@@ -150,11 +152,4 @@ export function recordToEvent(record: ReadRecord): StructuredEvent | null {
   if (record.valueBase64 !== undefined) event.data_base64 = record.valueBase64;
   else if (record.value !== undefined && record.value !== null) event.data = record.value;
   return event;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }

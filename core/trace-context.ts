@@ -1,3 +1,5 @@
+import { hex, randomBytes } from "./credentials";
+
 /**
  * W3C Trace Context (https://www.w3.org/TR/trace-context/): the `traceparent`
  * header `version-traceid-parentid-flags` and its companion `tracestate`. A
@@ -42,6 +44,5 @@ export function parseTraceContext(
 
 /** A new span id (8 random bytes, hex): the gateway's own span in its log line. */
 export function newSpanId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(randomBytes(8));
 }

@@ -1,3 +1,4 @@
+import { hex } from "../core/credentials";
 import { WEBHOOK_TIMEOUT_MS } from "../core/limits";
 
 /** `sha256=<hex HMAC-SHA256 of the body with the secret>` (API.md "Alerts"), as GitHub signs its webhooks. */
@@ -10,8 +11,7 @@ export async function signature(secret: string, body: string): Promise<string> {
     false,
     ["sign"],
   );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8.encode(body)));
-  return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `sha256=${hex(await crypto.subtle.sign("HMAC", key, utf8.encode(body)))}`;
 }
 
 export type DeliveryOutcome = { delivered: boolean; status: number | null; error: string | null };

@@ -28,12 +28,18 @@ export function readQuery(url: string, allowed: readonly string[]): Map<string, 
 const DECIMAL = /^[0-9]{1,16}$/;
 
 /** A non-negative decimal integer in [min, max], or the default when absent. */
+/** A decimal integer within [min, max], or null. */
+function decimalIn(text: string, min: number, max: number): number | null {
+  const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
+  return Number.isSafeInteger(value) && value >= min && value <= max ? value : null;
+}
+
 /** An offset given as text outside the query (a header): a decimal integer from 0 to OFFSET_MAX. */
 export function parseOffset(text: string, what: string): number {
-  const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < 0 || value > OFFSET_MAX)
-    invalid(`${what} must be an offset from 0 to ${OFFSET_MAX}, got '${text.slice(0, 40)}'`);
-  return value;
+  return (
+    decimalIn(text, 0, OFFSET_MAX) ??
+    invalid(`${what} must be an offset from 0 to ${OFFSET_MAX}, got '${text.slice(0, 40)}'`)
+  );
 }
 
 export function queryInt(
@@ -45,10 +51,10 @@ export function queryInt(
 ): number | undefined {
   const text = query.get(name);
   if (text === undefined) return fallback;
-  const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max)
-    invalid(`query parameter '${name}' must be an integer from ${min} to ${max}, got '${text}'`);
-  return value;
+  return (
+    decimalIn(text, min, max) ??
+    invalid(`query parameter '${name}' must be an integer from ${min} to ${max}, got '${text}'`)
+  );
 }
 
 /** A path segment that must be a non-negative integer (a partition number). */
