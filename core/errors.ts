@@ -47,6 +47,21 @@ export const ERRORS = {
   /** A producer id never handed out, or expired after producer.id.expiration.ms of silence. */
   UNKNOWN_PRODUCER_ID: { status: 404, retriable: false },
   OFFSET_OUT_OF_RANGE: { status: 416, retriable: false },
+  // The Durable Streams protocol (/v1/stream/*) answers with its own statuses (PROTOCOL.md §5).
+  /** No stream at this path (never created, deleted, or expired). */
+  STREAM_NOT_FOUND: { status: 404, retriable: false },
+  /** The stream was deleted (or expired) while forks still read it: only its forks remain. */
+  STREAM_GONE: { status: 410, retriable: false },
+  /** A PUT of a stream that exists with another content type, expiry, closure or fork origin. */
+  STREAM_ALREADY_EXISTS: { status: 409, retriable: false },
+  /** An append whose content type differs from the stream's, or whose Stream-Seq does not grow. */
+  STREAM_CONFLICT: { status: 409, retriable: false },
+  /** An append to a closed stream (Stream-Closed and Stream-Next-Offset say where it ended). */
+  STREAM_CLOSED: { status: 409, retriable: false },
+  /** A Producer-Epoch older than the stream knows: a zombie (Producer-Epoch says the current one). */
+  STREAM_PRODUCER_FENCED: { status: 403, retriable: false },
+  /** A Producer-Seq past the next one (Producer-Expected-Seq says which). */
+  STREAM_SEQUENCE_GAP: { status: 409, retriable: false },
   /** A conditional append (`expectedOffset`) whose partition ends elsewhere: nothing appended. */
   OFFSET_MISMATCH: { status: 412, retriable: false },
   RECORD_TOO_LARGE: { status: 413, retriable: false },

@@ -179,3 +179,23 @@ export const ALERT_DELIVERIES_KEPT = 20;
  * Under the 100 s an idle connection lasts behind Cloudflare's proxy.
  */
 export const SSE_HEARTBEAT_MS = 15_000;
+
+// Durable Streams (/v1/stream/*, issue 18).
+/** A stream's name (the path after /v1/stream/): bytes, like a URL path a CDN keeps whole. */
+export const STREAM_NAME_BYTES_MAX = 512;
+/** Stream-TTL: ten years; a longer sliding window is no window. */
+export const STREAM_TTL_S_MAX = 10 * 365 * 24 * 60 * 60;
+/** Producer-Id: an id, not a payload. */
+export const STREAM_PRODUCER_ID_BYTES_MAX = 256;
+/** Stream-Seq: compared as a string on every append; kept short. */
+export const STREAM_SEQ_BYTES_MAX = 256;
+/** One catch-up read answers at most this much (more than one message only below it). */
+export const STREAM_READ_BYTES_MAX = 1024 * 1024;
+/** A long-poll waits this long for data before 204 (the protocol leaves it to the server). */
+export const STREAM_LONG_POLL_MS = 10_000;
+/** An SSE connection is closed after this long so CDNs can collapse readers (§10.2: ~60 s). */
+export const STREAM_SSE_CONNECTION_MS = 60_000;
+/** A fork copies its inherited data once (copy-on-fork): at most this much, one RPC's worth. */
+export const STREAM_FORK_BYTES_MAX = 16 * 1024 * 1024;
+/** Producer state of a stream is forgotten after this long unused (Kafka's producer.id.expiration.ms). */
+export const STREAM_PRODUCER_IDLE_MS = 7 * 24 * 60 * 60 * 1000;

@@ -2,6 +2,7 @@ import { DELIVERY_RETRY_BASE_MS } from "../core/alerts";
 import { PRODUCER_ID_EXPIRATION_MS_DEFAULT } from "../core/limits";
 import type { AlertManager } from "./alert-manager";
 import type { ConsumerGroup } from "./consumer-group";
+import type { DurableStream } from "./durable-stream";
 import type { IdempotentProducer } from "./idempotent-producer";
 import type { PreferredReplica, SecondaryReplica } from "./replicas";
 import type { SecurityStore } from "./security-store";
@@ -18,6 +19,7 @@ export type Env = {
   PRODUCER: DurableObjectNamespace<IdempotentProducer>;
   SECURITY: DurableObjectNamespace<SecurityStore>;
   ALERTS: DurableObjectNamespace<AlertManager>;
+  DURABLE_STREAM: DurableObjectNamespace<DurableStream>;
   /** `none` or `required` (API.md "Security"); anything else, or unset, is `required`: fail closed. */
   EDGELOG_AUTH?: string;
   /** The admin principal's secret (a Worker secret, never a [vars] entry); signs scoped tokens too. */

@@ -1,6 +1,7 @@
 import { EdgelogError } from "../core/errors";
 import type { AlertManager } from "./alert-manager";
 import type { ConsumerGroup } from "./consumer-group";
+import type { DurableStream } from "./durable-stream";
 import type { Env } from "./env";
 import type { IdempotentProducer } from "./idempotent-producer";
 import type { Partition } from "./partition";
@@ -22,6 +23,11 @@ export function securityStore(env: Env): DurableObjectStub<SecurityStore> {
 /** The one AlertManager of a deployment. */
 export function alertManager(env: Env): DurableObjectStub<AlertManager> {
   return env.ALERTS.get(env.ALERTS.idFromName("cluster"));
+}
+
+/** The object of the Durable Stream at /v1/stream/{name}. */
+export function durableStream(env: Env, name: string): DurableObjectStub<DurableStream> {
+  return env.DURABLE_STREAM.get(env.DURABLE_STREAM.idFromName(name));
 }
 
 /** The one TopicRegistry of a deployment. */

@@ -15,6 +15,7 @@ import { operationRoutes } from "./routes/operations";
 import { producerRoutes } from "./routes/producers";
 import { recordRoutes } from "./routes/records";
 import { securityRoutes } from "./routes/security";
+import { streamRoutes } from "./routes/streams";
 import { topicRoutes } from "./routes/topics";
 import { transactionRoutes } from "./routes/transactions";
 import { webSocketRoute } from "./routes/websocket";
@@ -36,6 +37,7 @@ export function createApp(): Hono<GatewayEnv> {
   app.route("/v1/producers", producerRoutes);
   app.route("/v1/transactions", transactionRoutes);
   app.route("/v1/alerts", alertRoutes);
+  app.route("/v1/stream", streamRoutes);
   app.route("/v1", securityRoutes);
   app.route("/v1/ws", webSocketRoute);
   app.route("/", operationRoutes);

@@ -2,6 +2,7 @@ import { createApp } from "./app";
 
 export { AlertManager } from "../durable-objects/alert-manager";
 export { ConsumerGroup } from "../durable-objects/consumer-group";
+export { DurableStream } from "../durable-objects/durable-stream";
 export { IdempotentProducer } from "../durable-objects/idempotent-producer";
 // Exported under the class names wrangler.toml gave them at creation (they key stored state).
 export {

@@ -239,12 +239,12 @@ describe("bad frames get an error frame and change nothing", async () => {
     // asserts the count, not the order in which the runtime hands over unanswered frames (CI
     // once saw this JSON frame handled after the two below, and the third non-JSON closed).
     s.send({ op: "unsubscribe", id: "json" });
-    expect((await s.next((f) => f.id === "json")).error.code).toBe("INVALID_REQUEST");
+    expect((await s.next((f) => f.id === "json", 10_000, "json answer")).error.code).toBe("INVALID_REQUEST");
     s.send("nope");
     s.send("nope");
     // Four non-JSON frames so far, never three in a row: still open, and still answering.
     s.send({ op: "unsubscribe", id: "open" });
-    expect((await s.next((f) => f.id === "open")).error.code).toBe("INVALID_REQUEST");
+    expect((await s.next((f) => f.id === "open", 10_000, "open answer")).error.code).toBe("INVALID_REQUEST");
     s.send("nope");
     s.send("nope");
     s.send("nope");

@@ -3,6 +3,8 @@ import { EdgelogError } from "../../core/errors";
 import { authMode } from "../../durable-objects/authorizer";
 import { JSON_TYPE } from "../body";
 import type { GatewayEnv } from "../gateway-env";
+import { STREAM_PREFIX } from "../routes/streams";
+import { originAllowed } from "./cors";
 
 /** CloudEvents' structured and batched media types (never sent without a preflight). */
 const CLOUDEVENTS_TYPE = /^application\/cloudevents(-batch)?\+json\s*(;|$)/i;
@@ -41,6 +43,17 @@ export function browserGuard(): MiddlewareHandler<GatewayEnv> {
     }
     if (c.req.method === "POST" && !c.req.header("authorization")) {
       const type = c.req.header("content-type");
+      if (c.req.path.startsWith(STREAM_PREFIX)) {
+        // Durable Streams append any content type, so a cross-site form could post one: a
+        // browser always names the page's Origin on such a POST, and only allowed ones pass.
+        const origin = c.req.header("origin");
+        if (origin !== undefined && !originAllowed(c.env, origin))
+          throw new EdgelogError(
+            "ORIGIN_NOT_ALLOWED",
+            `origin '${origin.slice(0, 100)}' is not in EDGELOG_CORS_ORIGINS; a page may append to a stream only from an allowed origin`,
+          );
+        return next();
+      }
       const got = type === undefined ? "none" : `'${type.slice(0, 100)}'`;
       if (c.req.path.endsWith("/events")) {
         if (

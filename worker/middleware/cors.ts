@@ -3,6 +3,36 @@ import { cors } from "hono/cors";
 import type { Env } from "../../durable-objects/env";
 import type { GatewayEnv } from "../gateway-env";
 
+/** What a page may send and read of the Durable Streams protocol (/v1/stream/*). */
+const STREAM_REQUEST_HEADERS = [
+  "if-none-match",
+  "stream-seq",
+  "stream-ttl",
+  "stream-expires-at",
+  "stream-closed",
+  "producer-id",
+  "producer-epoch",
+  "producer-seq",
+  "stream-forked-from",
+  "stream-fork-offset",
+  "stream-fork-sub-offset",
+];
+const STREAM_RESPONSE_HEADERS = [
+  "etag",
+  "location",
+  "stream-next-offset",
+  "stream-cursor",
+  "stream-up-to-date",
+  "stream-closed",
+  "stream-ttl",
+  "stream-expires-at",
+  "stream-sse-data-encoding",
+  "producer-epoch",
+  "producer-seq",
+  "producer-expected-seq",
+  "producer-received-seq",
+];
+
 /** How long a browser may reuse a preflight answer (seconds). */
 const PREFLIGHT_MAX_AGE_S = 600;
 
@@ -40,8 +70,8 @@ export function corsPolicy(): MiddlewareHandler<GatewayEnv> {
       return allowed.has(origin) ? origin : null;
     },
     allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-    allowHeaders: ["authorization", "content-type"],
-    exposeHeaders: ["retry-after", "www-authenticate"],
+    allowHeaders: ["authorization", "content-type", ...STREAM_REQUEST_HEADERS],
+    exposeHeaders: ["retry-after", "www-authenticate", ...STREAM_RESPONSE_HEADERS],
     maxAge: PREFLIGHT_MAX_AGE_S,
   });
 }

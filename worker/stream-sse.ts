@@ -1,0 +1,79 @@
+import { base64 } from "../core/credentials";
+import { EdgelogError, type Result } from "../core/errors";
+import { STREAM_LONG_POLL_MS, STREAM_SSE_CONNECTION_MS } from "../core/limits";
+import { responseCursor, sseEvent } from "../core/stream-cursor";
+import { sseNeedsBase64 } from "../core/stream-headers";
+import { type ReadFrom, streamOffset } from "../core/stream-offsets";
+import type { StreamChunk } from "../durable-objects/durable-stream";
+import { streamBody } from "./stream-body";
+
+/**
+ * A live read of a Durable Stream over SSE (PROTOCOL.md §5.8): each batch of
+ * appends as one `event: data` (text and JSON as they are, other content types
+ * base64), always followed by an `event: control` with the next offset, the
+ * cursor, and `upToDate` / `streamClosed`. Nothing is polled: each read waits in
+ * the stream's object for the next append. A closed stream ends the connection
+ * after its last control event; any connection ends after STREAM_SSE_CONNECTION_MS
+ * so CDNs can collapse readers (§10.2), and the client resumes from the offset.
+ */
+
+const fromUtf8 = new TextDecoder();
+
+type Read = (from: ReadFrom, waitMs: number) => Promise<Result<StreamChunk>>;
+
+export async function streamSse(read: Read, from: ReadFrom, cursor: string | null): Promise<Response> {
+  // The first read answers errors (no stream, a bad offset) as plain HTTP, before the stream starts.
+  const first = await read(from, 0);
+  if (!first.ok) throw new EdgelogError(first.error.code, first.error.message);
+  const encoded = sseNeedsBase64(first.value.contentType);
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const encoder = new TextEncoder();
+  const send = async (text: string) => {
+    await writer.ready;
+    await writer.write(encoder.encode(text));
+  };
+  const endAt = Date.now() + STREAM_SSE_CONNECTION_MS;
+  const run = async () => {
+    let chunk = first.value;
+    try {
+      for (;;) {
+        const upToDate = chunk.next === chunk.tail;
+        const ended = chunk.closed && upToDate;
+        // A data event and its control event go out in one write: readers see both at once.
+        let events = "";
+        if (chunk.chunks.length > 0) {
+          const body = streamBody(chunk.contentType, chunk.chunks);
+          events += sseEvent(
+            "data",
+            typeof body === "string" ? body : encoded ? base64(body) : fromUtf8.decode(body),
+          );
+        }
+        const control: Record<string, unknown> = { streamNextOffset: streamOffset(chunk.next) };
+        if (ended) control.streamClosed = true;
+        else {
+          control.streamCursor = responseCursor(cursor);
+          if (upToDate) control.upToDate = true;
+        }
+        await send(events + sseEvent("control", JSON.stringify(control)));
+        if (ended || Date.now() >= endAt) break;
+        const waitMs = upToDate ? Math.min(STREAM_LONG_POLL_MS, Math.max(0, endAt - Date.now())) : 0;
+        const got = await read({ kind: "at", position: chunk.next }, waitMs);
+        // Deleted meanwhile: the connection ends; the client's next request gets 404 or 410.
+        if (!got.ok) break;
+        chunk = got.value;
+      }
+    } catch {
+      // The client went away (a failed write): nothing more to send.
+    }
+    await writer.close().catch(() => undefined);
+  };
+  void run();
+  const headers: Record<string, string> = {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+  };
+  if (encoded) headers["stream-sse-data-encoding"] = "base64";
+  return new Response(readable, { headers });
+}
