@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ErrorCode, type ErrorInfo, errorInfo, fail, ok, type Result } from "../core/errors";
 import { STREAM_FORK_BYTES_MAX, STREAM_PRODUCER_IDLE_MS, STREAM_READ_BYTES_MAX } from "../core/limits";
+import { streamBody } from "../core/stream-body";
 import {
   type Expiry,
   expiresAtMs,
@@ -83,11 +84,15 @@ export type AppendStream = {
   writerSeq: string | null;
 };
 
-/** A read: the appends from `start` (at most STREAM_READ_BYTES_MAX unless one is larger), and the state. */
+/**
+ * A read: the body of the appends from `start` (at most STREAM_READ_BYTES_MAX unless one
+ * append is larger; core/stream-body.ts), how many appends it holds, and the state.
+ */
 export type StreamChunk = {
   instance: string;
   contentType: string;
-  chunks: Uint8Array[];
+  body: Uint8Array<ArrayBuffer>;
+  appends: number;
   start: number;
   next: number;
   tail: number;
@@ -583,22 +588,23 @@ export class DurableStream extends DurableObject<Env> {
       if (stillGone !== null || after === null) return { ok: false, error: stillGone! };
       meta = after;
     }
-    const chunks: Uint8Array[] = [];
+    const appends: Uint8Array[] = [];
     let next = start;
     let bytes = 0;
     for (const row of this.sql.exec<{ end_position: number; data: ArrayBuffer }>(
       "SELECT end_position, data FROM stream_messages WHERE end_position > ? ORDER BY end_position",
       start,
     )) {
-      if (chunks.length > 0 && bytes + row.data.byteLength > STREAM_READ_BYTES_MAX) break;
-      chunks.push(new Uint8Array(row.data));
+      if (appends.length > 0 && bytes + row.data.byteLength > STREAM_READ_BYTES_MAX) break;
+      appends.push(new Uint8Array(row.data));
       bytes += row.data.byteLength;
       next = row.end_position;
     }
     return ok({
       instance: meta.instance,
       contentType: meta.contentType,
-      chunks,
+      body: streamBody(isJsonStream(meta.contentType), appends),
+      appends: appends.length,
       start,
       next,
       tail: meta.tail,

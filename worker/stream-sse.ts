@@ -5,7 +5,6 @@ import { responseCursor, sseEvent } from "../core/stream-cursor";
 import { sseNeedsBase64 } from "../core/stream-headers";
 import { type ReadFrom, streamOffset } from "../core/stream-offsets";
 import type { StreamChunk } from "../durable-objects/durable-stream";
-import { streamBody } from "./stream-body";
 
 /**
  * A live read of a Durable Stream over SSE (PROTOCOL.md §5.8): each batch of
@@ -42,13 +41,8 @@ export async function streamSse(read: Read, from: ReadFrom, cursor: string | nul
         const ended = chunk.closed && upToDate;
         // A data event and its control event go out in one write: readers see both at once.
         let events = "";
-        if (chunk.chunks.length > 0) {
-          const body = streamBody(chunk.contentType, chunk.chunks);
-          events += sseEvent(
-            "data",
-            typeof body === "string" ? body : encoded ? base64(body) : fromUtf8.decode(body),
-          );
-        }
+        if (chunk.appends > 0)
+          events += sseEvent("data", encoded ? base64(chunk.body) : fromUtf8.decode(chunk.body));
         const control: Record<string, unknown> = { streamNextOffset: streamOffset(chunk.next) };
         if (ended) control.streamClosed = true;
         else {

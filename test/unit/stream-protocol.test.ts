@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { EdgelogError } from "../../core/errors";
+import { streamBody } from "../../core/stream-body";
 import { responseCursor, sseEvent } from "../../core/stream-cursor";
 import { expiryOf, forkExpiry, forkOf, producerOf } from "../../core/stream-headers";
 import { jsonAppend, jsonPrefix, jsonRead } from "../../core/stream-json";
@@ -95,14 +96,14 @@ describe("Durable Streams headers", () => {
       epoch: 0,
       seq: 7,
     });
-    for (const bad of [
+    const cases: Record<string, string>[] = [
       { "producer-id": "p" },
       { "producer-id": "", "producer-epoch": "0", "producer-seq": "0" },
       { "producer-id": "p", "producer-epoch": "1e3", "producer-seq": "0" },
       { "producer-id": "p", "producer-epoch": "0", "producer-seq": "-1" },
       { "producer-id": "p", "producer-epoch": "9007199254740992", "producer-seq": "0" },
-    ])
-      expect(code(() => producerOf(headers(bad)))).toBe("INVALID_REQUEST");
+    ];
+    for (const bad of cases) expect(code(() => producerOf(headers(bad)))).toBe("INVALID_REQUEST");
   });
 });
 
@@ -153,6 +154,24 @@ describe("Durable Streams JSON mode", () => {
           expect(JSON.parse(jsonRead(stored))).toEqual(JSON.parse(JSON.stringify(expected)));
         },
       ),
+    );
+  });
+
+  it("a read body splices stored appends: one JSON array, or the bytes in order", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(appendable, { minLength: 1 })), (bodies) => {
+        const stored = bodies.map((values) =>
+          new TextEncoder().encode(jsonAppend(JSON.stringify(values), false)),
+        );
+        const text = new TextDecoder().decode(streamBody(true, stored));
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(bodies.flat())));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 1 })), (appends) => {
+        const all = appends.flatMap((append) => [...append]);
+        expect([...streamBody(false, appends)]).toEqual(all);
+      }),
     );
   });
 

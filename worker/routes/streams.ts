@@ -18,7 +18,6 @@ import { durableStream } from "../../durable-objects/stubs";
 import { readBodyBytes } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
-import { streamBody } from "../stream-body";
 import { streamSse } from "../stream-sse";
 
 /**
@@ -154,14 +153,13 @@ streamRoutes.get("/*", async (c) => {
   if (live === "sse") return streamSse((at, waitMs) => stream.read(at, waitMs), from, cursor);
   const got = await stream.read(from, live === "long-poll" ? STREAM_LONG_POLL_MS : 0);
   if (!got.ok) return errorAnswer(c, got.error);
-  const { contentType, chunks, next, tail, closed, instance } = got.value;
+  const { contentType, body, appends, next, tail, closed, instance } = got.value;
   const upToDate = next === tail;
   const headers: StreamHeaders = { "content-type": contentType, "stream-next-offset": streamOffset(next) };
   if (upToDate) headers["stream-up-to-date"] = "true";
   if (closed && upToDate) headers["stream-closed"] = "true";
   if (live !== null && !(closed && upToDate)) headers["stream-cursor"] = responseCursor(cursor);
-  if (chunks.length === 0 && live === "long-poll") return c.body(null, 204, headers);
-  const body = streamBody(contentType, chunks);
+  if (appends === 0 && live === "long-poll") return c.body(null, 204, headers);
   // offset=now answers the tail, never data: not cacheable, no ETag (§8).
   if (from.kind === "now" && live === null)
     return c.body(body, 200, { ...headers, "cache-control": "no-store" });
@@ -169,6 +167,6 @@ streamRoutes.get("/*", async (c) => {
   headers.etag = etag;
   if (c.req.header("if-none-match") === etag) return c.body(null, 304, { etag });
   // The tail's answer changes with the next append or the close: only data is cached.
-  headers["cache-control"] = chunks.length > 0 ? cacheable(c) : "no-store";
+  headers["cache-control"] = appends > 0 ? cacheable(c) : "no-store";
   return c.body(body, 200, headers);
 });
