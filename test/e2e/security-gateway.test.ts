@@ -184,7 +184,10 @@ describe("an open gateway (EDGELOG_AUTH=none, what npm start runs by default)", 
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
-    expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization,content-type");
+    // The API's own two, then the Durable Streams protocol's (if-none-match, stream-*, producer-*).
+    const allowed = preflight.headers.get("access-control-allow-headers")!.split(",");
+    expect(allowed.slice(0, 2)).toEqual(["authorization", "content-type"]);
+    expect(allowed).toEqual(expect.arrayContaining(["if-none-match", "stream-closed", "producer-seq"]));
     expect(Number(preflight.headers.get("access-control-max-age"))).toBeGreaterThan(0);
     const error = await fetch(`${server.url}/v1/topics/missing`, {
       headers: { origin: "http://localhost:3000" },
