@@ -5,6 +5,9 @@ import type { FetchedRecords, FetchRequest, ResolvedOffset } from "./contract";
 import type { PartitionLog } from "./partition-log";
 import type { Waiters } from "./partition-watchers";
 
+/** Distinct ranges kept per turn: woken readers share a few; more is a burst of unrelated reads. */
+const TURN_READS_MAX = 16;
+
 /** What each record of a consumer's fetch starts with: its topic and partition. */
 export function consumerPrefix(log: PartitionLog): string {
   const state = log.state;
@@ -17,6 +20,9 @@ export function consumerPrefix(log: PartitionLog): string {
  * high watermark passes the start when asked to wait.
  */
 export class LeaderFetch {
+  /** Reads of this turn by range (see read()); emptied by the next task. */
+  private readonly turnReads = new Map<string, { text: string; records: number; next: number }>();
+
   constructor(
     private readonly log: PartitionLog,
     private readonly waiters: Waiters,
@@ -83,15 +89,7 @@ export class LeaderFetch {
       if (start.value < log.logStartOffset) return this.collect({ ...request, waitMs: 0 }, prefix);
     }
     const to = end();
-    const aborted = committed ? log.transactions.abortedOverlapping(start.value, to) : [];
-    const { text, records, next } = log.recordsText(
-      start.value,
-      to,
-      request.maxRecords,
-      request.maxBytes,
-      prefix,
-      aborted,
-    );
+    const { text, records, next } = this.read(start.value, to, request, prefix, committed);
     this.counters.fetchRecords += records;
     return ok({
       records: text,
@@ -101,6 +99,31 @@ export class LeaderFetch {
       lastStableOffset: log.lastStableOffset,
       logStartOffset: log.logStartOffset,
     });
+  }
+
+  /**
+   * The records of a range as text. Readers woken by the same move of the high watermark
+   * ask for the same range (a thousand SSE tails at one offset): the first one reads it,
+   * the others in the same turn get that text. The range below the high watermark never
+   * changes but by retention or compaction, which the key (logStartOffset) or the turn's
+   * end (the cache is dropped by the next task) cover.
+   */
+  private read(
+    start: number,
+    to: number,
+    request: FetchRequest,
+    prefix: string,
+    committed: boolean,
+  ): { text: string; records: number; next: number } {
+    const log = this.log;
+    const key = `${start}|${to}|${log.logStartOffset}|${request.maxRecords}|${request.maxBytes}|${committed}|${prefix}`;
+    const cached = this.turnReads.get(key);
+    if (cached) return cached;
+    const aborted = committed ? log.transactions.abortedOverlapping(start, to) : [];
+    const read = log.recordsText(start, to, request.maxRecords, request.maxBytes, prefix, aborted);
+    if (this.turnReads.size === 0) setTimeout(() => this.turnReads.clear(), 0);
+    if (this.turnReads.size < TURN_READS_MAX) this.turnReads.set(key, read);
+    return read;
   }
 
   private resolve(position: FetchPosition): Result<number> {
