@@ -200,4 +200,27 @@ describe("fetch", () => {
     for (const res of await Promise.all(waiting))
       expect(res.body.records.map((r: any) => r.value)).toEqual(["all"]);
   });
+
+  it("long-polls woken together share a read only when they ask for the same range and bounds", async () => {
+    const topic = await createTopic({ partitions: 1 });
+    await produce(topic, [{ value: "old", partition: 0 }]);
+    // Three kinds of waiter, woken by one append: bounds and starts differ, each gets its own answer.
+    const queries = ["offset=1&maxRecords=1", "offset=1&maxRecords=10", "offset=0&maxRecords=10"];
+    const waiting = queries.flatMap((q) =>
+      Array.from({ length: 4 }, () => fetchRecords(topic, 0, `${q}&waitMs=20000`)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await produce(
+      topic,
+      ["a", "b", "c"].map((value) => ({ value, partition: 0 })),
+    );
+    const answers = await Promise.all(waiting);
+    const values = (i: number) => answers[i]!.body.records.map((r: any) => r.value);
+    for (let i = 0; i < 4; i++) {
+      expect(values(i)).toEqual(["a"]);
+      expect(values(4 + i)).toEqual(["a", "b", "c"]);
+      // offset=0 is below the high watermark: answered at once with "old" (a separate read).
+      expect(values(8 + i)).toEqual(["old"]);
+    }
+  });
 });
