@@ -42,6 +42,13 @@ export type Transaction = {
   groups: string[];
   /** When the current transaction began (its first write or offsets), null when none is open. */
   startedAtMs: number | null;
+  /**
+   * The producer sequence of the write that began the current transaction (null: begun by
+   * offsets, or stored before this existed). A commit or abort sent with a sequence at or
+   * below it was sent before the transaction began: a late repeat of an earlier end
+   * (a cut connection, retried and answered meanwhile), which must not end this one.
+   */
+  firstSequence?: number | null;
   timeoutMs: number;
 };
 
@@ -101,7 +108,12 @@ export function initEpoch(txn: Transaction | null, timeoutMs: number, epochMax: 
  * or Complete*, keeping the epoch and timeout); refused for another epoch or while
  * one is completing.
  */
-function openFor(txn: Transaction, epoch: number, nowMs: number): Result<Transaction> {
+function openFor(
+  txn: Transaction,
+  epoch: number,
+  nowMs: number,
+  sequence: number | null,
+): Result<Transaction> {
   const epochCheck = checkEpoch(txn, epoch);
   if (!epochCheck.ok) return epochCheck;
   if (isPreparing(txn.state)) return concurrent(txn);
@@ -113,6 +125,7 @@ function openFor(txn: Transaction, epoch: number, nowMs: number): Result<Transac
     partitions: [],
     groups: [],
     startedAtMs: nowMs,
+    firstSequence: sequence,
   });
 }
 
@@ -126,8 +139,9 @@ export function addPartitions(
   epoch: number,
   partitions: readonly TopicPartition[],
   nowMs: number,
+  sequence: number | null = null,
 ): Result<{ txn: Transaction; changed: boolean }> {
-  const opened = openFor(txn, epoch, nowMs);
+  const opened = openFor(txn, epoch, nowMs, sequence);
   if (!opened.ok) return opened;
   const open = opened.value;
   const key = (tp: TopicPartition) => partitionKey(tp.topic, tp.partition);
@@ -151,7 +165,7 @@ export function addGroup(
   group: string,
   nowMs: number,
 ): Result<{ txn: Transaction; changed: boolean }> {
-  const opened = openFor(txn, epoch, nowMs);
+  const opened = openFor(txn, epoch, nowMs, null);
   if (!opened.ok) return opened;
   const open = opened.value;
   if (open.groups.includes(group)) return ok({ txn: open, changed: open !== txn });
@@ -174,15 +188,30 @@ export type EndOutcome =
 /**
  * Commit or abort (Kafka's EndTxn). A retry of a decided or completed request of
  * the same kind is answered as the first; the other kind, or ending a
- * transaction that never began, is INVALID_TXN_STATE.
+ * transaction that never began, is INVALID_TXN_STATE. With `sequence` (the
+ * producer's next sequence when it sent the end), an end sent before the open
+ * transaction's first write is refused and changes nothing (KIP-890's concern:
+ * a late EndTxn must not end the next transaction).
  */
-export function endTransaction(txn: Transaction, epoch: number, commit: boolean): Result<EndOutcome> {
+export function endTransaction(
+  txn: Transaction,
+  epoch: number,
+  commit: boolean,
+  sequence: number | null = null,
+): Result<EndOutcome> {
   const epochCheck = checkEpoch(txn, epoch);
   if (!epochCheck.ok) return epochCheck;
   const verb = commit ? "commit" : "abort";
   switch (txn.state) {
-    case "Ongoing":
+    case "Ongoing": {
+      const first = txn.firstSequence ?? null;
+      if (sequence !== null && first !== null && sequence <= first)
+        return fail(
+          "INVALID_TXN_STATE",
+          `this ${verb} was sent at sequence ${sequence}, before the open transaction began (its first write has sequence ${first}): a late repeat of an earlier end, ignored`,
+        );
       return ok({ kind: "prepare", txn: { ...txn, state: commit ? "PrepareCommit" : "PrepareAbort" } });
+    }
     case "PrepareCommit":
     case "PrepareAbort":
       if ((txn.state === "PrepareCommit") === commit) return ok({ kind: "resume", txn });

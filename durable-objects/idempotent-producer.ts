@@ -213,6 +213,7 @@ export class IdempotentProducer extends DurableObject<Env> {
       const registered = await this.transactions.register(
         request.epoch,
         request.batches.map((b) => ({ topic: request.topic.name, partition: b.partition })),
+        request.sequence,
       );
       if (!registered.ok) return registered;
       if (registered.value) await this.scheduleAlarm(); // a transaction began: its timeout
@@ -225,11 +226,12 @@ export class IdempotentProducer extends DurableObject<Env> {
     return ok(outcome);
   }
 
-  /**
-   * Commit or abort the open transaction: queued behind the producer's requests in
-   * flight, so every write it made is in before its markers.
-   */
-  async endTransaction(epoch: number, commit: boolean): Promise<Result<{ state: TransactionState }>> {
+  /** Commit or abort the open transaction, queued behind the requests in flight (every write is in before its markers). */
+  async endTransaction(
+    epoch: number,
+    commit: boolean,
+    sequence: number | null = null,
+  ): Promise<Result<{ state: TransactionState }>> {
     if (this.state === null) return this.unknown();
     const ended = await this.inTurn(async () => {
       const failed = this.failedInTransaction;
@@ -238,7 +240,7 @@ export class IdempotentProducer extends DurableObject<Env> {
           "INVALID_TXN_STATE",
           `request ${failed} of this transaction failed on some partition and may be written in part: send it again until it succeeds, or abort`,
         );
-      const result = await this.transactions.end(epoch, commit);
+      const result = await this.transactions.end(epoch, commit, sequence);
       if (result.ok) this.failedInTransaction = null; // its records are aborted: the sequence may be used again
       return result;
     });

@@ -136,8 +136,8 @@ export class TransactionCoordinator {
    * Registers the partitions a transactional produce writes to (durably, before the
    * append). Answers whether a transaction began (its timeout needs the alarm).
    */
-  register(epoch: number, partitions: readonly TopicPartition[]): Promise<Result<boolean>> {
-    return this.add((txn) => addPartitions(txn, epoch, partitions, Date.now()));
+  register(epoch: number, partitions: readonly TopicPartition[], sequence: number): Promise<Result<boolean>> {
+    return this.add((txn) => addPartitions(txn, epoch, partitions, Date.now(), sequence));
   }
 
   /** Registers a group whose offsets the transaction commits; answers whether a transaction began. */
@@ -157,9 +157,9 @@ export class TransactionCoordinator {
   }
 
   /** Commit or abort: answers once every marker is written (a retry resumes one interrupted). */
-  async end(epoch: number, commit: boolean): Promise<Result<TransactionState>> {
+  async end(epoch: number, commit: boolean, sequence: number | null): Promise<Result<TransactionState>> {
     if (this.txn === null) return notTransactional();
-    const outcome = endTransaction(this.txn, epoch, commit);
+    const outcome = endTransaction(this.txn, epoch, commit, sequence);
     if (!outcome.ok) return outcome;
     if (outcome.value.kind === "done") return ok(outcome.value.txn.state);
     if (outcome.value.kind === "prepare") await this.save(outcome.value.txn);

@@ -58,11 +58,26 @@ function parseTransactionProducer(value: unknown): TransactionProducer {
   return { id: producer.id, epoch: expectInt(producer.epoch, "body.producer.epoch", 0, PRODUCER_EPOCH_MAX) };
 }
 
-/** `POST /v1/transactions/{transactionalId}/commit` and `/abort` body. */
-export function parseEndTransaction(body: unknown): { producer: TransactionProducer } {
+/**
+ * `POST /v1/transactions/{transactionalId}/commit` and `/abort` body. `producer.sequence`
+ * (optional): the producer's next sequence when it sends the end; an end sent before the
+ * open transaction's first write (a late repeat of an earlier one) is then refused.
+ */
+export function parseEndTransaction(body: unknown): {
+  producer: TransactionProducer;
+  sequence: number | null;
+} {
   const request = expectObject(body, "body");
   rejectUnknownFields(request, ["producer"], "body");
-  return { producer: parseTransactionProducer(request.producer) };
+  const producer = expectObject(request.producer, "body.producer");
+  const { sequence, ...rest } = producer;
+  return {
+    producer: parseTransactionProducer(rest),
+    sequence:
+      sequence === undefined
+        ? null
+        : expectInt(sequence, "body.producer.sequence", 0, Number.MAX_SAFE_INTEGER),
+  };
 }
 
 /** `POST /v1/transactions/{transactionalId}/offsets` body: a group commit sent to the transaction. */

@@ -138,7 +138,9 @@ export class TransactionalProducer {
     return this.serial(async () => {
       const producer = await this.started();
       // A retry of a decided end resumes it; CONCURRENT_TRANSACTIONS (markers still being written) is retriable.
-      await this.retried(() => call(this.transport, "POST", `${this.path}/${verb}`, { producer }));
+      // The next sequence goes along: a late repeat of this end can never end the next transaction.
+      const body = { producer: { ...producer, sequence: this.sequence } };
+      await this.retried(() => call(this.transport, "POST", `${this.path}/${verb}`, body));
       // After a send whose outcome is unknown, Kafka's producer bumps its epoch: the next start() inits.
       if (this.sendFailed) this.producer = null;
       this.sendFailed = false;

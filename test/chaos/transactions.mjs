@@ -83,7 +83,8 @@ export async function transactionalProducer(ctx, name) {
       rng,
       "POST",
       `/v1/transactions/${transactionalId}/${verb}`,
-      { producer },
+      // With the next sequence: a late repeat of this end (a cut connection) cannot end the next transaction.
+      { producer: { ...producer, sequence } },
       verb,
     );
     if (ended.kind === "ok") {

@@ -28,6 +28,28 @@ function code<T>(r: Result<T>): string {
 }
 
 describe("transaction coordinator (pure state machine)", () => {
+  it("an end sent before the open transaction's first write (a late repeat of an earlier end) changes nothing", () => {
+    // Transaction 1 writes sequences 0 and 1, then aborts with next sequence 2; transaction 2 begins at 2.
+    let txn = value(
+      addPartitions(value(initEpoch(null, TIMEOUT, PRODUCER_EPOCH_MAX)), 0, [tp("a", 0)], 1, 0),
+    ).txn;
+    txn = completeTransaction(value(endTransaction(txn, 0, false, 2)).txn);
+    txn = value(addPartitions(txn, 0, [tp("a", 1)], 2, 2)).txn;
+    expect(txn).toMatchObject({ state: "Ongoing", number: 2, firstSequence: 2 });
+    // The first abort's late copy (sent at sequence 2), or a commit as late: refused, the transaction stays open.
+    for (const commit of [false, true])
+      expect(code(endTransaction(txn, 0, commit, 2))).toBe("INVALID_TXN_STATE");
+    expect(code(endTransaction(txn, 0, true, 1))).toBe("INVALID_TXN_STATE");
+    // Its own end, after its write of sequence 2, and an end without a sequence (as before), go through.
+    expect(value(endTransaction(txn, 0, true, 3)).kind).toBe("prepare");
+    expect(value(endTransaction(txn, 0, true)).kind).toBe("prepare");
+    // Begun by offsets (no write, no sequence): nothing to compare with, so an end goes through.
+    const byOffsets = value(
+      addGroup(completeTransaction(value(endTransaction(txn, 0, true, 3)).txn), 0, "g", 3),
+    ).txn;
+    expect(value(endTransaction(byOffsets, 0, false, 3)).kind).toBe("prepare");
+  });
+
   it("a transaction begins with its first write, commits through PrepareCommit, and the next one begins afresh", () => {
     let txn = value(initEpoch(null, TIMEOUT, PRODUCER_EPOCH_MAX));
     expect(txn).toMatchObject({ state: "Empty", epoch: 0, partitions: [], startedAtMs: null });

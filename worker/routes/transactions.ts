@@ -32,9 +32,9 @@ function coordinator(c: Context<GatewayEnv>, op: Operation, producerId?: string)
 for (const verb of ["commit", "abort"] as const)
   transactionRoutes.post(`/:transactionalId/${verb}`, async (c) => {
     readQuery(c.req.url, []);
-    const { producer } = parseEndTransaction(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
+    const { producer, sequence } = parseEndTransaction(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
     const stub = coordinator(c, "write", producer.id);
-    return c.json(unwrap(await stub.endTransaction(producer.epoch, verb === "commit")));
+    return c.json(unwrap(await stub.endTransaction(producer.epoch, verb === "commit", sequence)));
   });
 
 transactionRoutes.post("/:transactionalId/offsets", async (c) => {
