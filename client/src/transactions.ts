@@ -137,10 +137,18 @@ export class TransactionalProducer {
   private end(verb: "commit" | "abort"): Promise<void> {
     return this.serial(async () => {
       const producer = await this.started();
-      // A retry of a decided end resumes it; CONCURRENT_TRANSACTIONS (markers still being written) is retriable.
-      // The next sequence goes along: a late repeat of this end can never end the next transaction.
-      const body = { producer: { ...producer, sequence: this.sequence } };
-      await this.retried(() => call(this.transport, "POST", `${this.path}/${verb}`, body));
+      // One past the last sequence sent (a failed send's too: it may have been applied), so a
+      // late copy of this end can never end the next transaction (docs/transactions.md).
+      const body = { producer: { ...producer, sequence: this.sequence + (this.sendFailed ? 1 : 0) } };
+      try {
+        // A retry of a decided end resumes it; CONCURRENT_TRANSACTIONS (markers still being written) is retriable.
+        await this.retried(() => call(this.transport, "POST", `${this.path}/${verb}`, body));
+      } catch (error) {
+        // The end's outcome is unknown: the next start() inits a new epoch, which aborts anything left open.
+        this.producer = null;
+        this.sendFailed = false;
+        throw error;
+      }
       // After a send whose outcome is unknown, Kafka's producer bumps its epoch: the next start() inits.
       if (this.sendFailed) this.producer = null;
       this.sendFailed = false;

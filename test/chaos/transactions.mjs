@@ -83,8 +83,9 @@ export async function transactionalProducer(ctx, name) {
       rng,
       "POST",
       `/v1/transactions/${transactionalId}/${verb}`,
-      // With the next sequence: a late repeat of this end (a cut connection) cannot end the next transaction.
-      { producer: { ...producer, sequence } },
+      // One past the last sequence sent (a failed request's too): a late copy of this end (a cut
+      // connection) cannot end the next transaction.
+      { producer: { ...producer, sequence: written ? sequence : sequence + 1 } },
       verb,
     );
     if (ended.kind === "ok") {
