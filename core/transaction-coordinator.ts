@@ -188,8 +188,8 @@ export type EndOutcome =
 /**
  * Commit or abort (Kafka's EndTxn). A retry of a decided or completed request of
  * the same kind is answered as the first; the other kind, or ending a
- * transaction that never began, is INVALID_TXN_STATE. With `sequence` (the
- * producer's next sequence when it sent the end), an end sent before the open
+ * transaction that never began, is INVALID_TXN_STATE. With `sequence` (one past
+ * the last sequence the producer sent before the end), an end sent before the open
  * transaction's first write is refused and changes nothing (KIP-890's concern:
  * a late EndTxn must not end the next transaction).
  */

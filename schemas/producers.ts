@@ -60,7 +60,7 @@ function parseTransactionProducer(value: unknown): TransactionProducer {
 
 /**
  * `POST /v1/transactions/{transactionalId}/commit` and `/abort` body. `producer.sequence`
- * (optional): the producer's next sequence when it sends the end; an end sent before the
+ * (optional): one past the last sequence the producer sent; an end sent before the
  * open transaction's first write (a late repeat of an earlier one) is then refused.
  */
 export function parseEndTransaction(body: unknown): {
