@@ -1,8 +1,10 @@
+import type { ErrorInfo } from "../core/errors";
 import type { FetchPosition, LogOffsets } from "../core/fetch-position";
 import type { ProducerBatch, ProducerRef } from "../core/idempotence";
 import type { Isolation } from "../core/partition-transactions";
 import type { AppendChunk } from "../core/record-codec";
 import type { EpochEntry } from "../core/replication";
+import type { Expiry, ForkRequest, ProducerClaim } from "../core/stream-headers";
 import type { TopicConfigs } from "../core/topic-config";
 import type { TransactionMarker } from "../core/transaction-coordinator";
 import type { TransactionEvents } from "./partition-transaction-store";
@@ -193,4 +195,61 @@ export type PartitionMetrics = PartitionInfo & {
   produceRecords: number;
   fetchRequests: number;
   fetchRecords: number;
+};
+
+// The Durable Streams protocol (/v1/stream/*): the RPC shapes of a DurableStream object.
+
+export type StreamHeaders = Record<string, string>;
+/** A write's answer: its status and protocol headers, or an error with headers of its own. */
+export type StreamWrite =
+  | { ok: true; status: 200 | 201 | 204; headers: StreamHeaders }
+  | { ok: false; error: ErrorInfo; headers: StreamHeaders };
+
+export type CreateStream = {
+  contentType: string | null;
+  expiry: Expiry;
+  closed: boolean;
+  body: Uint8Array | null;
+  /** `from` is the source stream's name. */
+  fork: ForkRequest | null;
+};
+
+export type AppendStream = {
+  contentType: string | null;
+  body: Uint8Array | null;
+  close: boolean;
+  producer: ProducerClaim | null;
+  writerSeq: string | null;
+};
+
+/**
+ * A read: the body of the appends from `start` (at most STREAM_READ_BYTES_MAX unless one
+ * append is larger; core/stream-body.ts), how many appends it holds, and the state.
+ */
+export type StreamChunk = {
+  instance: string;
+  contentType: string;
+  body: Uint8Array<ArrayBuffer>;
+  appends: number;
+  start: number;
+  next: number;
+  tail: number;
+  closed: boolean;
+};
+
+export type StreamInfo = {
+  instance: string;
+  contentType: string;
+  expiry: Expiry;
+  tail: number;
+  closed: boolean;
+};
+
+/** What a fork copies from its source (copy-on-fork: reads of a fork never reach the source). */
+export type ForkData = {
+  contentType: string;
+  expiry: Expiry;
+  position: number;
+  messages: { end: number; data: Uint8Array }[];
+  prefix: Uint8Array | null;
 };

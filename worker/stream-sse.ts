@@ -4,7 +4,7 @@ import { STREAM_LONG_POLL_MS, STREAM_SSE_CONNECTION_MS } from "../core/limits";
 import { responseCursor, sseEvent } from "../core/stream-cursor";
 import { sseNeedsBase64 } from "../core/stream-headers";
 import { type ReadFrom, streamOffset } from "../core/stream-offsets";
-import type { StreamChunk } from "../durable-objects/durable-stream";
+import type { StreamChunk } from "../durable-objects/contract";
 
 /**
  * A live read of a Durable Stream over SSE (PROTOCOL.md §5.8): each batch of

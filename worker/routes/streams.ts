@@ -13,7 +13,7 @@ import {
 } from "../../core/stream-headers";
 import { parseReadOffset, streamOffset } from "../../core/stream-offsets";
 import { authMode, authorize } from "../../durable-objects/authorizer";
-import type { StreamHeaders, StreamWrite } from "../../durable-objects/durable-stream";
+import type { StreamHeaders, StreamWrite } from "../../durable-objects/contract";
 import { durableStream } from "../../durable-objects/stubs";
 import { readBodyBytes } from "../body";
 import { maxRequestBytes } from "../config";
