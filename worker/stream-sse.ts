@@ -20,7 +20,12 @@ const fromUtf8 = new TextDecoder();
 
 type Read = (from: ReadFrom, waitMs: number) => Promise<Result<StreamChunk>>;
 
-export async function streamSse(read: Read, from: ReadFrom, cursor: string | null): Promise<Response> {
+export async function streamSse(
+  read: Read,
+  from: ReadFrom,
+  cursor: string | null,
+  charge: (bytes: number) => void,
+): Promise<Response> {
   // The first read answers errors (no stream, a bad offset) as plain HTTP, before the stream starts.
   const first = await read(from, 0);
   if (!first.ok) throw new EdgelogError(first.error.code, first.error.message);
@@ -50,6 +55,7 @@ export async function streamSse(read: Read, from: ReadFrom, cursor: string | nul
           if (upToDate) control.upToDate = true;
         }
         await send(events + sseEvent("control", JSON.stringify(control)));
+        charge(chunk.body.byteLength);
         if (ended || Date.now() >= endAt) break;
         const waitMs = upToDate ? Math.min(STREAM_LONG_POLL_MS, Math.max(0, endAt - Date.now())) : 0;
         const got = await read({ kind: "at", position: chunk.next }, waitMs);

@@ -103,4 +103,30 @@ describe("Durable Streams on the real server", () => {
       "0000000000000000_0000000000000003",
     );
   });
+
+  it("appends count against the principal's produce bytes/s: a refused one appends nothing", async () => {
+    const admin = client(secured.url, "ds-admin-secret");
+    expect((await admin("PUT", "/v1/quotas/streamer", { produceBytesPerS: 1_000 })).status).toBe(200);
+    const minted = await admin("POST", "/v1/tokens", {
+      principal: "streamer",
+      acls: [topicRule("feeds/q", "write"), topicRule("feeds/q", "read")],
+      expiresInS: 600,
+    });
+    const headers = { "content-type": "text/plain", authorization: `Bearer ${minted.body.token}` };
+    const url = `${secured.url}/v1/stream/feeds/q`;
+    await fetch(url, {
+      method: "PUT",
+      headers: { "content-type": "text/plain", authorization: "Bearer ds-admin-secret" },
+    });
+    // A second's worth is 1,000 bytes; each body 900: of four at once, one or two pass.
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => fetch(url, { method: "POST", headers, body: "x".repeat(900) })),
+    );
+    const accepted = answers.filter((a) => a.status === 204).length;
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(Number(refused[0]!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const stored = await fetch(`${url}?offset=-1`, { headers });
+    expect((await stored.text()).length).toBe(accepted * 900);
+  });
 });

@@ -18,6 +18,7 @@ import { durableStream } from "../../durable-objects/stubs";
 import { readBodyBytes } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
+import { chargeProduce, startFetch } from "../quota";
 import { streamSse } from "../stream-sse";
 
 /**
@@ -65,6 +66,12 @@ function cacheable(c: Context<GatewayEnv>): string {
   return `${scope}, max-age=60, stale-while-revalidate=300`;
 }
 
+/** Appends count against the principal's produce bytes/s like a produce (a refusal appends nothing). */
+async function charge(c: Context<GatewayEnv>, body: Uint8Array | null): Promise<void> {
+  const charged = body === null ? null : chargeProduce(c.env, c.get("auth"), body.byteLength);
+  if (charged) await charged;
+}
+
 const get = (c: Context<GatewayEnv>) => (name: string) => c.req.header(name) ?? null;
 
 export const streamRoutes = new Hono<GatewayEnv>();
@@ -93,6 +100,7 @@ streamRoutes.put("/*", async (c) => {
     fork,
     body: await readBodyBytes(c.req.raw, maxRequestBytes(c.env)),
   };
+  await charge(c, request.body);
   const answer = await durableStream(c.env, name).create(request);
   const extra: StreamHeaders = {};
   if (answer.ok && answer.status === 201) extra.location = new URL(c.req.url).href.split("?")[0]!;
@@ -111,6 +119,7 @@ streamRoutes.post("/*", async (c) => {
   };
   // A close-only request ignores its content type (§5.2): clients attach defaults.
   if (request.body !== null && request.body.byteLength > 0) request.contentType = contentTypeOf(header);
+  await charge(c, request.body);
   return writeAnswer(c, await durableStream(c.env, name).append(request));
 });
 
@@ -150,9 +159,13 @@ streamRoutes.get("/*", async (c) => {
       `live=${live} needs an offset (-1 for the start, now for the tail)`,
     );
   const cursor = url.searchParams.get("cursor");
-  if (live === "sse") return streamSse((at, waitMs) => stream.read(at, waitMs), from, cursor);
+  // Reads count against fetch bytes/s as fetches do: refused while in debt, charged after.
+  const started = startFetch(c.env, c.get("auth"));
+  const charged = typeof started === "function" ? started : await started;
+  if (live === "sse") return streamSse((at, waitMs) => stream.read(at, waitMs), from, cursor, charged);
   const got = await stream.read(from, live === "long-poll" ? STREAM_LONG_POLL_MS : 0);
   if (!got.ok) return errorAnswer(c, got.error);
+  charged(got.value.body.byteLength);
   const { contentType, body, appends, next, tail, closed, instance } = got.value;
   const upToDate = next === tail;
   const headers: StreamHeaders = { "content-type": contentType, "stream-next-offset": streamOffset(next) };
