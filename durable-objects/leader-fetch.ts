@@ -81,15 +81,20 @@ export class LeaderFetch {
     const committed = request.isolation === "read_committed";
     /** Where this read stops: the high watermark, or for read_committed the last stable offset. */
     const end = () => (committed ? log.lastStableOffset : log.highWatermark);
+    let woken = false;
     if (start.value >= end() && request.waitMs > 0 && this.waiters.size < FETCH_WAITERS_MAX) {
       await this.waiters.wait(request.waitMs);
+      woken = true;
       const gone = this.log.leaderCheck(request.topicId, request.leaderEpoch);
       if (gone) return gone;
       // Retention may have moved logStartOffset past the start while we waited.
       if (start.value < log.logStartOffset) return this.collect({ ...request, waitMs: 0 }, prefix);
     }
     const to = end();
-    const { text, records, next } = this.read(start.value, to, request, prefix, committed);
+    // Only readers woken together share a read; any other fetch reads on its own (no cost added).
+    const { text, records, next } = woken
+      ? this.sharedRead(start.value, to, request, prefix, committed)
+      : this.readRange(start.value, to, request, prefix, committed);
     this.counters.fetchRecords += records;
     return ok({
       records: text,
@@ -101,26 +106,25 @@ export class LeaderFetch {
     });
   }
 
-  /**
-   * The records of a range as text. Readers woken by the same move of the high watermark
-   * ask for the same range (a thousand SSE tails at one offset): the first one reads it,
-   * the others in the same turn get that text. The range below the high watermark never
-   * changes but by retention or compaction, which the key (logStartOffset) or the turn's
-   * end (the cache is dropped by the next task) cover.
-   */
-  private read(
-    start: number,
-    to: number,
-    request: FetchRequest,
-    prefix: string,
-    committed: boolean,
-  ): { text: string; records: number; next: number } {
+  /** The records of a range as text (aborted records left out for read_committed). */
+  private readRange(start: number, to: number, request: FetchRequest, prefix: string, committed: boolean) {
     const log = this.log;
-    const key = `${start}|${to}|${log.logStartOffset}|${request.maxRecords}|${request.maxBytes}|${committed}|${prefix}`;
+    const aborted = committed ? log.transactions.abortedOverlapping(start, to) : [];
+    return log.recordsText(start, to, request.maxRecords, request.maxBytes, prefix, aborted);
+  }
+
+  /**
+   * The same for a reader woken by a move of the high watermark: readers woken together
+   * ask for the same range (a thousand SSE tails at one offset), so the first one reads it
+   * and the others in the same turn get that text. The range below the high watermark never
+   * changes but by retention or compaction, which the key (logStartOffset) or the turn's
+   * end (the map is dropped by the next task) cover.
+   */
+  private sharedRead(start: number, to: number, request: FetchRequest, prefix: string, committed: boolean) {
+    const key = `${start}|${to}|${this.log.logStartOffset}|${request.maxRecords}|${request.maxBytes}|${committed}|${prefix}`;
     const cached = this.turnReads.get(key);
     if (cached) return cached;
-    const aborted = committed ? log.transactions.abortedOverlapping(start, to) : [];
-    const read = log.recordsText(start, to, request.maxRecords, request.maxBytes, prefix, aborted);
+    const read = this.readRange(start, to, request, prefix, committed);
     if (this.turnReads.size === 0) setTimeout(() => this.turnReads.clear(), 0);
     if (this.turnReads.size < TURN_READS_MAX) this.turnReads.set(key, read);
     return read;
