@@ -141,7 +141,7 @@ export function writerSeqOf(get: HeaderGet): string | null {
   const seq = get("stream-seq");
   if (seq === null) return null;
   if (seq === "") invalid("Stream-Seq is empty");
-  if (seq.length > STREAM_SEQ_BYTES_MAX)
-    invalid(`Stream-Seq is longer than ${STREAM_SEQ_BYTES_MAX} characters`);
+  if (new TextEncoder().encode(seq).byteLength > STREAM_SEQ_BYTES_MAX)
+    invalid(`Stream-Seq is longer than ${STREAM_SEQ_BYTES_MAX} bytes`);
   return seq;
 }

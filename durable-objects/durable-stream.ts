@@ -20,6 +20,7 @@ import type {
   StreamWrite,
 } from "./contract";
 import type { Env } from "./env";
+import { Waiters } from "./partition-watchers";
 import { forkSource } from "./stream-fork";
 import { type StreamMeta, StreamStore } from "./stream-store";
 import { encodeBody, producerHeaders, recreate, refused, sameClaim, settingsHeaders } from "./stream-writes";
@@ -42,7 +43,7 @@ import { durableStream } from "./stubs";
 export class DurableStream extends DurableObject<Env> {
   private readonly store: StreamStore;
   /** Long-polls and SSE readers waiting for the next change (append, close, delete). */
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
   /** Writes run one at a time: a create awaits its source, and nothing may slip in meanwhile. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -57,40 +58,16 @@ export class DurableStream extends DurableObject<Env> {
     return run;
   }
 
-  private get meta(): StreamMeta | null {
-    return this.store.meta;
-  }
-
-  private saveMeta(meta: StreamMeta): void {
-    this.store.saveMeta(meta);
-  }
-
-  private wake(): void {
-    for (const resolve of [...this.waiters]) resolve();
-  }
-
-  private waitForChange(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.waiters.add(done);
-    });
-  }
-
   /** The stream if it exists; one past its expiry ends here (soft-deleted if forks read it). */
   private async current(): Promise<StreamMeta | null> {
-    const meta = this.meta;
+    const meta = this.store.meta;
     if (meta === null) return null;
     const end = expiresAtMs(meta.expiry, meta.lastAccessMs);
     if (end === null || Date.now() < end || meta.softDeleted) return meta;
     if (meta.forks > 0) {
-      this.saveMeta({ ...meta, softDeleted: true });
-      this.wake();
-      return this.meta;
+      this.store.saveMeta({ ...meta, softDeleted: true });
+      this.waiters.wakeAll();
+      return this.store.meta;
     }
     await this.erase();
     return null;
@@ -98,10 +75,10 @@ export class DurableStream extends DurableObject<Env> {
 
   /** Removes everything and lets the source (if a fork) drop its reference. */
   private async erase(): Promise<void> {
-    const source = this.meta?.fork?.from;
+    const source = this.store.meta?.fork?.from;
     this.ctx.storage.transactionSync(() => this.store.clear());
     await this.ctx.storage.deleteAlarm();
-    this.wake();
+    this.waiters.wakeAll();
     if (source !== undefined) await durableStream(this.env, source).releaseFork();
   }
 
@@ -109,7 +86,7 @@ export class DurableStream extends DurableObject<Env> {
   private touch(meta: StreamMeta): StreamMeta {
     if (meta.expiry.ttlSeconds === undefined) return meta;
     const touched = { ...meta, lastAccessMs: Date.now() };
-    this.saveMeta(touched);
+    this.store.saveMeta(touched);
     return touched;
   }
 
@@ -159,16 +136,13 @@ export class DurableStream extends DurableObject<Env> {
         }
       }
       const type = contentType ?? STREAM_DEFAULT_CONTENT_TYPE;
-      let initial: Uint8Array | null = null;
-      try {
-        initial = encodeBody(type, request.body, true);
-      } catch (error) {
+      const encoded = encodeBody(type, request.body, true);
+      if (!encoded.ok) {
         // The source counted this fork already: give its reference back.
         if (request.fork !== null) await durableStream(this.env, request.fork.from).releaseFork();
-        const info = (error as { info?: ErrorInfo }).info;
-        if (info === undefined) throw error;
-        return { ok: false, error: info, headers: {} };
+        return { ok: false, error: encoded.error, headers: {} };
       }
+      const initial = encoded.value;
       if (initial !== null) {
         tail += initial.byteLength;
         rows.push({ end: tail, data: initial });
@@ -187,10 +161,10 @@ export class DurableStream extends DurableObject<Env> {
       };
       this.ctx.storage.transactionSync(() => {
         for (const row of rows) this.store.insert(row);
-        this.saveMeta(created);
+        this.store.saveMeta(created);
       });
       await this.scheduleExpiry(created);
-      this.wake();
+      this.waiters.wakeAll();
       return { ok: true, status: 201, headers: settingsHeaders(created) };
     });
   }
@@ -204,7 +178,7 @@ export class DurableStream extends DurableObject<Env> {
     return this.serial(async () => {
       const meta = await this.current();
       const data = forkSource(this.store, meta, position, subOffset, contentType);
-      if (data.ok && meta !== null) this.saveMeta({ ...meta, forks: meta.forks + 1 });
+      if (data.ok && meta !== null) this.store.saveMeta({ ...meta, forks: meta.forks + 1 });
       return data;
     });
   }
@@ -212,11 +186,11 @@ export class DurableStream extends DurableObject<Env> {
   /** A fork went away: one reference fewer; a deleted source with none left goes for good. */
   releaseFork(): Promise<void> {
     return this.serial(async () => {
-      const meta = this.meta;
+      const meta = this.store.meta;
       if (meta === null) return;
       const forks = Math.max(0, meta.forks - 1);
       if (meta.softDeleted && forks === 0) await this.erase();
-      else this.saveMeta({ ...meta, forks });
+      else this.store.saveMeta({ ...meta, forks });
     });
   }
 
@@ -259,13 +233,9 @@ export class DurableStream extends DurableObject<Env> {
             "STREAM_CONFLICT",
             `this stream's content type is ${meta.contentType}, not ${request.contentType.slice(0, 100)}`,
           );
-        try {
-          data = encodeBody(meta.contentType, request.body, false);
-        } catch (error) {
-          const info = (error as { info?: ErrorInfo }).info;
-          if (info === undefined) throw error;
-          return { ok: false, error: info, headers: {} };
-        }
+        const encoded = encodeBody(meta.contentType, request.body, false);
+        if (!encoded.ok) return { ok: false, error: encoded.error, headers: {} };
+        data = encoded.value;
       }
       let accepted: StreamProducerState | null = null;
       if (claim) {
@@ -306,9 +276,9 @@ export class DurableStream extends DurableObject<Env> {
       this.ctx.storage.transactionSync(() => {
         if (data !== null) this.store.insert({ end: tail, data });
         if (claim && accepted) this.store.putProducer(claim.id, accepted, now);
-        this.saveMeta(next);
+        this.store.saveMeta(next);
       });
-      this.wake();
+      this.waiters.wakeAll();
       const headers: StreamHeaders = { "stream-next-offset": streamOffset(tail) };
       if (next.closed) headers["stream-closed"] = "true";
       if (claim)
@@ -347,8 +317,8 @@ export class DurableStream extends DurableObject<Env> {
     const start = from.kind === "start" ? 0 : from.kind === "now" ? meta.tail : from.position;
     if (start > meta.tail) return fail("INVALID_REQUEST", "offset is past the stream's tail");
     if (start === meta.tail && waitMs > 0 && !meta.closed) {
-      await this.waitForChange(waitMs);
-      const after = this.meta;
+      await this.waiters.wait(waitMs);
+      const after = this.store.meta;
       const stillGone = this.missing(after);
       if (stillGone !== null || after === null) return { ok: false, error: stillGone! };
       meta = after;
@@ -373,8 +343,8 @@ export class DurableStream extends DurableObject<Env> {
       const gone = this.missing(meta);
       if (gone !== null || meta === null) return { ok: false, error: gone! };
       if (meta.forks > 0) {
-        this.saveMeta({ ...meta, softDeleted: true });
-        this.wake();
+        this.store.saveMeta({ ...meta, softDeleted: true });
+        this.waiters.wakeAll();
       } else await this.erase();
       return ok(null);
     });

@@ -1,4 +1,4 @@
-import { type ErrorCode, type ErrorInfo, errorInfo } from "../core/errors";
+import { EdgelogError, type ErrorCode, errorInfo, fail, ok, type Result } from "../core/errors";
 import {
   type Expiry,
   isJsonStream,
@@ -77,20 +77,20 @@ export function encodeBody(
   contentType: string,
   body: Uint8Array | null,
   creating: boolean,
-): Uint8Array | null {
-  if (body === null || body.byteLength === 0) return null;
-  if (!isJsonStream(contentType)) return body;
+): Result<Uint8Array | null> {
+  if (body === null || body.byteLength === 0) return ok(null);
+  if (!isJsonStream(contentType)) return ok(body);
   let text: string;
   try {
     text = fromUtf8.decode(body);
   } catch {
-    throw { info: errorInfo("INVALID_REQUEST", "body is not valid UTF-8") };
+    return fail("INVALID_REQUEST", "body is not valid UTF-8");
   }
-  let stored: string;
   try {
-    stored = jsonAppend(text, creating);
+    const stored = jsonAppend(text, creating);
+    return ok(stored === "" ? null : utf8.encode(stored));
   } catch (error) {
-    throw { info: (error as { info: ErrorInfo }).info };
+    if (error instanceof EdgelogError) return { ok: false, error: error.info };
+    throw error;
   }
-  return stored === "" ? null : utf8.encode(stored);
 }

@@ -10,6 +10,7 @@ import { inFormat } from "./cloudevents-format";
 import { fetchFromLeader } from "./fetch-records";
 import type { GatewayEnv } from "./gateway-env";
 import { startFetch } from "./quota";
+import { sseChannel } from "./sse-channel";
 
 /**
  * A live tail over Server-Sent Events (API.md "Streams for the web"): the fetch
@@ -38,13 +39,7 @@ const NEXT_OFFSET = /"nextOffset":(\d+),"highWatermark":\d+,"lastStableOffset":\
 export async function sseTail(c: Context<GatewayEnv>, tail: Tail): Promise<Response> {
   // The first read answers errors (unknown topic, offset out of range) as plain HTTP, before the stream starts.
   const first = await read(c, tail, 0);
-  const encoder = new TextEncoder();
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  const send = async (text: string) => {
-    await writer.ready;
-    await writer.write(encoder.encode(text));
-  };
+  const { readable, send, close } = sseChannel();
   const stream = async () => {
     let answer = first;
     let lastSentMs = Date.now();
@@ -72,7 +67,7 @@ export async function sseTail(c: Context<GatewayEnv>, tail: Tail): Promise<Respo
         error instanceof EdgelogError ? error.info : errorInfo("UNKNOWN_SERVER_ERROR", "the tail stopped");
       // The client may be gone already (a failed write): then there is no one to tell.
       await send(`event: error\ndata: ${JSON.stringify({ error: info })}\n\n`).catch(() => undefined);
-      await writer.close().catch(() => undefined);
+      await close();
     }
   };
   void stream();

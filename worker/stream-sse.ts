@@ -5,6 +5,7 @@ import { responseCursor, sseEvent } from "../core/stream-cursor";
 import { sseNeedsBase64 } from "../core/stream-headers";
 import { type ReadFrom, streamOffset } from "../core/stream-offsets";
 import type { StreamChunk } from "../durable-objects/contract";
+import { sseChannel } from "./sse-channel";
 
 /**
  * A live read of a Durable Stream over SSE (PROTOCOL.md §5.8): each batch of
@@ -30,13 +31,7 @@ export async function streamSse(
   const first = await read(from, 0);
   if (!first.ok) throw new EdgelogError(first.error.code, first.error.message);
   const encoded = sseNeedsBase64(first.value.contentType);
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  const encoder = new TextEncoder();
-  const send = async (text: string) => {
-    await writer.ready;
-    await writer.write(encoder.encode(text));
-  };
+  const { readable, send, close } = sseChannel();
   const endAt = Date.now() + STREAM_SSE_CONNECTION_MS;
   const run = async () => {
     let chunk = first.value;
@@ -66,7 +61,7 @@ export async function streamSse(
     } catch {
       // The client went away (a failed write): nothing more to send.
     }
-    await writer.close().catch(() => undefined);
+    await close();
   };
   void run();
   const headers: Record<string, string> = {
