@@ -20,6 +20,8 @@ export type Env = {
   SECURITY: DurableObjectNamespace<SecurityStore>;
   ALERTS: DurableObjectNamespace<AlertManager>;
   DURABLE_STREAM: DurableObjectNamespace<DurableStream>;
+  /** The console's and the reference page's files (wrangler.toml [assets]); absent in a bare test build. */
+  ASSETS?: Fetcher;
   /** `none` or `required` (API.md "Security"); anything else, or unset, is `required`: fail closed. */
   EDGELOG_AUTH?: string;
   /** The admin principal's secret (a Worker secret, never a [vars] entry); signs scoped tokens too. */

@@ -2,9 +2,16 @@ import { EdgelogError } from "../core/errors";
 import { OFFSET_MAX, WS_CREDITS_DEFAULT, WS_CREDITS_MAX } from "../core/limits";
 import type { Isolation } from "../core/partition-transactions";
 import { topicNameProblem } from "../core/topic-name";
-import { checkGroupId, type JoinRequest, type OffsetCommit, parseJoin, parseOffsetList } from "./groups";
+import {
+  checkGroupId,
+  IsolationLevel,
+  type JoinRequest,
+  type OffsetCommit,
+  parseJoin,
+  parseOffsetList,
+} from "./groups";
 import { expectInt, expectObject, expectString, invalid, rejectUnknownFields, typeName } from "./input";
-import { parseIsolation } from "./query";
+import { parseInput } from "./validate";
 
 /**
  * WebSocket frames of API.md, read strictly: each reader answers a typed frame
@@ -85,7 +92,7 @@ export function parseFrame(frame: unknown): ClientFrame {
           op: "subscribe",
           id,
           group: checkGroupId(expectString(group, "group")),
-          join: parseJoin(join),
+          join: parseJoin(join, ""),
           credits: c === undefined ? WS_CREDITS_DEFAULT : credits(c, "credits"),
         };
       }
@@ -106,7 +113,7 @@ export function parseFrame(frame: unknown): ClientFrame {
         partition,
         offset,
         credits: f.credits === undefined ? WS_CREDITS_DEFAULT : credits(f.credits, "credits"),
-        isolation: parseIsolation(f.isolation, "isolation"),
+        isolation: parseInput(IsolationLevel.default("read_uncommitted"), f.isolation, "isolation"),
       };
     }
     case "credit": {

@@ -1,4 +1,5 @@
-import { ASSIGNORS, type AssignorName } from "../core/assignors";
+import * as z from "zod";
+import type { AssignorName } from "../core/assignors";
 import type { OffsetReset } from "../core/group-membership";
 import {
   COMMIT_OFFSETS_MAX,
@@ -11,22 +12,38 @@ import {
   SUBSCRIBED_TOPICS_MAX,
   TIMESTAMP_MAX,
 } from "../core/limits";
-import type { Isolation } from "../core/partition-transactions";
-import { nameProblem, topicNameProblem } from "../core/topic-name";
-import { expectInt, expectObject, expectString, invalid, rejectUnknownFields, typeName } from "./input";
-import { parseIsolation } from "./query";
+import { ISOLATION_LEVELS, type Isolation } from "../core/partition-transactions";
+import { nameProblem } from "../core/topic-name";
+import { TopicName } from "./topic";
+import { parseInput, refusal } from "./validate";
+
+/** A name that keys an object (group id, member id): the topic-name rule with its own length limit. */
+function objectName(what: string, lengthMax: number) {
+  return z
+    .string()
+    .superRefine((name, context) => {
+      const problem = nameProblem(what, name, lengthMax);
+      if (problem) refusal(context, `: ${problem}`);
+    })
+    .meta({ description: `[a-zA-Z0-9._-]{1,${lengthMax}}, not '.' or '..'` });
+}
 
 /** Group ids follow the topic-name rule (they name Durable Objects, URL paths and metrics labels). */
+export const GroupId = objectName("group id", GROUP_ID_LENGTH_MAX);
+export const MemberId = objectName("member id", MEMBER_ID_LENGTH_MAX);
+export const IsolationLevel = z
+  .enum(ISOLATION_LEVELS)
+  .meta({ description: "read_committed skips aborted records and stops at the last stable offset" });
+/** The next offset to read, as Kafka commits it. */
+export const Offset = z.int().min(0).max(OFFSET_MAX);
+export const PartitionNumber = z.int().min(0);
+
 export function checkGroupId(group: string): string {
-  const problem = nameProblem("group id", group, GROUP_ID_LENGTH_MAX);
-  if (problem) invalid(problem);
-  return group;
+  return parseInput(GroupId, group, "");
 }
 
 export function checkMemberId(memberId: string, path = "memberId"): string {
-  const problem = nameProblem(path, memberId, MEMBER_ID_LENGTH_MAX);
-  if (problem) invalid(problem);
-  return memberId;
+  return parseInput(MemberId, memberId, path);
 }
 
 export type JoinRequest = {
@@ -38,97 +55,68 @@ export type JoinRequest = {
   isolation: Isolation;
 };
 
-/** `POST /v1/groups/{group}/members` body (API.md). */
-export function parseJoin(body: unknown): JoinRequest {
-  const request = expectObject(body, "body");
-  rejectUnknownFields(
-    request,
-    ["topics", "sessionTimeoutMs", "autoOffsetReset", "assignor", "instanceId", "isolation"],
-    "body",
-  );
-  if (!Array.isArray(request.topics))
-    invalid(`body.topics must be an array of topic names, got ${typeName(request.topics)}`);
-  if (request.topics.length === 0) invalid("body.topics must name at least one topic");
-  if (request.topics.length > SUBSCRIBED_TOPICS_MAX)
-    invalid(`body.topics may name at most ${SUBSCRIBED_TOPICS_MAX} topics`);
-  const topics = request.topics.map((t, i) => {
-    const name = expectString(t, `body.topics[${i}]`);
-    const problem = topicNameProblem(name);
-    if (problem) invalid(`body.topics[${i}]: ${problem}`, "INVALID_TOPIC_EXCEPTION");
-    return name;
-  });
-  if (new Set(topics).size !== topics.length) invalid("body.topics names a topic twice");
-  const sessionTimeoutMs =
-    request.sessionTimeoutMs === undefined
-      ? SESSION_TIMEOUT_MS_DEFAULT
-      : expectInt(
-          request.sessionTimeoutMs,
-          "body.sessionTimeoutMs",
-          SESSION_TIMEOUT_MS_MIN,
-          SESSION_TIMEOUT_MS_MAX,
-        );
-  const autoOffsetReset = request.autoOffsetReset ?? "latest";
-  if (autoOffsetReset !== "earliest" && autoOffsetReset !== "latest")
-    invalid(`body.autoOffsetReset must be "earliest" or "latest", got ${JSON.stringify(autoOffsetReset)}`);
-  const assignor = request.assignor ?? "range";
-  if (!ASSIGNORS.includes(assignor as AssignorName))
-    invalid(
-      `body.assignor must be one of ${ASSIGNORS.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(assignor)}`,
-    );
-  const instanceId =
-    request.instanceId === undefined || request.instanceId === null
-      ? null
-      : checkMemberId(expectString(request.instanceId, "body.instanceId"), "body.instanceId");
-  const isolation = parseIsolation(request.isolation, "body.isolation");
-  return {
-    topics,
-    sessionTimeoutMs,
-    autoOffsetReset,
-    assignor: assignor as AssignorName,
-    instanceId,
-    isolation,
-  };
+export const JoinBody = z
+  .strictObject({
+    topics: z
+      .array(TopicName)
+      .min(1)
+      .max(SUBSCRIBED_TOPICS_MAX)
+      .superRefine((topics, context) => {
+        if (new Set(topics).size !== topics.length) refusal(context, "names a topic twice");
+      }),
+    sessionTimeoutMs: z
+      .int()
+      .min(SESSION_TIMEOUT_MS_MIN)
+      .max(SESSION_TIMEOUT_MS_MAX)
+      .default(SESSION_TIMEOUT_MS_DEFAULT),
+    autoOffsetReset: z.enum(["earliest", "latest"]).default("latest"),
+    assignor: z.enum(["range", "roundrobin", "sticky"]).default("range"),
+    instanceId: MemberId.nullable().optional(),
+    isolation: IsolationLevel.default("read_uncommitted"),
+  })
+  .meta({ id: "JoinGroupRequest" });
+
+/** `POST /v1/groups/{group}/members` body (API.md); `root` names it in errors (a WebSocket frame's fields have none). */
+export function parseJoin(body: unknown, root = "body"): JoinRequest {
+  const request = parseInput(JoinBody, body, root);
+  return { ...request, instanceId: request.instanceId ?? null };
 }
+
+export const EmptyBody = z.strictObject({}).optional().meta({ description: "An empty body or {}" });
 
 /** Heartbeat and other parameterless POSTs: an empty body or `{}`. */
 export function parseEmpty(body: unknown): void {
-  if (body === undefined) return;
-  rejectUnknownFields(expectObject(body, "body"), [], "body");
+  parseInput(EmptyBody, body, "body");
 }
 
 export type OffsetCommit = { topic: string; partition: number; offset: number };
 export type CommitRequest = { memberId: string; generation: number; offsets: OffsetCommit[] };
 
-/** `POST /v1/groups/{group}/offsets` body. */
-export function parseCommit(body: unknown): CommitRequest {
-  const request = expectObject(body, "body");
-  rejectUnknownFields(request, ["memberId", "generation", "offsets"], "body");
-  const memberId = checkMemberId(expectString(request.memberId, "body.memberId"), "body.memberId");
-  const generation = expectInt(request.generation, "body.generation", 0, Number.MAX_SAFE_INTEGER);
-  const offsets = parseOffsetList(request.offsets, "body.offsets");
-  return { memberId, generation, offsets };
+/** A list of `{ topic, partition, offset }` to commit: non-empty, bounded, no partition twice. */
+export const OffsetList = z
+  .array(z.strictObject({ topic: TopicName, partition: PartitionNumber, offset: Offset }))
+  .min(1)
+  .max(COMMIT_OFFSETS_MAX)
+  .superRefine((offsets, context) => {
+    const seen = new Set<string>();
+    offsets.forEach(({ topic, partition }, i) => {
+      const key = `${topic}/${partition}`;
+      if (seen.has(key)) refusal(context, `names ${key} a second time`, undefined, [i]);
+      seen.add(key);
+    });
+  });
+
+export function parseOffsetList(value: unknown, path: string): OffsetCommit[] {
+  return parseInput(OffsetList, value, path);
 }
 
-/** A list of `{ topic, partition, offset }` to commit: non-empty, bounded, no partition twice. */
-export function parseOffsetList(value: unknown, path: string): OffsetCommit[] {
-  if (!Array.isArray(value)) invalid(`${path} must be an array, got ${typeName(value)}`);
-  if (value.length === 0) invalid(`${path} must hold at least one offset`);
-  if (value.length > COMMIT_OFFSETS_MAX) invalid(`${path} may hold at most ${COMMIT_OFFSETS_MAX} offsets`);
-  const seen = new Set<string>();
-  return value.map((o, i) => {
-    const at = `${path}[${i}]`;
-    const entry = expectObject(o, at);
-    rejectUnknownFields(entry, ["topic", "partition", "offset"], at);
-    const topic = expectString(entry.topic, `${at}.topic`);
-    const problem = topicNameProblem(topic);
-    if (problem) invalid(`${at}.topic: ${problem}`, "INVALID_TOPIC_EXCEPTION");
-    const partition = expectInt(entry.partition, `${at}.partition`, 0, Number.MAX_SAFE_INTEGER);
-    const offset = expectInt(entry.offset, `${at}.offset`, 0, OFFSET_MAX);
-    const key = `${topic}/${partition}`;
-    if (seen.has(key)) invalid(`${at} names ${key} a second time`);
-    seen.add(key);
-    return { topic, partition, offset };
-  });
+export const CommitBody = z
+  .strictObject({ memberId: MemberId, generation: z.int().min(0), offsets: OffsetList })
+  .meta({ id: "CommitOffsetsRequest" });
+
+/** `POST /v1/groups/{group}/offsets` body. */
+export function parseCommit(body: unknown): CommitRequest {
+  return parseInput(CommitBody, body, "body");
 }
 
 export type ResetTarget =
@@ -138,31 +126,24 @@ export type ResetTarget =
   | { kind: "offset"; offset: number };
 export type ResetRequest = { topic: string; to: ResetTarget };
 
+export const ResetBody = z
+  .strictObject({
+    topic: TopicName,
+    to: z.union(
+      [
+        z.enum(["earliest", "latest"]),
+        z.strictObject({ timestamp: z.int().min(0).max(TIMESTAMP_MAX) }),
+        z.strictObject({ offset: Offset }),
+      ],
+      { error: 'must be "earliest", "latest", { "timestamp": T } or { "offset": N }' },
+    ),
+  })
+  .meta({ id: "ResetOffsetsRequest" });
+
 /** `POST /v1/groups/{group}/offsets/reset` body. */
 export function parseReset(body: unknown): ResetRequest {
-  const request = expectObject(body, "body");
-  rejectUnknownFields(request, ["topic", "to"], "body");
-  const topic = expectString(request.topic, "body.topic");
-  const problem = topicNameProblem(topic);
-  if (problem) invalid(`body.topic: ${problem}`, "INVALID_TOPIC_EXCEPTION");
-  const to = request.to;
-  if (to === "earliest" || to === "latest") return { topic, to: { kind: to } };
-  if (typeof to === "object" && to !== null && !Array.isArray(to)) {
-    const target = to as Record<string, unknown>;
-    const keys = Object.keys(target);
-    if (keys.length === 1 && keys[0] === "timestamp")
-      return {
-        topic,
-        to: {
-          kind: "timestamp",
-          timestamp: expectInt(target.timestamp, "body.to.timestamp", 0, TIMESTAMP_MAX),
-        },
-      };
-    if (keys.length === 1 && keys[0] === "offset")
-      return {
-        topic,
-        to: { kind: "offset", offset: expectInt(target.offset, "body.to.offset", 0, OFFSET_MAX) },
-      };
-  }
-  invalid('body.to must be "earliest", "latest", { "timestamp": T } or { "offset": N }');
+  const { topic, to } = parseInput(ResetBody, body, "body");
+  if (typeof to === "string") return { topic, to: { kind: to } };
+  if ("timestamp" in to) return { topic, to: { kind: "timestamp", timestamp: to.timestamp } };
+  return { topic, to: { kind: "offset", offset: to.offset } };
 }

@@ -1,3 +1,4 @@
+import * as z from "zod";
 import {
   FETCH_MAX_BYTES_DEFAULT,
   FETCH_MAX_BYTES_MAX,
@@ -5,98 +6,118 @@ import {
   FETCH_MAX_RECORDS_MAX,
   FETCH_WAIT_MS_MAX,
   OFFSET_MAX,
+  TIMESTAMP_MAX,
 } from "../core/limits";
-import { ISOLATION_LEVELS, type Isolation } from "../core/partition-transactions";
+import { IsolationLevel } from "./groups";
 import { invalid } from "./input";
+import { parseInput, refusal } from "./validate";
 
 /**
- * Strict query-string reading: unknown or repeated parameters are refused, and
- * numbers must be plain decimal integers (no signs, exponents or fractions).
+ * Strict query strings: each route's parameters are a zod object (the same one the
+ * OpenAPI document lists), unknown or repeated parameters are refused, and numbers must
+ * be plain decimal integers (no signs, exponents or fractions).
  */
-export function readQuery(url: string, allowed: readonly string[]): Map<string, string> {
-  const params = new URL(url).searchParams;
-  const query = new Map<string, string>();
-  for (const [name, value] of params) {
-    if (!allowed.includes(name))
-      invalid(`unknown query parameter '${name}'; allowed: ${allowed.join(", ") || "none"}`);
-    if (query.has(name)) invalid(`query parameter '${name}' is given more than once`);
-    query.set(name, value);
-  }
-  return query;
-}
 
 const DECIMAL = /^[0-9]{1,16}$/;
 
-/** A non-negative decimal integer in [min, max], or the default when absent. */
 /** A decimal integer within [min, max], or null. */
 function decimalIn(text: string, min: number, max: number): number | null {
   const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
   return Number.isSafeInteger(value) && value >= min && value <= max ? value : null;
 }
 
+/** A decimal integer given as text (a query parameter, a path segment, a header) within [min, max]. */
+export function decimal(min: number, max: number, what = "an integer") {
+  return z
+    .string()
+    .transform((text, context) => {
+      const value = decimalIn(text, min, max);
+      if (value !== null) return value;
+      refusal(context, `must be ${what} from ${min} to ${max}, got '${text.slice(0, 40)}'`);
+      return z.NEVER;
+    })
+    .meta({ type: "integer", minimum: min, maximum: max });
+}
+
+/** A route without query parameters. */
+export const NoQuery = z.strictObject({});
+
+/** Reads `url`'s query string with `schema`; a parameter given twice is refused before. */
+export function readQuery<T extends z.ZodType>(url: string, schema: T): z.output<T> {
+  const query: Record<string, string> = {};
+  const search = url.indexOf("?");
+  if (search >= 0)
+    for (const [name, value] of new URLSearchParams(url.slice(search + 1))) {
+      if (Object.hasOwn(query, name)) invalid(`query parameter '${name}' is given more than once`);
+      query[name] = value;
+    }
+  return parseInput(schema, query, "query");
+}
+
 /** An offset given as text outside the query (a header): a decimal integer from 0 to OFFSET_MAX. */
 export function parseOffset(text: string, what: string): number {
-  return (
-    decimalIn(text, 0, OFFSET_MAX) ??
-    invalid(`${what} must be an offset from 0 to ${OFFSET_MAX}, got '${text.slice(0, 40)}'`)
-  );
+  return parseInput(decimal(0, OFFSET_MAX, "an offset"), text, what);
 }
 
-export function queryInt(
-  query: Map<string, string>,
-  name: string,
-  min: number,
-  max: number,
-  fallback?: number,
-): number | undefined {
-  const text = query.get(name);
-  if (text === undefined) return fallback;
-  return (
-    decimalIn(text, min, max) ??
-    invalid(`query parameter '${name}' must be an integer from ${min} to ${max}, got '${text}'`)
-  );
+/** A partition number in a path. */
+export const PartitionParam = decimal(0, OFFSET_MAX);
+
+export function pathInt(text: string, name: string): number {
+  return parseInput(PartitionParam, text, name);
 }
 
-/** A path segment that must be a non-negative integer (a partition number). */
-export function pathInt(text: string, name: string, max: number): number {
-  const value = DECIMAL.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value > max)
-    invalid(`${name} must be an integer from 0 to ${max}, got '${text}'`);
-  return value;
-}
-
-/** The query parameters that bound a read (fetch and group poll alike). */
-export const READ_LIMIT_PARAMS = ["maxRecords", "maxBytes", "waitMs"] as const;
-export type ReadLimits = { maxRecords: number; maxBytes: number; waitMs: number };
-
-/** `maxRecords`, `maxBytes` and `waitMs` of a fetch or a poll, with API.md's defaults and bounds. */
-export function readLimits(query: Map<string, string>): ReadLimits {
-  return {
-    maxRecords: queryInt(query, "maxRecords", 1, FETCH_MAX_RECORDS_MAX, FETCH_MAX_RECORDS_DEFAULT)!,
-    maxBytes: queryInt(query, "maxBytes", 1, FETCH_MAX_BYTES_MAX, FETCH_MAX_BYTES_DEFAULT)!,
-    waitMs: queryInt(query, "waitMs", 0, FETCH_WAIT_MS_MAX, 0)!,
-  };
-}
-
-/** `isolation` of a read (API.md "Transactions"): read_uncommitted when absent, as Kafka. */
-export function readIsolation(query: Map<string, string>): Isolation {
-  return parseIsolation(query.get("isolation"), "query parameter 'isolation'");
-}
+/** `acks` of a produce (API.md "Produce"): all (or -1) by default. */
+export const Acks = z.enum(["all", "-1", "1", "0"]).meta({ default: "all" });
 
 /** How fetches and polls give records: as stored, or (`cloudevents`) events in CloudEvents' structured mode. */
 export type ReadFormat = "json" | "cloudevents";
+const Format = z.enum(["json", "cloudevents"]).meta({ default: "json" });
 
-export function readFormat(query: Map<string, string>): ReadFormat {
-  const format = query.get("format") ?? "json";
-  if (format !== "json" && format !== "cloudevents")
-    invalid(`query parameter 'format' must be 'json' or 'cloudevents', got '${format}'`);
-  return format;
-}
+/** The parameters that bound a read (fetch and group poll alike), with API.md's defaults and bounds. */
+const readLimits = {
+  maxRecords: decimal(1, FETCH_MAX_RECORDS_MAX).optional().meta({ default: FETCH_MAX_RECORDS_DEFAULT }),
+  maxBytes: decimal(1, FETCH_MAX_BYTES_MAX).optional().meta({ default: FETCH_MAX_BYTES_DEFAULT }),
+  waitMs: decimal(0, FETCH_WAIT_MS_MAX).optional().meta({ default: 0 }),
+  format: Format.optional(),
+};
 
-/** An `isolation` field (a query parameter, a group join body, a subscribe frame): read_uncommitted when absent. */
-export function parseIsolation(value: unknown, path: string): Isolation {
-  if (value === undefined) return "read_uncommitted";
-  if (!(ISOLATION_LEVELS as readonly string[]).includes(value as string))
-    invalid(`${path} must be one of ${ISOLATION_LEVELS.join(", ")}, got ${JSON.stringify(value)}`);
-  return value as Isolation;
+export const ProduceQuery = z.strictObject({ acks: Acks.optional() });
+export const PartitionProduceQuery = z.strictObject({
+  acks: Acks.optional(),
+  expectedOffset: decimal(0, OFFSET_MAX)
+    .optional()
+    .meta({ description: "Append only if the partition's log end offset is this (else 412)" }),
+});
+export const PollQuery = z.strictObject(readLimits);
+
+const fetchShape = {
+  ...readLimits,
+  offset: z
+    .union([z.enum(["earliest", "latest"]), decimal(0, OFFSET_MAX)], {
+      error: `must be an offset from 0 to ${OFFSET_MAX}, 'earliest' or 'latest'`,
+    })
+    .optional(),
+  timestamp: decimal(0, TIMESTAMP_MAX)
+    .optional()
+    .meta({ description: "Start at the first record with a timestamp ≥ this (instead of offset)" }),
+  isolation: IsolationLevel.optional(),
+};
+export const FetchQuery = z.strictObject(fetchShape);
+/** An EventSource cannot send headers: its credential may ride as ?access_token=. */
+export const AccessToken = z
+  .string()
+  .optional()
+  .meta({ description: "Bearer token, for clients that cannot set headers" });
+export const WebSocketQuery = z.strictObject({ access_token: AccessToken });
+export const FetchEventStreamQuery = z.strictObject({ ...fetchShape, access_token: AccessToken });
+
+export type ReadLimits = { maxRecords: number; maxBytes: number; waitMs: number };
+
+/** A read's limits with their defaults. */
+export function limitsOf(query: { maxRecords?: number; maxBytes?: number; waitMs?: number }): ReadLimits {
+  return {
+    maxRecords: query.maxRecords ?? FETCH_MAX_RECORDS_DEFAULT,
+    maxBytes: query.maxBytes ?? FETCH_MAX_BYTES_DEFAULT,
+    waitMs: query.waitMs ?? 0,
+  };
 }

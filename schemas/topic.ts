@@ -1,3 +1,4 @@
+import * as z from "zod";
 import { EdgelogError } from "../core/errors";
 import {
   PARTITIONS_MAX,
@@ -5,9 +6,9 @@ import {
   REPLICATION_FACTOR_MAX,
   REPLICATION_FACTOR_MIN,
 } from "../core/limits";
-import { resolveTopicConfigs, type TopicConfigs } from "../core/topic-config";
+import { resolveTopicConfigs, TOPIC_CONFIG_SPECS, type TopicConfigs } from "../core/topic-config";
 import { topicNameProblem } from "../core/topic-name";
-import { expectInt, expectObject, expectString, invalid, rejectUnknownFields } from "./input";
+import { parseInput, refusal, withCode } from "./validate";
 
 export type CreateTopicRequest = {
   name: string;
@@ -16,50 +17,73 @@ export type CreateTopicRequest = {
   configs: TopicConfigs;
 };
 
-const CREATE_FIELDS = ["name", "partitions", "replicationFactor", "configs"] as const;
 const DEFAULT_PARTITIONS = 1;
 const DEFAULT_REPLICATION_FACTOR = 3;
 
+/** A topic name: Kafka's rule (INVALID_TOPIC_EXCEPTION). */
+export const TopicName = withCode(
+  z
+    .string()
+    .superRefine((name, context) => {
+      const problem = topicNameProblem(name);
+      if (problem) refusal(context, `: ${problem}`);
+    })
+    .meta({ description: "Kafka's topic-name rule: [a-zA-Z0-9._-]{1,249}, not '.' or '..'" }),
+  "INVALID_TOPIC_EXCEPTION",
+);
+
+/** One config's value: its type and bounds from core/topic-config.ts; null resets it to its default. */
+function configValue(spec: (typeof TOPIC_CONFIG_SPECS)[keyof typeof TOPIC_CONFIG_SPECS]) {
+  if (spec.kind === "enum") return z.enum(spec.values).nullable().optional();
+  // -1 means unlimited where the config allows it; core refuses the values between.
+  const min = "unlimited" in spec ? -1 : spec.min;
+  return z.int().min(min).max(spec.max).nullable().optional().meta({ default: spec.default });
+}
+
+/** Topic configs (API.md "Topics"); the values are checked again, with the replication factor, by core. */
+export const TopicConfigsInput = withCode(
+  z.strictObject(
+    Object.fromEntries(Object.entries(TOPIC_CONFIG_SPECS).map(([name, spec]) => [name, configValue(spec)])),
+  ),
+  "INVALID_CONFIG",
+  true,
+).meta({ id: "TopicConfigsInput", description: "Config name → value; null resets a config to its default" });
+
+export const CreateTopicBody = z
+  .strictObject({
+    name: TopicName,
+    partitions: withCode(z.int().min(PARTITIONS_MIN).max(PARTITIONS_MAX), "INVALID_PARTITIONS")
+      .optional()
+      .meta({ default: DEFAULT_PARTITIONS }),
+    replicationFactor: withCode(
+      z.int().min(REPLICATION_FACTOR_MIN).max(REPLICATION_FACTOR_MAX),
+      "INVALID_REPLICATION_FACTOR",
+    )
+      .optional()
+      .meta({ default: DEFAULT_REPLICATION_FACTOR }),
+    configs: TopicConfigsInput.optional(),
+  })
+  .meta({ id: "CreateTopicRequest" });
+
 /** `POST /v1/topics` body: name rule, bounded partitions and replication factor, typed configs with defaults. */
 export function parseCreateTopic(body: unknown): CreateTopicRequest {
-  const request = expectObject(body, "body");
-  rejectUnknownFields(request, CREATE_FIELDS, "body");
-  if (request.name === undefined) invalid("body.name is required");
-  const name = expectString(request.name, "body.name");
-  const problem = topicNameProblem(name);
-  if (problem) throw new EdgelogError("INVALID_TOPIC_EXCEPTION", problem);
-  const partitions =
-    request.partitions === undefined
-      ? DEFAULT_PARTITIONS
-      : expectInt(
-          request.partitions,
-          "body.partitions",
-          PARTITIONS_MIN,
-          PARTITIONS_MAX,
-          "INVALID_PARTITIONS",
-        );
-  const replicationFactor =
-    request.replicationFactor === undefined
-      ? DEFAULT_REPLICATION_FACTOR
-      : expectInt(
-          request.replicationFactor,
-          "body.replicationFactor",
-          REPLICATION_FACTOR_MIN,
-          REPLICATION_FACTOR_MAX,
-          "INVALID_REPLICATION_FACTOR",
-        );
+  const request = parseInput(CreateTopicBody, body, "body");
+  const replicationFactor = request.replicationFactor ?? DEFAULT_REPLICATION_FACTOR;
   const resolved = resolveTopicConfigs(request.configs, replicationFactor);
   if (!resolved.ok) throw new EdgelogError(resolved.error.code, resolved.error.message);
-  return { name, partitions, replicationFactor, configs: resolved.configs };
+  return {
+    name: request.name,
+    partitions: request.partitions ?? DEFAULT_PARTITIONS,
+    replicationFactor,
+    configs: resolved.configs,
+  };
 }
+
+export const AlterConfigsBody = z
+  .strictObject({ configs: TopicConfigsInput })
+  .meta({ id: "AlterConfigsRequest" });
 
 /** `PATCH /v1/topics/{topic}` body: `{ "configs": { ... } }`; the values are checked by the registry. */
 export function parseAlterConfigs(body: unknown): Record<string, unknown> {
-  const request = expectObject(body, "body");
-  rejectUnknownFields(request, ["configs"], "body");
-  if (request.configs === undefined) invalid("body.configs is required");
-  const configs = request.configs;
-  if (typeof configs !== "object" || configs === null || Array.isArray(configs))
-    throw new EdgelogError("INVALID_CONFIG", "body.configs must be an object of config name → value");
-  return configs as Record<string, unknown>;
+  return parseInput(AlterConfigsBody, body, "body").configs;
 }

@@ -44,6 +44,16 @@ export function workerOptions(config, outdir, bindings) {
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
     bindings,
+    // Static assets behind the ASSETS binding only: the Worker runs first, as wrangler.toml says.
+    ...(config.assets?.directory
+      ? {
+          assets: {
+            directory: join(ROOT, config.assets.directory),
+            binding: config.assets.binding,
+            routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
+          },
+        }
+      : {}),
     durableObjects: Object.fromEntries(
       config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: true }]),
     ),

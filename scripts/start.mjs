@@ -11,6 +11,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
+import { buildAssets } from "./build-assets.mjs";
 import { buildDeployBundle, ROOT, workerOptions, wranglerConfig } from "./deploy-bundle.mjs";
 import { localVars, OPEN_GATEWAY_WARNING } from "./local-vars.mjs";
 
@@ -21,6 +22,7 @@ const inspectorPort = inspectorArg >= 0 ? Number(process.argv[inspectorArg + 1])
 
 // The bundle `wrangler deploy` would upload ([define] included), built once; fault injection
 // (tests only) only when asked for.
+buildAssets();
 const outdir = buildDeployBundle({ faults: process.env.EDGELOG_FAULTS === "1" });
 
 const config = wranglerConfig();

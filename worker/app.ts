@@ -14,6 +14,7 @@ import { groupRoutes } from "./routes/groups";
 import { operationRoutes } from "./routes/operations";
 import { producerRoutes } from "./routes/producers";
 import { recordRoutes } from "./routes/records";
+import { referenceRoutes } from "./routes/reference";
 import { securityRoutes } from "./routes/security";
 import { streamRoutes } from "./routes/streams";
 import { topicRoutes } from "./routes/topics";
@@ -41,6 +42,7 @@ export function createApp(): Hono<GatewayEnv> {
   app.route("/v1", securityRoutes);
   app.route("/v1/ws", webSocketRoute);
   app.route("/", operationRoutes);
+  app.route("/", referenceRoutes);
   // Never in a deployed gateway: FAULTS_COMPILED is a build-time false there.
   if (FAULTS_COMPILED) app.route("/v1/_faults", faultRoutes);
   app.notFound(notFound);

@@ -9,18 +9,9 @@ import type { GatewayEnv } from "./gateway-env";
 import { chargeProduce } from "./quota";
 import { topics } from "./topic-cache";
 
-const ACKS = new Map<string, Acks>([
-  ["all", "all"],
-  ["-1", "all"],
-  ["1", "1"],
-  ["0", "0"],
-]);
-
-/** The `acks` query parameter (all by default), kept for the request's metrics. */
-export function readAcks(c: Context<GatewayEnv>, query: Map<string, string>): Acks {
-  const acks = ACKS.get(query.get("acks") ?? "all");
-  if (acks === undefined)
-    invalid(`query parameter 'acks' must be 'all', '1' or '0', got '${query.get("acks")}'`);
+/** `acks` of a produce request (all by default; Kafka's -1 means all), kept for the request's metrics. */
+export function readAcks(c: Context<GatewayEnv>, query: { acks?: "all" | "-1" | "1" | "0" }): Acks {
+  const acks = query.acks === undefined || query.acks === "-1" ? "all" : query.acks;
   c.set("acks", acks);
   return acks;
 }

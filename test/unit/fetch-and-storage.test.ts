@@ -4,7 +4,7 @@ import { resolveFetchOffset } from "../../core/fetch-position";
 import { Histogram } from "../../core/histogram";
 import { APPEND_CHUNK_BYTES_MAX } from "../../core/limits";
 import { encodeAppendChunks } from "../../core/record-codec";
-import { pathInt, queryInt, readQuery } from "../../schemas/query";
+import { FetchQuery, limitsOf, PollQuery, pathInt, readQuery } from "../../schemas/query";
 
 const log = { logStartOffset: 10, highWatermark: 20 };
 const none = () => null;
@@ -103,25 +103,26 @@ describe("query parameters", () => {
   };
 
   it("refuses unknown and repeated parameters", () => {
-    expect(codeOf(() => readQuery("http://x/?offset=1&bogus=2", ["offset"]))).toBe("INVALID_REQUEST");
-    expect(codeOf(() => readQuery("http://x/?offset=1&offset=2", ["offset"]))).toBe("INVALID_REQUEST");
-    expect(readQuery("http://x/?offset=1", ["offset"]).get("offset")).toBe("1");
+    expect(codeOf(() => readQuery("http://x/?offset=1&bogus=2", FetchQuery))).toBe("INVALID_REQUEST");
+    expect(codeOf(() => readQuery("http://x/?offset=1&offset=2", FetchQuery))).toBe("INVALID_REQUEST");
+    expect(readQuery("http://x/?offset=1", FetchQuery).offset).toBe(1);
+    expect(readQuery("http://x/?offset=earliest", FetchQuery).offset).toBe("earliest");
   });
 
   it.each(["-1", "1.5", "1e3", "+1", "0x10", "", " 1", "abc", "99999999999999999999", "10001"])(
     "refuses maxRecords=%j",
     (text) => {
-      const query = new Map([["maxRecords", text]]);
-      expect(codeOf(() => queryInt(query, "maxRecords", 1, 10_000))).toBe("INVALID_REQUEST");
+      const url = `http://x/?maxRecords=${encodeURIComponent(text)}`;
+      expect(codeOf(() => readQuery(url, PollQuery))).toBe("INVALID_REQUEST");
     },
   );
 
   it("accepts in-range decimal integers and applies defaults", () => {
-    expect(queryInt(new Map([["n", "0042"]]), "n", 0, 100)).toBe(42);
-    expect(queryInt(new Map(), "n", 0, 100, 7)).toBe(7);
-    expect(pathInt("12", "partition", 1000)).toBe(12);
-    expect(codeOf(() => pathInt("-1", "partition", 1000))).toBe("INVALID_REQUEST");
-    expect(codeOf(() => pathInt("1.0", "partition", 1000))).toBe("INVALID_REQUEST");
+    expect(readQuery("http://x/?maxRecords=0042", PollQuery).maxRecords).toBe(42);
+    expect(limitsOf(readQuery("http://x/", PollQuery)).maxRecords).toBe(500);
+    expect(pathInt("12", "partition")).toBe(12);
+    expect(codeOf(() => pathInt("-1", "partition"))).toBe("INVALID_REQUEST");
+    expect(codeOf(() => pathInt("1.0", "partition"))).toBe("INVALID_REQUEST");
   });
 });
 

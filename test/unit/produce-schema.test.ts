@@ -43,7 +43,7 @@ describe("produce body", () => {
   it.each([
     [null, "INVALID_REQUEST", "body must be a JSON object"],
     [[], "INVALID_REQUEST", "body must be a JSON object"],
-    [{}, "INVALID_REQUEST", "body.records must be an array"],
+    [{}, "INVALID_REQUEST", "body.records is required"],
     [{ records: {} }, "INVALID_REQUEST", "body.records must be an array"],
     [{ records: [] }, "INVALID_REQUEST", "at least one record"],
     [{ records: [{ value: 1 }], extra: true }, "INVALID_REQUEST", "unknown field 'extra'"],

@@ -5,6 +5,12 @@ import type { Auth, GatewayEnv } from "../gateway-env";
 import { chargeRequest } from "../quota";
 
 const OPEN: Auth = { identity: null, rights: null };
+/**
+ * Open without a credential: liveness, and the documentation and console files (a browser
+ * opening a page cannot send a bearer header; the pages hold no data and ask for a token
+ * before they call the API).
+ */
+const OPEN_PATHS = /^\/(?:healthz|openapi\.json|docs\/?.*|console\/?.*)$/;
 /** Longest credential accepted: a scoped token listing SCOPED_TOKEN_ACLS_MAX long names fits. */
 const TOKEN_LENGTH_MAX = 16_384;
 
@@ -37,14 +43,14 @@ function requireAdminSecret(env: Env): void {
 }
 
 /**
- * API.md "Security": with EDGELOG_AUTH=required every route but `GET /healthz`
+ * API.md "Security": with EDGELOG_AUTH=required every route but `GET /healthz` (and the pages, above)
  * needs a valid credential; the request's rights are set for the routes to check,
  * and its principal's requests/s quota is charged. With `none` everything is open.
  */
 export function authentication(): MiddlewareHandler<GatewayEnv> {
   return async function authentication(c, next) {
     // An open gateway pays one comparison a request, nothing more.
-    if (authMode(c.env) === "none" || (c.req.method === "GET" && c.req.path === "/healthz")) {
+    if (authMode(c.env) === "none" || (c.req.method === "GET" && OPEN_PATHS.test(c.req.path))) {
       c.set("auth", OPEN);
       return next();
     }

@@ -3,7 +3,7 @@ import { binaryToEvent, type EventRecord, eventToRecord, InvalidEvent } from "..
 import { PRODUCE_RECORDS_MAX } from "../../core/limits";
 import { authorize } from "../../durable-objects/authorizer";
 import { invalid, typeName } from "../../schemas/input";
-import { readQuery } from "../../schemas/query";
+import { ProduceQuery, readQuery } from "../../schemas/query";
 import { parseJsonBytes, readBodyBytes } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
@@ -21,7 +21,7 @@ const STRUCTURED = /^application\/cloudevents\+json\s*(;|$)/i;
 const BATCH = /^application\/cloudevents-batch\+json\s*(;|$)/i;
 
 eventRoutes.post("/:topic/events", async (c) => {
-  const acks = readAcks(c, readQuery(c.req.url, ["acks"]));
+  const acks = readAcks(c, readQuery(c.req.url, ProduceQuery));
   authorize(c.get("auth").rights, "topic", checkTopicName(c.req.param("topic")), "write");
   const topic = await getTopic(c.env, c.req.param("topic"));
   const body = await readBodyBytes(c.req.raw, maxRequestBytes(c.env));

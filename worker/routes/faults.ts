@@ -7,7 +7,7 @@ import type { PartitionInfo } from "../../durable-objects/contract";
 import { FAULT_MODES, type FaultMode } from "../../durable-objects/faults";
 import { replicaStub } from "../../durable-objects/stubs";
 import { expectInt, expectObject, expectString, invalid, rejectUnknownFields } from "../../schemas/input";
-import { pathInt, readQuery } from "../../schemas/query";
+import { NoQuery, pathInt, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
@@ -30,7 +30,7 @@ faultRoutes.use((c, next) => {
 const REPLICA_VIEW_TIMEOUT_MS = 1_000;
 
 faultRoutes.post("/", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const body = expectObject(await readJsonBody(c.req.raw, maxRequestBytes(c.env)), "body");
   rejectUnknownFields(body, ["topic", "partition", "replica", "fault"], "body");
   const topic = await getTopic(c.env, expectString(body.topic, "body.topic"));
@@ -50,9 +50,10 @@ faultRoutes.post("/", async (c) => {
 });
 
 faultRoutes.get("/replicas/:topic/:partition", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const topic = await getTopic(c.env, c.req.param("topic"));
-  const partition = pathInt(c.req.param("partition"), "partition", topic.partitions - 1);
+  const partition = pathInt(c.req.param("partition"), "partition");
+  if (partition >= topic.partitions) invalid(`partition must be below ${topic.partitions}, got ${partition}`);
   const replicas = await Promise.all(
     Array.from({ length: topic.replicationFactor }, (_, r) =>
       withTimeout<PartitionInfo | null>(

@@ -13,7 +13,7 @@ import {
   parseJoin,
   parseReset,
 } from "../../schemas/groups";
-import { READ_LIMIT_PARAMS, readFormat, readLimits, readQuery } from "../../schemas/query";
+import { limitsOf, NoQuery, PollQuery, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { inFormat } from "../cloudevents-format";
 import { maxRequestBytes } from "../config";
@@ -35,7 +35,7 @@ function coordinator(c: Context<GatewayEnv>, op: Operation) {
 }
 
 groupRoutes.get("/", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const { rights } = c.get("auth");
   const names = (await topicRegistry(c.env).listGroups()).filter((g) =>
     allows(rights, "group", g, "describe"),
@@ -47,18 +47,18 @@ groupRoutes.get("/", async (c) => {
 });
 
 groupRoutes.get("/:group", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   return c.json(unwrap(await coordinator(c, "describe").describe()));
 });
 
 groupRoutes.delete("/:group", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   unwrap(await coordinator(c, "delete").deleteGroup(c.req.param("group")));
   return c.body(null, 204);
 });
 
 groupRoutes.post("/:group/members", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const stub = coordinator(c, "read");
   const request = parseJoin(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
   for (const topic of request.topics) authorize(c.get("auth").rights, "topic", topic, "read");
@@ -66,7 +66,7 @@ groupRoutes.post("/:group/members", async (c) => {
 });
 
 groupRoutes.post("/:group/members/:memberId/heartbeat", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const stub = coordinator(c, "read");
   const memberId = checkMemberId(c.req.param("memberId"));
   parseEmpty(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
@@ -74,9 +74,9 @@ groupRoutes.post("/:group/members/:memberId/heartbeat", async (c) => {
 });
 
 groupRoutes.get("/:group/members/:memberId/records", async (c) => {
-  const query = readQuery(c.req.url, [...READ_LIMIT_PARAMS, "format"]);
-  const options = readLimits(query);
-  const format = readFormat(query);
+  const query = readQuery(c.req.url, PollQuery);
+  const options = limitsOf(query);
+  const format = query.format ?? "json";
   const stub = coordinator(c, "read");
   const memberId = checkMemberId(c.req.param("memberId"));
   const auth = c.get("auth");
@@ -89,14 +89,14 @@ groupRoutes.get("/:group/members/:memberId/records", async (c) => {
 });
 
 groupRoutes.delete("/:group/members/:memberId", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const stub = coordinator(c, "read");
   unwrap(await stub.leave(checkMemberId(c.req.param("memberId"))));
   return c.body(null, 204);
 });
 
 groupRoutes.post("/:group/offsets", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const stub = coordinator(c, "read");
   const request = parseCommit(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
   for (const o of request.offsets) authorize(c.get("auth").rights, "topic", o.topic, "read");
@@ -104,7 +104,7 @@ groupRoutes.post("/:group/offsets", async (c) => {
 });
 
 groupRoutes.get("/:group/offsets", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const { rights } = c.get("auth");
   const listed = unwrap(await coordinator(c, "describe").listOffsets());
   // As Kafka's OffsetFetch: only the topics the principal may describe.
@@ -112,7 +112,7 @@ groupRoutes.get("/:group/offsets", async (c) => {
 });
 
 groupRoutes.post("/:group/offsets/reset", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const stub = coordinator(c, "delete");
   const request = parseReset(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
   return c.json(unwrap(await stub.resetOffsets(c.req.param("group"), request)));

@@ -5,7 +5,7 @@ import { FAN_OUT_CONCURRENCY_MAX } from "../../core/limits";
 import { authorize } from "../../durable-objects/authorizer";
 import type { Env } from "../../durable-objects/env";
 import { consumerGroup, topicRegistry } from "../../durable-objects/stubs";
-import { readQuery } from "../../schemas/query";
+import { NoQuery, readQuery } from "../../schemas/query";
 import { partitionMetrics } from "../describe";
 import type { GatewayEnv } from "../gateway-env";
 import { renderGatewayMetrics } from "../gateway-metrics";
@@ -15,12 +15,12 @@ import { type GroupView, type PartitionView, renderGroups, renderPartitions } fr
 export const operationRoutes = new Hono<GatewayEnv>();
 
 operationRoutes.get("/healthz", (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   return c.json({ status: "ok" });
 });
 
 operationRoutes.get("/metrics", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   authorize(c.get("auth").rights, "cluster", CLUSTER_RESOURCE, "describe");
   const topics = await topicRegistry(c.env).listTopics();
   // One topic at a time; each fans out to its partitions (bounded by FAN_OUT_CONCURRENCY_MAX).

@@ -4,7 +4,7 @@ import { EdgelogError, unwrap } from "../../core/errors";
 import { authorize } from "../../durable-objects/authorizer";
 import { producerFor } from "../../durable-objects/stubs";
 import { parseInitProducer } from "../../schemas/producers";
-import { readQuery } from "../../schemas/query";
+import { NoQuery, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
@@ -13,7 +13,7 @@ import type { GatewayEnv } from "../gateway-env";
 export const producerRoutes = new Hono<GatewayEnv>();
 
 producerRoutes.post("/", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const { transactionalId, transactionTimeoutMs } = parseInitProducer(
     await readJsonBody(c.req.raw, maxRequestBytes(c.env)),
   );

@@ -1,18 +1,17 @@
 import { Hono } from "hono";
 import { EdgelogError } from "../../core/errors";
 import type { FetchPosition } from "../../core/fetch-position";
-import { OFFSET_MAX, TIMESTAMP_MAX } from "../../core/limits";
 import { authorize } from "../../durable-objects/authorizer";
 import type { TopicMetadata } from "../../durable-objects/contract";
 import { invalid } from "../../schemas/input";
 import {
+  FetchEventStreamQuery,
+  FetchQuery,
+  limitsOf,
+  PartitionProduceQuery,
+  ProduceQuery,
   parseOffset,
   pathInt,
-  queryInt,
-  READ_LIMIT_PARAMS,
-  readFormat,
-  readIsolation,
-  readLimits,
   readQuery,
 } from "../../schemas/query";
 import { readJsonBodySized } from "../body";
@@ -30,7 +29,7 @@ import { checkTopicName, getTopic } from "../topic-cache";
 export const recordRoutes = new Hono<GatewayEnv>();
 
 recordRoutes.post("/:topic/records", async (c) => {
-  const acks = readAcks(c, readQuery(c.req.url, ["acks"]));
+  const acks = readAcks(c, readQuery(c.req.url, ProduceQuery));
   // Before the topic is looked up: a refusal never tells whether it exists.
   authorize(c.get("auth").rights, "topic", checkTopicName(c.req.param("topic")), "write");
   const topic = await getTopic(c.env, c.req.param("topic"));
@@ -47,10 +46,10 @@ function checkPartition(topic: TopicMetadata, partition: number): void {
 
 /** A conditional append to one partition (API.md "Streams for the web"): `expectedOffset` optional. */
 recordRoutes.post("/:topic/partitions/:partition/records", async (c) => {
-  const query = readQuery(c.req.url, ["acks", "expectedOffset"]);
+  const query = readQuery(c.req.url, PartitionProduceQuery);
   const acks = readAcks(c, query);
-  const expectedOffset = queryInt(query, "expectedOffset", 0, OFFSET_MAX);
-  const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
+  const expectedOffset = query.expectedOffset;
+  const partition = pathInt(c.req.param("partition"), "partition");
   authorize(c.get("auth").rights, "topic", checkTopicName(c.req.param("topic")), "write");
   const topic = await getTopic(c.env, c.req.param("topic"));
   checkPartition(topic, partition);
@@ -58,29 +57,29 @@ recordRoutes.post("/:topic/partitions/:partition/records", async (c) => {
   return produceAnswer(c, topic, acks, body, { partition, expectedOffset });
 });
 
-const FETCH_PARAMS = ["offset", "timestamp", "isolation", "format", ...READ_LIMIT_PARAMS] as const;
-
-function fetchPosition(query: Map<string, string>): FetchPosition {
-  const offset = query.get("offset");
-  if (offset !== undefined && query.has("timestamp"))
+function fetchPosition(query: {
+  offset?: number | "earliest" | "latest";
+  timestamp?: number;
+}): FetchPosition {
+  const { offset, timestamp } = query;
+  if (offset !== undefined && timestamp !== undefined)
     invalid("give either 'offset' or 'timestamp', not both");
-  if (query.has("timestamp"))
-    return { kind: "timestamp", timestamp: queryInt(query, "timestamp", 0, TIMESTAMP_MAX)! };
+  if (timestamp !== undefined) return { kind: "timestamp", timestamp };
   if (offset === undefined)
     invalid("query parameter 'offset' (a number, 'earliest' or 'latest') or 'timestamp' is required");
   if (offset === "earliest" || offset === "latest") return { kind: offset };
-  return { kind: "offset", offset: queryInt(query, "offset", 0, OFFSET_MAX)! };
+  return { kind: "offset", offset };
 }
 
 recordRoutes.get("/:topic/partitions/:partition/records", async (c) => {
   const sse = wantsEventStream(c.req.raw);
   // An EventSource cannot send headers: its credential may ride as ?access_token= (authentication.ts).
-  const query = readQuery(c.req.url, sse ? [...FETCH_PARAMS, "access_token"] : FETCH_PARAMS);
+  const query = readQuery(c.req.url, sse ? FetchEventStreamQuery : FetchQuery);
   const position = fetchPosition(query);
-  const { maxRecords, maxBytes, waitMs } = readLimits(query);
-  const isolation = readIsolation(query);
-  const format = readFormat(query);
-  const partition = pathInt(c.req.param("partition"), "partition", OFFSET_MAX);
+  const { maxRecords, maxBytes, waitMs } = limitsOf(query);
+  const isolation = query.isolation ?? "read_uncommitted";
+  const format = query.format ?? "json";
+  const partition = pathInt(c.req.param("partition"), "partition");
   const auth = c.get("auth");
   authorize(auth.rights, "topic", checkTopicName(c.req.param("topic")), "read");
   const topic = await getTopic(c.env, c.req.param("topic"));

@@ -11,9 +11,16 @@ import {
 } from "../../durable-objects/authorizer";
 import { securityStore } from "../../durable-objects/stubs";
 import { parseEmpty } from "../../schemas/groups";
-import { expectObject, invalid } from "../../schemas/input";
-import { readQuery } from "../../schemas/query";
-import { checkPrincipal, parseAcl, parseAclFilter, parseMint, parseQuota } from "../../schemas/security";
+import { invalid } from "../../schemas/input";
+import { NoQuery, readQuery } from "../../schemas/query";
+import {
+  AclFilterInput,
+  checkPrincipal,
+  parseAcl,
+  parseAclFilter,
+  parseMint,
+  parseQuota,
+} from "../../schemas/security";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
@@ -34,7 +41,7 @@ const body = (c: Context<GatewayEnv>) => readJsonBody(c.req.raw, maxRequestBytes
 // ---- principals and API keys ----
 
 securityRoutes.post("/principals/:principal/keys", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const principal = checkPrincipal(c.req.param("principal"));
   cluster(c, "alter");
   parseEmpty(await body(c));
@@ -46,13 +53,13 @@ securityRoutes.post("/principals/:principal/keys", async (c) => {
 });
 
 securityRoutes.get("/principals", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   cluster(c, "describe");
   return c.json({ principals: await securityStore(c.env).listPrincipals() });
 });
 
 securityRoutes.delete("/principals/:principal/keys/:keyId", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const principal = checkPrincipal(c.req.param("principal"));
   cluster(c, "alter");
   unwrap(await securityStore(c.env).deleteKey(principal, c.req.param("keyId")));
@@ -63,7 +70,7 @@ securityRoutes.delete("/principals/:principal/keys/:keyId", async (c) => {
 // ---- ACLs ----
 
 securityRoutes.post("/acls", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   cluster(c, "alter");
   const acl = parseAcl(await body(c));
   const created = unwrap(await securityStore(c.env).createAcl(acl));
@@ -72,25 +79,17 @@ securityRoutes.post("/acls", async (c) => {
 });
 
 securityRoutes.get("/acls", async (c) => {
-  const query = readQuery(c.req.url, [
-    "principal",
-    "resourceType",
-    "patternType",
-    "resourceName",
-    "operation",
-    "permission",
-  ]);
+  const filter = readQuery(c.req.url, AclFilterInput);
   cluster(c, "describe");
-  const filter = parseAclFilter(Object.fromEntries(query), "query", false);
   return c.json({ acls: await securityStore(c.env).listAcls(filter) });
 });
 
 securityRoutes.delete("/acls", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   cluster(c, "alter");
   const raw = await body(c);
   if (raw === undefined) invalid("DELETE /v1/acls needs a filter body naming at least one field");
-  const filter = parseAclFilter(expectObject(raw, "body"), "body", true);
+  const filter = parseAclFilter(raw, "body", true);
   const deleted = await securityStore(c.env).deleteAcls(filter);
   if (filter.principal) forgetPrincipal(filter.principal);
   return c.json({ deleted });
@@ -99,7 +98,7 @@ securityRoutes.delete("/acls", async (c) => {
 // ---- scoped tokens ----
 
 securityRoutes.post("/tokens", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const request = parseMint(await body(c));
   const identity = c.get("auth").identity;
   const key = scopedTokenKey(c.env);
@@ -131,7 +130,7 @@ securityRoutes.post("/tokens", async (c) => {
 // ---- quotas ----
 
 securityRoutes.put("/quotas/:principal", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const principal = checkPrincipal(c.req.param("principal"));
   cluster(c, "alter");
   const quota = parseQuota(await body(c));
@@ -141,13 +140,13 @@ securityRoutes.put("/quotas/:principal", async (c) => {
 });
 
 securityRoutes.get("/quotas", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   cluster(c, "describe");
   return c.json({ quotas: await securityStore(c.env).listQuotas() });
 });
 
 securityRoutes.delete("/quotas/:principal", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const principal = checkPrincipal(c.req.param("principal"));
   cluster(c, "alter");
   await securityStore(c.env).deleteQuota(principal);

@@ -3,7 +3,7 @@ import { allows, CLUSTER_RESOURCE } from "../../core/acl";
 import { unwrap } from "../../core/errors";
 import { authorize } from "../../durable-objects/authorizer";
 import { topicRegistry } from "../../durable-objects/stubs";
-import { readQuery } from "../../schemas/query";
+import { NoQuery, readQuery } from "../../schemas/query";
 import { parseAlterConfigs, parseCreateTopic } from "../../schemas/topic";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
@@ -15,7 +15,7 @@ import { checkTopicName, forgetTopic, getTopic } from "../topic-cache";
 export const topicRoutes = new Hono<GatewayEnv>();
 
 topicRoutes.post("/", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const request = parseCreateTopic(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
   // API.md: create on the topic's name, or on the cluster.
   const { rights } = c.get("auth");
@@ -27,7 +27,7 @@ topicRoutes.post("/", async (c) => {
 });
 
 topicRoutes.get("/", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const { rights } = c.get("auth");
   // Only the topics the principal may describe: the others' existence does not leak.
   const topics = (await topicRegistry(c.env).listTopics()).filter((t) =>
@@ -43,7 +43,7 @@ topicRoutes.get("/", async (c) => {
 });
 
 topicRoutes.get("/:topic", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const name = c.req.param("topic");
   checkTopicName(name);
   authorize(c.get("auth").rights, "topic", name, "describe");
@@ -52,7 +52,7 @@ topicRoutes.get("/:topic", async (c) => {
 });
 
 topicRoutes.patch("/:topic", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const name = c.req.param("topic");
   checkTopicName(name);
   authorize(c.get("auth").rights, "topic", name, "alter");
@@ -64,7 +64,7 @@ topicRoutes.patch("/:topic", async (c) => {
 });
 
 topicRoutes.delete("/:topic", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const name = c.req.param("topic");
   checkTopicName(name);
   authorize(c.get("auth").rights, "topic", name, "delete");

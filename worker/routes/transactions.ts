@@ -4,7 +4,7 @@ import { EdgelogError, unwrap } from "../../core/errors";
 import { authorize } from "../../durable-objects/authorizer";
 import { producerFor } from "../../durable-objects/stubs";
 import { checkTransactionalId, parseEndTransaction, parseTransactionOffsets } from "../../schemas/producers";
-import { readQuery } from "../../schemas/query";
+import { NoQuery, readQuery } from "../../schemas/query";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
@@ -31,14 +31,14 @@ function coordinator(c: Context<GatewayEnv>, op: Operation, producerId?: string)
 
 for (const verb of ["commit", "abort"] as const)
   transactionRoutes.post(`/:transactionalId/${verb}`, async (c) => {
-    readQuery(c.req.url, []);
+    readQuery(c.req.url, NoQuery);
     const { producer, sequence } = parseEndTransaction(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
     const stub = coordinator(c, "write", producer.id);
     return c.json(unwrap(await stub.endTransaction(producer.epoch, verb === "commit", sequence)));
   });
 
 transactionRoutes.post("/:transactionalId/offsets", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const request = parseTransactionOffsets(await readJsonBody(c.req.raw, maxRequestBytes(c.env)));
   const stub = coordinator(c, "write", request.producer.id);
   // As a commit: read on the group and on each topic it names.
@@ -50,7 +50,7 @@ transactionRoutes.post("/:transactionalId/offsets", async (c) => {
 });
 
 transactionRoutes.get("/:transactionalId", async (c) => {
-  readQuery(c.req.url, []);
+  readQuery(c.req.url, NoQuery);
   const transaction = await coordinator(c, "describe").describeTransaction();
   if (transaction === null)
     throw new EdgelogError(

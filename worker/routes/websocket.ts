@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { EdgelogError } from "../../core/errors";
 import { newWsSession } from "../../durable-objects/stubs";
 import { IDENTITY_HEADER } from "../../durable-objects/ws-session";
-import { readQuery } from "../../schemas/query";
+import { readQuery, WebSocketQuery } from "../../schemas/query";
 import type { GatewayEnv } from "../gateway-env";
 import { originAllowed } from "../middleware/cors";
 
@@ -10,7 +10,7 @@ import { originAllowed } from "../middleware/cors";
 export const webSocketRoute = new Hono<GatewayEnv>();
 
 webSocketRoute.get("/", (c) => {
-  readQuery(c.req.url, ["access_token"]);
+  readQuery(c.req.url, WebSocketQuery);
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
     throw new EdgelogError("INVALID_REQUEST", "GET /v1/ws needs a WebSocket upgrade (Upgrade: websocket)");
   // Browsers send Origin on every upgrade and CORS does not apply to WebSockets: check it here.
