@@ -12,7 +12,13 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { buildAssets } from "./build-assets.mjs";
-import { buildDeployBundle, ROOT, workerOptions, wranglerConfig } from "./deploy-bundle.mjs";
+import {
+  assetWorkerOptions,
+  buildDeployBundle,
+  ROOT,
+  workerOptions,
+  wranglerConfig,
+} from "./deploy-bundle.mjs";
 import { localVars, OPEN_GATEWAY_WARNING } from "./local-vars.mjs";
 
 const port = Number(process.env.PORT ?? "8787");
@@ -39,7 +45,10 @@ const mf = new Miniflare({
   cf: false,
   log: new Log(LogLevel.WARN),
   logRequests: false,
-  workers: [{ ...workerOptions(config, outdir, vars), unsafeDirectSockets: [{ host: "127.0.0.1", port }] }],
+  workers: [
+    { ...workerOptions(config, outdir, vars), unsafeDirectSockets: [{ host: "127.0.0.1", port }] },
+    ...assetWorkerOptions(config),
+  ],
 });
 await mf.ready;
 const url = await mf.unsafeGetDirectURL();

@@ -1,5 +1,10 @@
 import { Miniflare } from "miniflare";
-import { buildDeployBundle, workerOptions, wranglerConfig } from "../../scripts/deploy-bundle.mjs";
+import {
+  assetWorkerOptions,
+  buildDeployBundle,
+  workerOptions,
+  wranglerConfig,
+} from "../../scripts/deploy-bundle.mjs";
 
 let outdir: string | null = null;
 
@@ -12,7 +17,10 @@ let outdir: string | null = null;
 export function deployBundle(secrets: Record<string, string> = {}): Miniflare {
   outdir ??= buildDeployBundle({ env: { ...process.env, EDGELOG_FAULTS: "1" } });
   const config = wranglerConfig();
-  return new Miniflare(
-    workerOptions(config, outdir, { ...(config.vars as Record<string, string>), ...secrets }),
-  );
+  return new Miniflare({
+    workers: [
+      workerOptions(config, outdir, { ...(config.vars as Record<string, string>), ...secrets }),
+      ...assetWorkerOptions(config),
+    ],
+  });
 }
