@@ -12,19 +12,19 @@ const require = createRequire(import.meta.url);
 const OUT = join(ROOT, "dist", "assets");
 const packageDir = (name) => dirname(require.resolve(`${name}/package.json`));
 
-/** Builds dist/assets afresh and answers its path. */
-export function buildAssets() {
-  rmSync(OUT, { recursive: true, force: true });
-  cpSync(join(ROOT, "web", "console"), join(OUT, "console"), { recursive: true });
+/** Builds the assets afresh into `out` (dist/assets, wrangler.toml's directory, by default) and answers it. */
+export function buildAssets(out = OUT) {
+  rmSync(out, { recursive: true, force: true });
+  cpSync(join(ROOT, "web", "console"), join(out, "console"), { recursive: true });
   const uplot = join(packageDir("uplot"), "dist");
-  mkdirSync(join(OUT, "console", "vendor"), { recursive: true });
-  cpSync(join(uplot, "uPlot.iife.min.js"), join(OUT, "console", "vendor", "uPlot.iife.min.js"));
-  cpSync(join(uplot, "uPlot.min.css"), join(OUT, "console", "vendor", "uPlot.min.css"));
-  cpSync(join(ROOT, "web", "docs"), join(OUT, "docs"), { recursive: true });
+  mkdirSync(join(out, "console", "vendor"), { recursive: true });
+  cpSync(join(uplot, "uPlot.iife.min.js"), join(out, "console", "vendor", "uPlot.iife.min.js"));
+  cpSync(join(uplot, "uPlot.min.css"), join(out, "console", "vendor", "uPlot.min.css"));
+  cpSync(join(ROOT, "web", "docs"), join(out, "docs"), { recursive: true });
   const swagger = packageDir("swagger-ui-dist");
   for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"])
-    cpSync(join(swagger, file), join(OUT, "docs", file));
-  return OUT;
+    cpSync(join(swagger, file), join(out, "docs", file));
+  return out;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) buildAssets();

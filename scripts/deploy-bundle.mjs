@@ -60,7 +60,7 @@ const ASSET_WORKER = "edgelog-assets";
  * asset router in front of any Worker given `assets`, direct socket included, and that hop
  * costs every API request (~0.3 ms p50 measured); deployed, run_worker_first does the same.
  */
-export function assetWorkerOptions(config) {
+export function assetWorkerOptions(config, directory = join(ROOT, config.assets?.directory ?? "")) {
   if (!config.assets?.directory) return [];
   return [
     {
@@ -69,7 +69,7 @@ export function assetWorkerOptions(config) {
       script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
       compatibilityDate: config.compatibility_date,
       assets: {
-        directory: join(ROOT, config.assets.directory),
+        directory,
         routerConfig: { has_user_worker: false },
       },
     },

@@ -28,8 +28,10 @@ const inspectorPort = inspectorArg >= 0 ? Number(process.argv[inspectorArg + 1])
 
 // The bundle `wrangler deploy` would upload ([define] included), built once; fault injection
 // (tests only) only when asked for.
-buildAssets();
 const outdir = buildDeployBundle({ faults: process.env.EDGELOG_FAULTS === "1" });
+// The console's and reference page's files, built for this server alone (servers started
+// side by side by the tests must not rebuild each other's).
+const assetsDir = buildAssets(join(outdir, "assets"));
 
 const config = wranglerConfig();
 const vars = { ...config.vars, ...localVars() };
@@ -47,7 +49,7 @@ const mf = new Miniflare({
   logRequests: false,
   workers: [
     { ...workerOptions(config, outdir, vars), unsafeDirectSockets: [{ host: "127.0.0.1", port }] },
-    ...assetWorkerOptions(config),
+    ...assetWorkerOptions(config, assetsDir),
   ],
 });
 await mf.ready;
