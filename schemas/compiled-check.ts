@@ -7,7 +7,8 @@ import type * as z from "zod";
  * closures are built from the schema itself (no second description of the input),
  * allocate nothing, and are only a fast "yes": on "no" the caller parses with zod,
  * whose issue becomes the error. Kinds it does not know (refinements, transforms,
- * defaults) are refused when compiling, so it can never silently disagree.
+ * defaults, non-strict objects) are refused when compiling, so it can never silently
+ * disagree, and where it says yes zod's output would equal the input.
  */
 export type Check = (value: unknown) => boolean;
 
@@ -131,8 +132,9 @@ export function compileCheck(schema: z.ZodType): Check {
     }
     case "object": {
       if ((def.checks ?? []).length > 0) unsupported("refinements of an object");
-      const strict = def.catchall !== undefined && defOf(def.catchall).type === "never";
-      if (def.catchall !== undefined && !strict) unsupported("a catchall other than never");
+      // Only strict objects: zod's output of any other drops or reshapes keys, the input would not.
+      if (def.catchall === undefined || defOf(def.catchall).type !== "never")
+        unsupported("an object that is not strict");
       const fields = Object.entries(def.shape ?? {}).map(
         ([name, field]) => [name, compileCheck(field)] as const,
       );
@@ -141,11 +143,27 @@ export function compileCheck(schema: z.ZodType): Check {
         if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
         const object = v as Record<string, unknown>;
         for (const [name, check] of fields) if (!check(object[name])) return false;
-        if (strict) for (const name in object) if (!known.has(name)) return false;
+        for (const name in object) if (!known.has(name)) return false;
         return true;
       };
     }
     default:
       return unsupported(`the schema kind '${def.type}'`);
   }
+}
+
+const compiled = new WeakMap<z.ZodType, Check | null>();
+
+/** `schema`'s compiled check, built on first use; null when it has kinds compileCheck refuses. */
+export function fastCheckOf(schema: z.ZodType): Check | null {
+  let check = compiled.get(schema);
+  if (check === undefined) {
+    try {
+      check = compileCheck(schema);
+    } catch {
+      check = null;
+    }
+    compiled.set(schema, check);
+  }
+  return check;
 }

@@ -25,7 +25,14 @@ export const ErrorInfo = z
   .meta({ id: "ErrorInfo" });
 
 /** API.md "Errors": every non-2xx answer. */
-export const ErrorEnvelope = z.object({ error: ErrorInfo }).meta({ id: "Error" });
+export const ErrorEnvelope = z
+  .object({
+    error: ErrorInfo,
+    logEndOffset: offset.optional().meta({ description: "With OFFSET_MISMATCH: where the partition's log ends" }),
+    logStartOffset: offset.optional().meta({ description: "With OFFSET_OUT_OF_RANGE" }),
+    highWatermark: offset.optional().meta({ description: "With OFFSET_OUT_OF_RANGE" }),
+  })
+  .meta({ id: "Error" });
 
 export const TopicConfigs = z
   .strictObject(
@@ -84,7 +91,7 @@ const recordFields = {
   offset,
   timestamp: timestampMs,
   key: z.string().nullable(),
-  value: z.unknown().meta({ description: "The JSON value (null when the record carries bytes)" }),
+  value: z.unknown().optional().meta({ description: "The JSON value (absent when the record carries bytes)" }),
   valueBase64: z.string().optional(),
   headers: z.record(z.string(), z.string()),
 };
@@ -256,3 +263,8 @@ export const AlertView = z
 export const AlertList = z.object({ alerts: z.array(AlertView) }).meta({ id: "AlertList" });
 
 export const Health = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
+
+/** GET /openapi.json: this document (OpenAPI 3.1). */
+export const OpenApiDocument = z
+  .looseObject({ openapi: z.literal("3.1.0"), info: z.looseObject({}), paths: z.looseObject({}) })
+  .meta({ id: "OpenApiDocument" });
