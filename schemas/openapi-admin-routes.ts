@@ -233,6 +233,15 @@ export const ADMIN_OPERATIONS: Operation[] = [
   },
   {
     method: "get",
+    path: "/console/config.json",
+    tag: "Operations",
+    summary: "The console's configuration (whether the API needs a token)",
+    answers: ok(answers.ConsoleConfig),
+    errors: [],
+    open: true,
+  },
+  {
+    method: "get",
     path: "/console/",
     tag: "Operations",
     summary: "The web console (its files under /console/)",

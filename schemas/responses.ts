@@ -268,3 +268,8 @@ export const Health = z.object({ status: z.literal("ok") }).meta({ id: "Health" 
 export const OpenApiDocument = z
   .looseObject({ openapi: z.literal("3.1.0"), info: z.looseObject({}), paths: z.looseObject({}) })
   .meta({ id: "OpenApiDocument" });
+
+/** GET /console/config.json: what the console needs before it calls the API. */
+export const ConsoleConfig = z
+  .object({ auth: z.enum(["none", "required"]).meta({ description: "required: the console asks for a token first" }) })
+  .meta({ id: "ConsoleConfig" });

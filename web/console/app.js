@@ -5,7 +5,7 @@ import { groupsPage } from "./pages/groups.js";
 import { healthPage } from "./pages/health.js";
 import { messagesPage } from "./pages/messages.js";
 import { topicsPage } from "./pages/topics.js";
-import { clearNotice, notify } from "./ui.js";
+import { clearNotice, h, notify } from "./ui.js";
 
 const PAGES = { topics: topicsPage, messages: messagesPage, groups: groupsPage, health: healthPage };
 let cleanup = null;
@@ -17,11 +17,38 @@ async function route() {
   const [name = "topics", ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const page = PAGES[name] ? name : "topics";
   for (const link of document.querySelectorAll("nav a[data-page]"))
-    link.toggleAttribute("aria-current", link.dataset.page === page) && link.setAttribute("aria-current", "page");
+    link.toggleAttribute("aria-current", link.dataset.page === page) &&
+      link.setAttribute("aria-current", "page");
   const main = document.getElementById("page");
   main.replaceChildren();
-  cleanup = (await PAGES[page](main, args.filter((a) => a !== ""))) ?? null;
+  if ((await config()).auth === "required" && !token()) {
+    // Nothing to show without a credential; calling the API would only be refused.
+    main.append(
+      h("h1", {}, "A token is needed"),
+      h(
+        "p",
+        {},
+        "This gateway requires credentials: paste a token (the admin secret, an API key or a scoped token) in the Token box above.",
+      ),
+    );
+    input.focus();
+    return;
+  }
+  cleanup =
+    (await PAGES[page](
+      main,
+      args.filter((a) => a !== ""),
+    )) ?? null;
   main.focus();
+}
+
+let configured = null;
+/** The gateway's console configuration, asked once. */
+async function config() {
+  configured ??= fetch("config.json")
+    .then((res) => res.json())
+    .catch(() => ({ auth: "none" }));
+  return configured;
 }
 
 const form = document.getElementById("token-form");

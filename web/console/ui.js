@@ -18,11 +18,25 @@ export function h(tag, attributes = {}, ...children) {
 
 /** A table with a caption: `columns` are [header, cell(row) → node or text, numeric?]. */
 export function table(caption, columns, rows, empty = "Nothing yet.") {
-  const head = h("tr", {}, columns.map(([name, , numeric]) => h("th", { scope: "col", class: numeric ? "num" : null }, name)));
+  const head = h(
+    "tr",
+    {},
+    columns.map(([name, , numeric]) => h("th", { scope: "col", class: numeric ? "num" : null }, name)),
+  );
   const body = rows.length
-    ? rows.map((row) => h("tr", {}, columns.map(([, cell, numeric]) => h("td", { class: numeric ? "num" : null }, cell(row)))))
+    ? rows.map((row) =>
+        h(
+          "tr",
+          {},
+          columns.map(([, cell, numeric]) => h("td", { class: numeric ? "num" : null }, cell(row))),
+        ),
+      )
     : [h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, empty))];
-  return h("div", { class: "scroll" }, h("table", {}, h("caption", {}, caption), h("thead", {}, head), h("tbody", {}, body)));
+  return h(
+    "div",
+    { class: "scroll" },
+    h("table", {}, h("caption", {}, caption), h("thead", {}, head), h("tbody", {}, body)),
+  );
 }
 
 /** A labelled control: label text above the input. */
@@ -46,12 +60,17 @@ export async function attempt(action) {
   try {
     return await action();
   } catch (error) {
-    notify(error.code ? `${error.code}: ${error.message.replace(`${error.code}: `, "")}` : String(error.message ?? error));
+    notify(
+      error.code
+        ? `${error.code}: ${error.message.replace(`${error.code}: `, "")}`
+        : String(error.message ?? error),
+    );
     return undefined;
   }
 }
 
-export const time = (ms) => (typeof ms === "number" ? new Date(ms).toISOString().replace("T", " ").replace("Z", "") : "");
+export const time = (ms) =>
+  typeof ms === "number" ? new Date(ms).toISOString().replace("T", " ").replace("Z", "") : "";
 export const json = (value) => h("code", {}, JSON.stringify(value));
 export const badge = (text, good) => h("span", { class: `badge ${good ? "good" : "bad"}` }, text);
 
@@ -62,10 +81,14 @@ export function confirmByName(what, name) {
     const dialog = h(
       "dialog",
       { "aria-label": `Confirm: ${what}` },
-      h("form", { method: "dialog" },
+      h(
+        "form",
+        { method: "dialog" },
         h("p", {}, `${what}. This cannot be undone. Type `, h("strong", {}, name), " to confirm."),
         input,
-        h("div", { class: "actions" },
+        h(
+          "div",
+          { class: "actions" },
           h("button", { value: "yes", class: "danger" }, "Delete"),
           h("button", { value: "no", class: "secondary", formnovalidate: true }, "Cancel"),
         ),

@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { EdgelogError } from "../../core/errors";
+import { authMode } from "../../durable-objects/authorizer";
 import { openApiDocument } from "../../schemas/openapi-document";
 import { NoQuery, readQuery } from "../../schemas/query";
 import type { GatewayEnv } from "../gateway-env";
@@ -52,6 +53,12 @@ async function asset(c: Context<GatewayEnv>): Promise<Response> {
   headers.set("referrer-policy", "no-referrer");
   return new Response(answer.body, { status: answer.status, headers });
 }
+
+/** What the console must know before it calls the API: whether it needs a token first. */
+referenceRoutes.get("/console/config.json", (c) => {
+  readQuery(c.req.url, NoQuery);
+  return c.json({ auth: authMode(c.env) });
+});
 
 referenceRoutes.get("/docs/*", asset);
 referenceRoutes.get("/console/*", asset);

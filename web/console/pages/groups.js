@@ -57,7 +57,14 @@ function render(view, group, g) {
   const lag = g.lag;
   const chartBox = h("div", { class: "chart", role: "img", "aria-label": "Lag over time per partition" });
   view.replaceChildren(
-    h("p", {}, "State ", badge(g.state, g.state === "Stable" || g.state === "Empty"), ` · generation ${g.generation} · assignor ${g.assignor} · total lag `, h("strong", { "data-total-lag": lag.total }, lag.total)),
+    h(
+      "p",
+      {},
+      "State ",
+      badge(g.state, g.state === "Stable" || g.state === "Empty"),
+      ` · generation ${g.generation} · assignor ${g.assignor} · total lag `,
+      h("strong", { "data-total-lag": lag.total }, lag.total),
+    ),
     table(
       "Members and assignments",
       [
@@ -85,7 +92,9 @@ function render(view, group, g) {
     ),
     h("h2", {}, "Lag over time"),
     chartBox,
-    g.state === "Empty" ? emptyActions(group, lag.partitions) : h("p", { class: "muted" }, "Offsets can be reset and the group deleted while it is Empty."),
+    g.state === "Empty"
+      ? emptyActions(group, lag.partitions)
+      : h("p", { class: "muted" }, "Offsets can be reset and the group deleted while it is Empty."),
   );
   return lagChart(chartBox, lag.partitions);
 }
@@ -98,7 +107,9 @@ function lagChart(box, partitions) {
   }
   const x = Array.from({ length }, (_, i) => (i - (length - 1)) * LAG_SAMPLE_S);
   const series = partitions.map((p) => {
-    const padded = Array(length - p.history.length).fill(null).concat(p.history);
+    const padded = Array(length - p.history.length)
+      .fill(null)
+      .concat(p.history);
     return { label: `${p.topic}/${p.partition}`, values: padded };
   });
   const palette = ["#0b5cad", "#b42318", "#1a7f37", "#8250df", "#bf8700", "#0a7480"];
@@ -108,7 +119,10 @@ function lagChart(box, partitions) {
       height: 240,
       scales: { x: { time: false } },
       axes: [{ label: "seconds ago" }, { label: "records behind" }],
-      series: [{ label: "s" }, ...series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], width: 2 }))],
+      series: [
+        { label: "s" },
+        ...series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], width: 2 })),
+      ],
     },
     [x, ...series.map((s) => s.values)],
     box,
@@ -117,8 +131,18 @@ function lagChart(box, partitions) {
 
 function emptyActions(group, partitions) {
   const topics = [...new Set(partitions.map((p) => p.topic))];
-  const topic = topics.length ? h("select", { name: "topic" }, topics.map((t) => h("option", {}, t))) : h("input", { name: "topic", required: true });
-  const to = h("select", { name: "to" }, ["earliest", "latest", "offset", "timestamp"].map((t) => h("option", {}, t)));
+  const topic = topics.length
+    ? h(
+        "select",
+        { name: "topic" },
+        topics.map((t) => h("option", {}, t)),
+      )
+    : h("input", { name: "topic", required: true });
+  const to = h(
+    "select",
+    { name: "to" },
+    ["earliest", "latest", "offset", "timestamp"].map((t) => h("option", {}, t)),
+  );
   const at = h("input", { name: "at", type: "number", min: 0, "aria-label": "Offset or timestamp (ms)" });
   return h(
     "div",
@@ -130,9 +154,19 @@ function emptyActions(group, partitions) {
         "aria-label": "Reset offsets",
         onsubmit: async (event) => {
           event.preventDefault();
-          const target = to.value === "earliest" || to.value === "latest" ? to.value : { [to.value]: Number(at.value) };
-          const answer = await attempt(() => api("POST", `/v1/groups/${encodeURIComponent(group)}/offsets/reset`, { topic: topic.value, to: target }));
-          if (answer) notify(`Offsets of ${group} on ${topic.value} reset (${answer.offsets.length} partitions).`, true);
+          const target =
+            to.value === "earliest" || to.value === "latest" ? to.value : { [to.value]: Number(at.value) };
+          const answer = await attempt(() =>
+            api("POST", `/v1/groups/${encodeURIComponent(group)}/offsets/reset`, {
+              topic: topic.value,
+              to: target,
+            }),
+          );
+          if (answer)
+            notify(
+              `Offsets of ${group} on ${topic.value} reset (${answer.offsets.length} partitions).`,
+              true,
+            );
         },
       },
       field("Topic", topic),
@@ -147,7 +181,9 @@ function emptyActions(group, partitions) {
         class: "danger",
         onclick: async () => {
           if (!(await confirmByName(`Delete group ${group} and its committed offsets`, group))) return;
-          const done = await attempt(() => api("DELETE", `/v1/groups/${encodeURIComponent(group)}`).then(() => true));
+          const done = await attempt(() =>
+            api("DELETE", `/v1/groups/${encodeURIComponent(group)}`).then(() => true),
+          );
           if (done) {
             location.hash = "#/groups";
             notify(`Group ${group} deleted.`, true);

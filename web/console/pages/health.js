@@ -16,7 +16,9 @@ export async function healthPage(main) {
     const names = list.topics.map((t) => t.name);
     for (let i = 0; i < names.length; i += DESCRIBE_CONCURRENCY) {
       const described = await Promise.all(
-        names.slice(i, i + DESCRIBE_CONCURRENCY).map((name) => api("GET", `/v1/topics/${encodeURIComponent(name)}`).catch(() => null)),
+        names
+          .slice(i, i + DESCRIBE_CONCURRENCY)
+          .map((name) => api("GET", `/v1/topics/${encodeURIComponent(name)}`).catch(() => null)),
       );
       for (const topic of described)
         for (const p of topic?.partitionInfo ?? [])
@@ -50,7 +52,11 @@ export async function healthPage(main) {
           ["Scope", (a) => [a.group, a.topic].filter(Boolean).join(" · ")],
           ["State", (a) => badge(a.state, a.state !== "firing")],
           ["Value", (a) => a.value ?? "", true],
-          ["Last delivery", (a) => (a.deliveries.length ? `${a.deliveries.at(-1).state}: ${a.deliveries.at(-1).outcome}` : "")],
+          [
+            "Last delivery",
+            (a) =>
+              a.deliveries.length ? `${a.deliveries.at(-1).state}: ${a.deliveries.at(-1).outcome}` : "",
+          ],
         ],
         alerts.alerts,
         "No alert rules (PUT /v1/alerts/{name}).",

@@ -31,13 +31,28 @@ export async function messagesPage(main, [topicName, partitionText = "0"]) {
   const browsed = h("div");
   main.append(h("h2", {}, "Browse"), browseForm(where, browsed), browsed);
   const tail = liveTail(topic.name, partition);
-  main.append(h("h2", {}, "Produce"), produceForm(topic.name, partition), h("h2", {}, "Live tail"), tail.element);
+  main.append(
+    h("h2", {}, "Produce"),
+    produceForm(topic.name, partition),
+    h("h2", {}, "Live tail"),
+    tail.element,
+  );
   return tail.stop;
 }
 
 function picker(topics, topic, partition) {
-  const topicSelect = h("select", { name: "topic" }, topics.map((t) => h("option", { selected: t.name === topic.name }, t.name)));
-  const partitionInput = h("input", { name: "partition", type: "number", min: 0, max: topic.partitions - 1, value: partition });
+  const topicSelect = h(
+    "select",
+    { name: "topic" },
+    topics.map((t) => h("option", { selected: t.name === topic.name }, t.name)),
+  );
+  const partitionInput = h("input", {
+    name: "partition",
+    type: "number",
+    min: 0,
+    max: topic.partitions - 1,
+    value: partition,
+  });
   return h(
     "form",
     {
@@ -55,8 +70,17 @@ function picker(topics, topic, partition) {
 }
 
 function browseForm(where, into) {
-  const from = h("select", { name: "from" }, h("option", { value: "offset" }, "offset"), h("option", { value: "time" }, "time"));
-  const offset = h("input", { name: "offset", value: "earliest", "aria-label": "Offset (a number, earliest or latest)" });
+  const from = h(
+    "select",
+    { name: "from" },
+    h("option", { value: "offset" }, "offset"),
+    h("option", { value: "time" }, "time"),
+  );
+  const offset = h("input", {
+    name: "offset",
+    value: "earliest",
+    "aria-label": "Offset (a number, earliest or latest)",
+  });
   const at = h("input", { name: "time", type: "datetime-local", step: 1, "aria-label": "Time (UTC)" });
   const maxRecords = h("input", { name: "maxRecords", type: "number", min: 1, max: 10000, value: 50 });
   const read = async () => {
@@ -66,13 +90,24 @@ function browseForm(where, into) {
     const answer = await attempt(() => api("GET", `${where}?${query}`));
     if (!answer) return;
     into.replaceChildren(
-      h("p", { class: "muted" }, `Log start ${answer.logStartOffset} · high watermark ${answer.highWatermark} · next offset ${answer.nextOffset}`),
+      h(
+        "p",
+        { class: "muted" },
+        `Log start ${answer.logStartOffset} · high watermark ${answer.highWatermark} · next offset ${answer.nextOffset}`,
+      ),
       table(`${answer.records.length} records`, recordColumns, answer.records, "No records there."),
     );
   };
   return h(
     "form",
-    { class: "panel", "aria-label": "Browse records", onsubmit: (event) => { event.preventDefault(); read(); } },
+    {
+      class: "panel",
+      "aria-label": "Browse records",
+      onsubmit: (event) => {
+        event.preventDefault();
+        read();
+      },
+    },
     field("From", from),
     field("Offset", offset),
     field("Time (UTC)", at),
@@ -82,7 +117,7 @@ function browseForm(where, into) {
 }
 
 /** JSON when the text is JSON, else the text itself as a string value. */
-function valueOf(text) {
+function jsonOrText(text) {
   try {
     return JSON.parse(text);
   } catch {
@@ -92,8 +127,16 @@ function valueOf(text) {
 
 function produceForm(topic, partition) {
   const key = h("input", { name: "key", autocomplete: "off", placeholder: "none" });
-  const value = h("textarea", { name: "value", "aria-label": "Value (JSON, or text)", placeholder: '{"any": "json"}' });
-  const headers = h("textarea", { name: "headers", "aria-label": "Headers (a JSON object of strings)", placeholder: '{"source": "console"}' });
+  const value = h("textarea", {
+    name: "value",
+    "aria-label": "Value (JSON, or text)",
+    placeholder: '{"any": "json"}',
+  });
+  const headers = h("textarea", {
+    name: "headers",
+    "aria-label": "Headers (a JSON object of strings)",
+    placeholder: '{"source": "console"}',
+  });
   return h(
     "form",
     {
@@ -101,17 +144,20 @@ function produceForm(topic, partition) {
       "aria-label": "Produce a record",
       onsubmit: async (event) => {
         event.preventDefault();
-        const record = { value: valueOf(value.value), partition };
+        const record = { value: jsonOrText(value.value), partition };
         if (key.value !== "") record.key = key.value;
         if (headers.value.trim() !== "") {
-          const parsed = valueOf(headers.value);
+          const parsed = jsonOrText(headers.value);
           if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
             return notify("Headers must be a JSON object of strings.");
           record.headers = parsed;
         }
-        const answer = await attempt(() => api("POST", `/v1/topics/${encodeURIComponent(topic)}/records?acks=all`, { records: [record] }));
+        const answer = await attempt(() =>
+          api("POST", `/v1/topics/${encodeURIComponent(topic)}/records?acks=all`, { records: [record] }),
+        );
         const result = answer?.results[0];
-        if (result && result.offset !== undefined) notify(`Produced to ${topic}/${result.partition} at offset ${result.offset}.`, true);
+        if (result && result.offset !== undefined)
+          notify(`Produced to ${topic}/${result.partition} at offset ${result.offset}.`, true);
       },
     },
     field("Key", key),
@@ -126,7 +172,10 @@ function liveTail(topic, partition) {
   const rows = [];
   const holder = h("div");
   let socket = null;
-  const render = () => holder.replaceChildren(table(`Live: ${rows.length} records (newest first)`, recordColumns, rows, "Waiting for records…"));
+  const render = () =>
+    holder.replaceChildren(
+      table(`Live: ${rows.length} records (newest first)`, recordColumns, rows, "Waiting for records…"),
+    );
   const stop = () => {
     socket?.close(1000);
     socket = null;
@@ -135,11 +184,14 @@ function liveTail(topic, partition) {
   const start = () => {
     socket = new WebSocket(webSocketUrl());
     socket.addEventListener("open", () =>
-      socket.send(JSON.stringify({ op: "subscribe", id: 1, topic, partition, offset: "latest", credits: TAIL_CREDITS })),
+      socket.send(
+        JSON.stringify({ op: "subscribe", id: 1, topic, partition, offset: "latest", credits: TAIL_CREDITS }),
+      ),
     );
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data);
-      if (frame.op === "subscribed") status.textContent = `Tailing ${topic}/${partition} from offset ${frame.nextOffset}.`;
+      if (frame.op === "subscribed")
+        status.textContent = `Tailing ${topic}/${partition} from offset ${frame.nextOffset}.`;
       else if (frame.op === "error") notify(`${frame.error.code}: ${frame.error.message}`);
       else if (frame.op === "records") {
         rows.unshift(...frame.records.slice().reverse());
@@ -155,6 +207,10 @@ function liveTail(topic, partition) {
     button.textContent = "Stop live tail";
     render();
   };
-  const button = h("button", { type: "button", onclick: () => (socket ? stop() : start()) }, "Start live tail");
+  const button = h(
+    "button",
+    { type: "button", onclick: () => (socket ? stop() : start()) },
+    "Start live tail",
+  );
   return { element: h("div", {}, h("div", { class: "actions" }, button), status, holder), stop };
 }

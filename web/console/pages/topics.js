@@ -24,10 +24,25 @@ export async function topicsPage(main, [name]) {
 }
 
 function createForm() {
-  const name = h("input", { name: "name", required: true, pattern: "[a-zA-Z0-9._\\-]{1,249}", autocomplete: "off" });
+  const name = h("input", {
+    name: "name",
+    required: true,
+    pattern: "[a-zA-Z0-9._\\-]{1,249}",
+    autocomplete: "off",
+  });
   const partitions = h("input", { name: "partitions", type: "number", min: 1, max: 1024, value: 1 });
-  const replicationFactor = h("input", { name: "replicationFactor", type: "number", min: 1, max: 5, value: 3 });
-  const policy = h("select", { name: "cleanup.policy" }, ["delete", "compact", "compact,delete"].map((p) => h("option", {}, p)));
+  const replicationFactor = h("input", {
+    name: "replicationFactor",
+    type: "number",
+    min: 1,
+    max: 5,
+    value: 3,
+  });
+  const policy = h(
+    "select",
+    { name: "cleanup.policy" },
+    ["delete", "compact", "compact,delete"].map((p) => h("option", {}, p)),
+  );
   const retention = h("input", { name: "retention.ms", type: "number", min: -1, placeholder: "7 days" });
   return h(
     "form",
@@ -63,15 +78,32 @@ async function describeTopic(main, name) {
   main.append(h("p", {}, h("a", { href: "#/topics" }, "← Topics")), h("h1", {}, `Topic ${name}`));
   if (!topic) return;
   main.append(
-    h("p", { class: "muted" }, `${topic.partitions} partitions, replication factor ${topic.replicationFactor}`),
+    h(
+      "p",
+      { class: "muted" },
+      `${topic.partitions} partitions, replication factor ${topic.replicationFactor}`,
+    ),
     table(
       "Partitions",
       [
-        ["Partition", (p) => h("a", { href: `#/messages/${encodeURIComponent(name)}/${p.partition}` }, p.partition), true],
+        [
+          "Partition",
+          (p) => h("a", { href: `#/messages/${encodeURIComponent(name)}/${p.partition}` }, p.partition),
+          true,
+        ],
         ["Leader", (p) => p.leader, true],
         ["Leader epoch", (p) => p.leaderEpoch, true],
         ["Replicas", (p) => p.replicas.join(", ")],
-        ["ISR", (p) => h("span", {}, `${p.isr.join(", ")} `, p.isr.length < p.replicas.length ? badge("under-replicated", false) : null)],
+        [
+          "ISR",
+          (p) =>
+            h(
+              "span",
+              {},
+              `${p.isr.join(", ")} `,
+              p.isr.length < p.replicas.length ? badge("under-replicated", false) : null,
+            ),
+        ],
         ["Log start", (p) => p.logStartOffset, true],
         ["High watermark", (p) => p.highWatermark, true],
         ["Last stable", (p) => p.lastStableOffset, true],
@@ -92,7 +124,9 @@ async function describeTopic(main, name) {
           type: "button",
           onclick: async () => {
             if (!(await confirmByName(`Delete topic ${name} and all its records`, name))) return;
-            const done = await attempt(() => api("DELETE", `/v1/topics/${encodeURIComponent(name)}`).then(() => true));
+            const done = await attempt(() =>
+              api("DELETE", `/v1/topics/${encodeURIComponent(name)}`).then(() => true),
+            );
             if (done) {
               location.hash = "#/topics";
               notify(`Topic ${name} deleted.`, true);
@@ -124,7 +158,9 @@ function configsForm(name, configs) {
           if (value !== before) changes[key] = value;
         }
         if (Object.keys(changes).length === 0) return notify("No config changed.", true);
-        const altered = await attempt(() => api("PATCH", `/v1/topics/${encodeURIComponent(name)}`, { configs: changes }));
+        const altered = await attempt(() =>
+          api("PATCH", `/v1/topics/${encodeURIComponent(name)}`, { configs: changes }),
+        );
         if (altered) notify(`Configs of ${name} altered: ${Object.keys(changes).join(", ")}.`, true);
       },
     },
