@@ -85,7 +85,6 @@ export const ProduceBody = z
     description: "`transactional: true` needs `producer` (one started with a transactionalId)",
   });
 
-
 type RecordInput = z.output<typeof ProduceRecordInput>;
 
 /** True when `value` nests arrays/objects deeper than `depthMax` (SQLite's JSON refuses > 1000). */

@@ -28,7 +28,9 @@ export const ErrorInfo = z
 export const ErrorEnvelope = z
   .object({
     error: ErrorInfo,
-    logEndOffset: offset.optional().meta({ description: "With OFFSET_MISMATCH: where the partition's log ends" }),
+    logEndOffset: offset
+      .optional()
+      .meta({ description: "With OFFSET_MISMATCH: where the partition's log ends" }),
     logStartOffset: offset.optional().meta({ description: "With OFFSET_OUT_OF_RANGE" }),
     highWatermark: offset.optional().meta({ description: "With OFFSET_OUT_OF_RANGE" }),
   })
@@ -91,7 +93,10 @@ const recordFields = {
   offset,
   timestamp: timestampMs,
   key: z.string().nullable(),
-  value: z.unknown().optional().meta({ description: "The JSON value (absent when the record carries bytes)" }),
+  value: z
+    .unknown()
+    .optional()
+    .meta({ description: "The JSON value (absent when the record carries bytes)" }),
   valueBase64: z.string().optional(),
   headers: z.record(z.string(), z.string()),
 };
@@ -271,5 +276,7 @@ export const OpenApiDocument = z
 
 /** GET /console/config.json: what the console needs before it calls the API. */
 export const ConsoleConfig = z
-  .object({ auth: z.enum(["none", "required"]).meta({ description: "required: the console asks for a token first" }) })
+  .object({
+    auth: z.enum(["none", "required"]).meta({ description: "required: the console asks for a token first" }),
+  })
   .meta({ id: "ConsoleConfig" });

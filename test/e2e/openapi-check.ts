@@ -26,7 +26,9 @@ export class OpenApiCheck {
   /** The document passes the OpenAPI 3.1 schema (an outside validator: @seriousme/openapi-schema-validator). */
   static async validate(document: unknown): Promise<{ valid: boolean; errors: unknown }> {
     const validator = new Validator();
-    const result = await validator.validate(structuredClone(document) as Parameters<Validator["validate"]>[0]);
+    const result = await validator.validate(
+      structuredClone(document) as Parameters<Validator["validate"]>[0],
+    );
     return { valid: result.valid && validator.version === "3.1", errors: result.errors };
   }
 

@@ -31,8 +31,7 @@ referenceRoutes.get("/openapi.json", (c) => {
   return c.body(openApiDocument(), 200, { "content-type": "application/json" });
 });
 
-for (const page of ["/docs", "/console"])
-  referenceRoutes.get(page, (c) => c.redirect(`${page}/`, 308));
+for (const page of ["/docs", "/console"]) referenceRoutes.get(page, (c) => c.redirect(`${page}/`, 308));
 
 async function asset(c: Context<GatewayEnv>): Promise<Response> {
   if (c.env.ASSETS === undefined)
