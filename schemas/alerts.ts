@@ -8,17 +8,14 @@ import {
   WEBHOOK_SECRET_LENGTH_MAX,
   WEBHOOK_URL_LENGTH_MAX,
 } from "../core/limits";
-import { nameProblem } from "../core/topic-name";
 import { GroupId } from "./groups";
 import { typeName } from "./input";
+import { legalName } from "./names";
 import { TopicName } from "./topic";
 import { parseInput, refusal } from "./validate";
 
 /** An alert's name: the topic-name rule (a URL path segment, a label in every notification). */
-export const AlertName = z.string().superRefine((name, context) => {
-  const problem = nameProblem("alert name", name, ALERT_NAME_LENGTH_MAX);
-  if (problem) refusal(context, `: ${problem}`);
-});
+export const AlertName = legalName("alert name", ALERT_NAME_LENGTH_MAX);
 
 export function checkAlertName(name: string): string {
   return parseInput(AlertName, name, "");

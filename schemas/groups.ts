@@ -13,24 +13,13 @@ import {
   TIMESTAMP_MAX,
 } from "../core/limits";
 import { ISOLATION_LEVELS, type Isolation } from "../core/partition-transactions";
-import { nameProblem } from "../core/topic-name";
+import { legalName } from "./names";
 import { TopicName } from "./topic";
 import { parseInput, refusal } from "./validate";
 
-/** A name that keys an object (group id, member id): the topic-name rule with its own length limit. */
-function objectName(what: string, lengthMax: number) {
-  return z
-    .string()
-    .superRefine((name, context) => {
-      const problem = nameProblem(what, name, lengthMax);
-      if (problem) refusal(context, `: ${problem}`);
-    })
-    .meta({ description: `[a-zA-Z0-9._-]{1,${lengthMax}}, not '.' or '..'` });
-}
-
 /** Group ids follow the topic-name rule (they name Durable Objects, URL paths and metrics labels). */
-export const GroupId = objectName("group id", GROUP_ID_LENGTH_MAX);
-export const MemberId = objectName("member id", MEMBER_ID_LENGTH_MAX);
+export const GroupId = legalName("group id", GROUP_ID_LENGTH_MAX);
+export const MemberId = legalName("member id", MEMBER_ID_LENGTH_MAX);
 export const IsolationLevel = z
   .enum(ISOLATION_LEVELS)
   .meta({ description: "read_committed skips aborted records and stops at the last stable offset" });

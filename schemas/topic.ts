@@ -5,10 +5,11 @@ import {
   PARTITIONS_MIN,
   REPLICATION_FACTOR_MAX,
   REPLICATION_FACTOR_MIN,
+  TOPIC_NAME_LENGTH_MAX,
 } from "../core/limits";
 import { resolveTopicConfigs, TOPIC_CONFIG_SPECS, type TopicConfigs } from "../core/topic-config";
-import { topicNameProblem } from "../core/topic-name";
-import { parseInput, refusal, withCode } from "./validate";
+import { legalName } from "./names";
+import { parseInput, withCode } from "./validate";
 
 export type CreateTopicRequest = {
   name: string;
@@ -21,16 +22,7 @@ const DEFAULT_PARTITIONS = 1;
 const DEFAULT_REPLICATION_FACTOR = 3;
 
 /** A topic name: Kafka's rule (INVALID_TOPIC_EXCEPTION). */
-export const TopicName = withCode(
-  z
-    .string()
-    .superRefine((name, context) => {
-      const problem = topicNameProblem(name);
-      if (problem) refusal(context, `: ${problem}`);
-    })
-    .meta({ description: "Kafka's topic-name rule: [a-zA-Z0-9._-]{1,249}, not '.' or '..'" }),
-  "INVALID_TOPIC_EXCEPTION",
-);
+export const TopicName = withCode(legalName("topic name", TOPIC_NAME_LENGTH_MAX), "INVALID_TOPIC_EXCEPTION");
 
 /** One config's value: its type and bounds from core/topic-config.ts; null resets it to its default. */
 function configValue(spec: (typeof TOPIC_CONFIG_SPECS)[keyof typeof TOPIC_CONFIG_SPECS]) {

@@ -178,6 +178,53 @@ describe("the web console in a browser (headless Chromium)", () => {
     expect(problems).toEqual([]);
   });
 
+  it("browses by offset and by time, alters a config, resets an Empty group's offsets", async () => {
+    await open("#/messages/shop/0");
+    const read = async (from: "offset" | "time", at?: string) => {
+      await tab.waitForSelector("form[aria-label='Browse records'] select[name=from]");
+      await tab.select("form[aria-label='Browse records'] select[name=from]", from);
+      if (at !== undefined)
+        await tab.$eval(
+          "form[aria-label='Browse records'] input[name=time]",
+          (input, value) => {
+            (input as HTMLInputElement).value = value as string;
+          },
+          at,
+        );
+      await click("form[aria-label='Browse records'] button[type=submit]");
+    };
+    await read("offset");
+    expect(await shows("5 records")).toContain('{"item":"book"}');
+    await read("time", "2000-01-01T00:00:00");
+    expect(await shows("5 records")).toMatch(/next offset 5/);
+    await read("time", "2999-01-01T00:00:00");
+    expect(await shows("No records there.")).toContain("0 records");
+
+    await open("#/topics/shop");
+    await tab.waitForSelector("form[aria-label='Alter configs'] input[name='retention.ms']");
+    await tab.$eval("form[aria-label='Alter configs'] input[name='retention.ms']", (input) => {
+      (input as HTMLInputElement).value = "3600000";
+    });
+    await click("form[aria-label='Alter configs'] button[type=submit]");
+    await until(async () => (await notice()).includes("altered"), 10_000);
+    expect(await notice()).toBe("Configs of shop altered: retention.ms.");
+    expect((await admin("GET", "/v1/topics/shop")).body.configs["retention.ms"]).toBe(3_600_000);
+
+    const group = (await admin("GET", "/v1/groups/shop-readers")).body;
+    expect(
+      (await admin("DELETE", `/v1/groups/shop-readers/members/${group.members[0].memberId}`)).status,
+    ).toBe(204);
+    await open("#/groups/shop-readers");
+    await tab.waitForSelector("form[aria-label='Reset offsets'] select[name=to]");
+    await tab.select("form[aria-label='Reset offsets'] select[name=to]", "earliest");
+    await click("form[aria-label='Reset offsets'] button[type=submit]");
+    await until(async () => (await notice()).includes("reset"), 10_000);
+    expect(await notice()).toBe("Offsets of shop-readers on shop reset (1 partition).");
+    const offsets = (await admin("GET", "/v1/groups/shop-readers/offsets")).body.offsets;
+    expect(offsets).toMatchObject([{ topic: "shop", partition: 0, committedOffset: 0 }]);
+    expect(problems).toEqual([]);
+  });
+
   it("deletes a topic only after its name is typed, and shows the API's error envelope", async () => {
     await open("#/topics/shop");
     const deleteButton = "xpath/.//button[contains(., 'Delete topic shop')]";

@@ -162,11 +162,12 @@ function emptyActions(group, partitions) {
               to: target,
             }),
           );
-          if (answer)
-            notify(
-              `Offsets of ${group} on ${topic.value} reset (${answer.offsets.length} partitions).`,
-              true,
-            );
+          if (!answer) return;
+          const count = answer.offsets.length;
+          notify(
+            `Offsets of ${group} on ${topic.value} reset (${count} partition${count === 1 ? "" : "s"}).`,
+            true,
+          );
         },
       },
       field("Topic", topic),
