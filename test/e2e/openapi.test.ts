@@ -262,7 +262,14 @@ describe("the OpenAPI document against real answers", () => {
     });
     socket.close();
     check.check("GET", "/v1/ws", { status: upgraded, headers: new Headers(), body: undefined });
-    for (const path of ["/healthz", "/metrics", "/openapi.json", "/docs/", "/console/"]) {
+    for (const path of [
+      "/healthz",
+      "/metrics",
+      "/openapi.json",
+      "/docs/",
+      "/console/",
+      "/console/config.json",
+    ]) {
       const answer = await raw("GET", path);
       check.check("GET", path, answer);
       expect(answer.status, path).toBe(200);
