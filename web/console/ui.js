@@ -103,3 +103,24 @@ export function confirmByName(what, name) {
     input.focus();
   });
 }
+
+/**
+ * A delete button for one named thing: asks for its name first (confirmByName), runs
+ * `remove`, then goes back to `listHash` and says it is done.
+ */
+export function deleteButton(what, name, remove, listHash) {
+  return h(
+    "button",
+    {
+      class: "danger",
+      type: "button",
+      onclick: async () => {
+        if (!(await confirmByName(`Delete ${what} ${name}`, name))) return;
+        if (!(await attempt(() => remove().then(() => true)))) return;
+        location.hash = listHash;
+        notify(`${what[0].toUpperCase()}${what.slice(1)} ${name} deleted.`, true);
+      },
+    },
+    `Delete ${what} ${name}…`,
+  );
+}

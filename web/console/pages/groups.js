@@ -2,7 +2,7 @@
 // partition and lag over time (the history the group's alarm samples), offset reset
 // and delete while the group is Empty.
 import { api } from "../api.js";
-import { attempt, badge, confirmByName, field, h, notify, table } from "../ui.js";
+import { attempt, badge, deleteButton, field, h, notify, table } from "../ui.js";
 
 /** How often an open group page asks again (the lag it shows is at most 5 s old anyway). */
 const REFRESH_MS = 2_000;
@@ -175,23 +175,6 @@ function emptyActions(group, partitions) {
       field("Offset or timestamp", at),
       h("button", { type: "submit" }, "Reset offsets"),
     ),
-    h(
-      "button",
-      {
-        type: "button",
-        class: "danger",
-        onclick: async () => {
-          if (!(await confirmByName(`Delete group ${group} and its committed offsets`, group))) return;
-          const done = await attempt(() =>
-            api("DELETE", `/v1/groups/${encodeURIComponent(group)}`).then(() => true),
-          );
-          if (done) {
-            location.hash = "#/groups";
-            notify(`Group ${group} deleted.`, true);
-          }
-        },
-      },
-      `Delete group ${group}…`,
-    ),
+    deleteButton("group", group, () => api("DELETE", `/v1/groups/${encodeURIComponent(group)}`), "#/groups"),
   );
 }

@@ -1,7 +1,7 @@
 // Topics: list, create, describe (partitions with leader, epoch, ISR, offsets; configs),
 // alter configs, delete with confirmation.
 import { api } from "../api.js";
-import { attempt, badge, confirmByName, field, h, notify, table } from "../ui.js";
+import { attempt, badge, deleteButton, field, h, notify, table } from "../ui.js";
 
 export async function topicsPage(main, [name]) {
   if (name) return describeTopic(main, name);
@@ -117,24 +117,7 @@ async function describeTopic(main, name) {
     h(
       "div",
       { class: "actions" },
-      h(
-        "button",
-        {
-          class: "danger",
-          type: "button",
-          onclick: async () => {
-            if (!(await confirmByName(`Delete topic ${name} and all its records`, name))) return;
-            const done = await attempt(() =>
-              api("DELETE", `/v1/topics/${encodeURIComponent(name)}`).then(() => true),
-            );
-            if (done) {
-              location.hash = "#/topics";
-              notify(`Topic ${name} deleted.`, true);
-            }
-          },
-        },
-        `Delete topic ${name}…`,
-      ),
+      deleteButton("topic", name, () => api("DELETE", `/v1/topics/${encodeURIComponent(name)}`), "#/topics"),
     ),
   );
 }
