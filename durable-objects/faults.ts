@@ -9,7 +9,7 @@ declare const __EDGELOG_FAULTS__: boolean;
 export const FAULTS_COMPILED: boolean = typeof __EDGELOG_FAULTS__ !== "undefined" && __EDGELOG_FAULTS__;
 
 export type FaultMode = "none" | "fail" | "hang" | "failAfterCommit" | "slow";
-export const FAULT_MODES: readonly string[] = ["none", "fail", "hang", "failAfterCommit", "slow", "reset"];
+export const FAULT_MODES = ["none", "fail", "hang", "failAfterCommit", "slow", "reset"] as const;
 
 /** A hung call gives up after this long, so a forgotten fault cannot pin a request forever. */
 const HANG_MS_MAX = 60_000;

@@ -1,16 +1,17 @@
-import { EdgelogError } from "../core/errors";
-import { OFFSET_MAX, WS_CREDITS_DEFAULT, WS_CREDITS_MAX } from "../core/limits";
+import * as z from "zod";
+import { WS_CREDITS_DEFAULT, WS_CREDITS_MAX } from "../core/limits";
 import type { Isolation } from "../core/partition-transactions";
-import { topicNameProblem } from "../core/topic-name";
 import {
-  checkGroupId,
+  GroupId,
   IsolationLevel,
+  JoinBody,
   type JoinRequest,
+  Offset,
   type OffsetCommit,
-  parseJoin,
-  parseOffsetList,
+  OffsetList,
 } from "./groups";
-import { expectInt, expectObject, expectString, invalid, rejectUnknownFields, typeName } from "./input";
+import { invalid } from "./input";
+import { TopicName } from "./topic";
 import { parseInput } from "./validate";
 
 /**
@@ -61,103 +62,91 @@ export type ClientFrame =
 const ID_LENGTH_MAX = 64;
 
 /** A request id: an integer or a short string, echoed back as given. */
+const FrameIdInput = z.union([z.int(), z.string().min(1).max(ID_LENGTH_MAX)], {
+  error: `must be an integer or a string of 1 to ${ID_LENGTH_MAX} characters`,
+});
+const Credits = z.int().min(1).max(WS_CREDITS_MAX);
+
 export function frameId(value: unknown, path: string): FrameId {
-  if (typeof value === "number" && Number.isSafeInteger(value)) return value;
-  if (typeof value === "string" && value.length > 0 && value.length <= ID_LENGTH_MAX) return value;
-  invalid(
-    `${path} must be an integer or a string of 1 to ${ID_LENGTH_MAX} characters, got ${typeName(value)}`,
-  );
+  return parseInput(FrameIdInput, value, path);
 }
 
-function topicOf(value: unknown, path: string): string {
-  const topic = expectString(value, path);
-  const problem = topicNameProblem(topic);
-  if (problem) throw new EdgelogError("INVALID_TOPIC_EXCEPTION", `${path}: ${problem}`);
-  return topic;
-}
+/** API.md "WebSocket": one schema per frame (a subscribe names a partition or a group). */
+const TailSubscribeFrame = z.strictObject({
+  op: z.literal("subscribe"),
+  id: FrameIdInput,
+  topic: TopicName,
+  partition: z.int().min(0),
+  offset: z.union([z.enum(["earliest", "latest"]), Offset]).default("latest"),
+  credits: Credits.default(WS_CREDITS_DEFAULT),
+  isolation: IsolationLevel.default("read_uncommitted"),
+});
+const GroupSubscribeFrame = z.strictObject({
+  op: z.literal("subscribe"),
+  id: FrameIdInput,
+  group: GroupId,
+  credits: Credits.default(WS_CREDITS_DEFAULT),
+  ...JoinBody.shape,
+});
+const CreditFrameInput = z.strictObject({
+  op: z.literal("credit"),
+  subscription: FrameIdInput.optional(),
+  credits: Credits,
+});
+/** The records, producer and transactional flag are a produce body's: produce's schema reads them. */
+const ProduceFrameInput = z.strictObject({
+  op: z.literal("produce"),
+  id: FrameIdInput,
+  topic: TopicName,
+  acks: z.enum(["0", "1", "all"]).default("all"),
+  records: z.unknown().optional(),
+  producer: z.unknown().optional(),
+  transactional: z.unknown().optional(),
+});
+const UnsubscribeFrameInput = z.strictObject({ op: z.literal("unsubscribe"), id: FrameIdInput });
+const CommitFrameInput = z.strictObject({
+  op: z.literal("commit"),
+  id: FrameIdInput,
+  subscription: FrameIdInput.optional(),
+  offsets: OffsetList,
+});
 
-function credits(value: unknown, path: string): number {
-  return expectInt(value, path, 1, WS_CREDITS_MAX);
-}
+/** Any JSON object: what a frame is before its op says which schema reads it. */
+const AnyFrame = z.looseObject({});
 
 /** Reads one parsed frame (API.md "WebSocket"). */
 export function parseFrame(frame: unknown): ClientFrame {
-  const f = expectObject(frame, "frame");
+  const f = parseInput(AnyFrame, frame, "frame") as Record<string, unknown>;
   switch (f.op) {
     case "subscribe": {
-      const id = frameId(f.id, "id");
-      if (f.group !== undefined) {
-        const { op: _op, id: _id, group, credits: c, ...join } = f;
-        return {
-          op: "subscribe",
-          id,
-          group: checkGroupId(expectString(group, "group")),
-          join: parseJoin(join, ""),
-          credits: c === undefined ? WS_CREDITS_DEFAULT : credits(c, "credits"),
-        };
-      }
-      rejectUnknownFields(
-        f,
-        ["op", "id", "topic", "partition", "offset", "credits", "isolation"],
-        "subscribe",
-      );
-      const topic = topicOf(f.topic, "topic");
-      const partition = expectInt(f.partition, "partition", 0, Number.MAX_SAFE_INTEGER);
-      let offset: TailSubscribe["offset"] = "latest";
-      if (f.offset === "earliest" || f.offset === "latest") offset = f.offset;
-      else if (f.offset !== undefined) offset = expectInt(f.offset, "offset", 0, OFFSET_MAX);
-      return {
-        op: "subscribe",
-        id,
-        topic,
-        partition,
-        offset,
-        credits: f.credits === undefined ? WS_CREDITS_DEFAULT : credits(f.credits, "credits"),
-        isolation: parseInput(IsolationLevel.default("read_uncommitted"), f.isolation, "isolation"),
-      };
+      if (f.group === undefined) return parseInput(TailSubscribeFrame, f, "");
+      const { op, id, group, credits, ...join } = parseInput(GroupSubscribeFrame, f, "");
+      return { op, id, group, credits, join: { ...join, instanceId: join.instanceId ?? null } };
     }
     case "credit": {
-      rejectUnknownFields(f, ["op", "subscription", "credits"], "credit");
-      return {
-        op: "credit",
-        subscription: f.subscription === undefined ? null : frameId(f.subscription, "subscription"),
-        credits: credits(f.credits, "credits"),
-      };
+      const { op, subscription, credits } = parseInput(CreditFrameInput, f, "");
+      return { op, subscription: subscription ?? null, credits };
     }
     case "produce": {
-      rejectUnknownFields(
-        f,
-        ["op", "id", "topic", "acks", "records", "producer", "transactional"],
-        "produce",
-      );
-      const id = frameId(f.id, "id");
-      const topic = topicOf(f.topic, "topic");
-      const acks = f.acks ?? "all";
-      if (acks !== "0" && acks !== "1" && acks !== "all")
-        invalid(`acks must be "0", "1" or "all", got ${JSON.stringify(acks)}`);
+      const { op, id, topic, acks, records, producer, transactional } = parseInput(ProduceFrameInput, f, "");
       return {
-        op: "produce",
+        op,
         id,
         topic,
         acks,
         body: {
-          records: f.records,
-          ...(f.producer === undefined ? {} : { producer: f.producer }),
-          ...(f.transactional === undefined ? {} : { transactional: f.transactional }),
+          records,
+          ...(producer === undefined ? {} : { producer }),
+          ...(transactional === undefined ? {} : { transactional }),
         },
       };
     }
     case "unsubscribe":
-      rejectUnknownFields(f, ["op", "id"], "unsubscribe");
-      return { op: "unsubscribe", id: frameId(f.id, "id") };
-    case "commit":
-      rejectUnknownFields(f, ["op", "id", "subscription", "offsets"], "commit");
-      return {
-        op: "commit",
-        id: frameId(f.id, "id"),
-        subscription: f.subscription === undefined ? null : frameId(f.subscription, "subscription"),
-        offsets: parseOffsetList(f.offsets, "offsets"),
-      };
+      return parseInput(UnsubscribeFrameInput, f, "");
+    case "commit": {
+      const { op, id, subscription, offsets } = parseInput(CommitFrameInput, f, "");
+      return { op, id, subscription: subscription ?? null, offsets };
+    }
     default:
       invalid(
         `unknown op ${JSON.stringify(f.op)}; expected subscribe, credit, commit, produce or unsubscribe`,

@@ -158,7 +158,9 @@ function rangeText(path: string, target: z.ZodType, input: unknown): string {
   return `${path} must be an integer from ${bounds.minValue} to ${bounds.maxValue}, got ${input}`;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, path: string, target: z.ZodType, nullable: boolean): string {
+function describeIssue(issue: z.core.$ZodIssue, at: string, target: z.ZodType, nullable: boolean): string {
+  // A WebSocket frame's own fields have no root: the frame itself is "frame".
+  const path = at === "" ? "frame" : at;
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case "invalid_type":

@@ -1,13 +1,16 @@
 import { Hono } from "hono";
+import * as z from "zod";
 import { CLUSTER_RESOURCE } from "../../core/acl";
 import { withTimeout } from "../../core/concurrency";
 import { EdgelogError, ok } from "../../core/errors";
 import { authorize } from "../../durable-objects/authorizer";
 import type { PartitionInfo } from "../../durable-objects/contract";
-import { FAULT_MODES, type FaultMode } from "../../durable-objects/faults";
+import { FAULT_MODES } from "../../durable-objects/faults";
 import { replicaStub } from "../../durable-objects/stubs";
-import { expectInt, expectObject, expectString, invalid, rejectUnknownFields } from "../../schemas/input";
+import { invalid } from "../../schemas/input";
 import { NoQuery, pathInt, readQuery } from "../../schemas/query";
+import { TopicName } from "../../schemas/topic";
+import { parseInput } from "../../schemas/validate";
 import { readJsonBody } from "../body";
 import { maxRequestBytes } from "../config";
 import type { GatewayEnv } from "../gateway-env";
@@ -26,22 +29,26 @@ faultRoutes.use((c, next) => {
   return next();
 });
 
+/** `POST /v1/_faults`: which replica of which partition, and what to do to it. */
+const FaultBody = z.strictObject({
+  topic: TopicName,
+  partition: z.int().min(0),
+  replica: z.int().min(0),
+  fault: z.enum(FAULT_MODES),
+});
+
 /** A faulty replica's answer is not awaited longer than this. */
 const REPLICA_VIEW_TIMEOUT_MS = 1_000;
 
 faultRoutes.post("/", async (c) => {
   readQuery(c.req.url, NoQuery);
-  const body = expectObject(await readJsonBody(c.req.raw, maxRequestBytes(c.env)), "body");
-  rejectUnknownFields(body, ["topic", "partition", "replica", "fault"], "body");
-  const topic = await getTopic(c.env, expectString(body.topic, "body.topic"));
-  const partition = expectInt(body.partition, "body.partition", 0, topic.partitions - 1);
-  const replica = expectInt(body.replica, "body.replica", 0, topic.replicationFactor - 1);
-  const fault = expectString(body.fault, "body.fault");
-  if (!FAULT_MODES.includes(fault)) invalid(`body.fault must be one of ${FAULT_MODES.join(", ")}`);
+  const body = parseInput(FaultBody, await readJsonBody(c.req.raw, maxRequestBytes(c.env)), "body");
+  const topic = await getTopic(c.env, body.topic);
+  const { partition, replica, fault } = body;
+  if (partition >= topic.partitions) invalid(`body.partition must be below ${topic.partitions}`);
+  if (replica >= topic.replicationFactor) invalid(`body.replica must be below ${topic.replicationFactor}`);
   try {
-    const result = await replicaStub(c.env, topic.name, partition, replica).injectFault(
-      fault as FaultMode | "reset",
-    );
+    const result = await replicaStub(c.env, topic.name, partition, replica).injectFault(fault);
     if (!result.ok) throw new EdgelogError(result.error.code, result.error.message);
   } catch (error) {
     if (fault !== "reset") throw error; // a reset aborts the object mid-call: that is the point
