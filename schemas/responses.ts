@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { ERRORS } from "../core/errors";
 import { TOPIC_CONFIG_SPECS } from "../core/topic-config";
+import { IsolationLevel } from "./groups";
 import { AclInput } from "./security";
 
 /**
@@ -169,7 +170,7 @@ export const GroupDescription = z
         topics: z.array(z.string()),
         sessionTimeoutMs: z.int(),
         autoOffsetReset: z.enum(["earliest", "latest"]),
-        isolation: z.enum(["read_uncommitted", "read_committed"]),
+        isolation: IsolationLevel,
         generation: z.int().min(0),
         assignments: z.array(Assignment),
       }),
