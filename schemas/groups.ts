@@ -65,9 +65,9 @@ export const JoinBody = z
   })
   .meta({ id: "JoinGroupRequest" });
 
-/** `POST /v1/groups/{group}/members` body (API.md); `root` names it in errors (a WebSocket frame's fields have none). */
-export function parseJoin(body: unknown, root = "body"): JoinRequest {
-  const request = parseInput(JoinBody, body, root);
+/** `POST /v1/groups/{group}/members` body (API.md). */
+export function parseJoin(body: unknown): JoinRequest {
+  const request = parseInput(JoinBody, body, "body");
   return { ...request, instanceId: request.instanceId ?? null };
 }
 
@@ -94,10 +94,6 @@ export const OffsetList = z
       seen.add(key);
     });
   });
-
-export function parseOffsetList(value: unknown, path: string): OffsetCommit[] {
-  return parseInput(OffsetList, value, path);
-}
 
 export const CommitBody = z
   .strictObject({ memberId: MemberId, generation: z.int().min(0), offsets: OffsetList })

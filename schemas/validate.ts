@@ -49,7 +49,7 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, root:
 }
 
 /** The EdgelogError a zod issue stands for. */
-export function inputError(schema: z.ZodType, outer: z.core.$ZodIssue, root: string): EdgelogError {
+function inputError(schema: z.ZodType, outer: z.core.$ZodIssue, root: string): EdgelogError {
   // A record's bad key: its key schema's issue, said of the record.
   const issue =
     outer.code === "invalid_key" && outer.issues[0]
