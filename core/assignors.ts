@@ -7,8 +7,8 @@ import { compareTopicPartitions, partitionKey, type TopicPartition } from "./par
  * member subscribed to that topic.
  */
 
-export type AssignorName = "range" | "roundrobin" | "sticky";
-export const ASSIGNORS: readonly AssignorName[] = ["range", "roundrobin", "sticky"];
+export const ASSIGNORS = ["range", "roundrobin", "sticky"] as const;
+export type AssignorName = (typeof ASSIGNORS)[number];
 
 export type AssignmentMember = { memberId: string; topics: readonly string[] };
 /** memberId → its partitions, sorted by topic then partition. */

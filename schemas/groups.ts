@@ -1,5 +1,5 @@
 import * as z from "zod";
-import type { AssignorName } from "../core/assignors";
+import { ASSIGNORS, type AssignorName } from "../core/assignors";
 import type { OffsetReset } from "../core/group-membership";
 import {
   COMMIT_OFFSETS_MAX,
@@ -23,6 +23,8 @@ export const MemberId = legalName("member id", MEMBER_ID_LENGTH_MAX);
 export const IsolationLevel = z
   .enum(ISOLATION_LEVELS)
   .meta({ description: "read_committed skips aborted records and stops at the last stable offset" });
+/** Where a member without a committed offset starts (Kafka's auto.offset.reset). */
+export const OffsetResetPolicy = z.enum(["earliest", "latest"]);
 /** The next offset to read, as Kafka commits it. */
 export const Offset = z.int().min(0).max(OFFSET_MAX);
 export const PartitionNumber = z.int().min(0);
@@ -58,8 +60,8 @@ export const JoinBody = z
       .min(SESSION_TIMEOUT_MS_MIN)
       .max(SESSION_TIMEOUT_MS_MAX)
       .default(SESSION_TIMEOUT_MS_DEFAULT),
-    autoOffsetReset: z.enum(["earliest", "latest"]).default("latest"),
-    assignor: z.enum(["range", "roundrobin", "sticky"]).default("range"),
+    autoOffsetReset: OffsetResetPolicy.default("latest"),
+    assignor: z.enum(ASSIGNORS).default("range"),
     instanceId: MemberId.nullable().optional(),
     isolation: IsolationLevel.default("read_uncommitted"),
   })

@@ -55,8 +55,10 @@ export function readQuery<T extends z.ZodType>(url: string, schema: T): z.output
 }
 
 /** An offset given as text outside the query (a header): a decimal integer from 0 to OFFSET_MAX. */
+const OffsetText = decimal(0, OFFSET_MAX, "an offset");
+
 export function parseOffset(text: string, what: string): number {
-  return parseInput(decimal(0, OFFSET_MAX, "an offset"), text, what);
+  return parseInput(OffsetText, text, what);
 }
 
 /** A partition number in a path. */

@@ -1,7 +1,8 @@
 import * as z from "zod";
+import { ALERT_KINDS } from "../core/alerts";
 import { ERRORS } from "../core/errors";
 import { TOPIC_CONFIG_SPECS } from "../core/topic-config";
-import { IsolationLevel } from "./groups";
+import { IsolationLevel, OffsetResetPolicy } from "./groups";
 import { AclInput } from "./security";
 
 /**
@@ -169,7 +170,7 @@ export const GroupDescription = z
         instanceId: z.string().nullable(),
         topics: z.array(z.string()),
         sessionTimeoutMs: z.int(),
-        autoOffsetReset: z.enum(["earliest", "latest"]),
+        autoOffsetReset: OffsetResetPolicy,
         isolation: IsolationLevel,
         generation: z.int().min(0),
         assignments: z.array(Assignment),
@@ -252,7 +253,7 @@ const Delivery = z.object({
 export const AlertView = z
   .object({
     name: z.string(),
-    kind: z.enum(["consumerLag", "underReplicated"]),
+    kind: z.enum(ALERT_KINDS),
     group: z.string().optional(),
     topic: z.string().optional(),
     maxLag: z.int().optional(),
