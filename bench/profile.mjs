@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// npm run bench:profile [-- produce|produce-all|produce-single|produce-all-single|consume]
-//   (produce-all: acks=all on RF 3; -single: one record a request instead of 100)
+// npm run bench:profile [-- produce|produce-all|produce-single|produce-all-single|produce-all-idem|consume]
+//   (produce-all: acks=all on RF 3; -single: one record a request instead of 100; -idem: each
+//   worker an idempotent producer of its own, as bench/run.mjs --idempotence)
 // A CPU profile of the Worker (gateway and Durable Objects share one isolate locally) while a
 // side-by-side workload runs: started through the V8 inspector of workerd (npm start --inspector-port), then
 // summarised as self time per function and per source file. For the note when a target is missed.
@@ -12,6 +13,7 @@ const workload = process.argv[2] ?? "produce";
 const PROFILE_MS = 4_000;
 /** Records a produce request carries: 100, or 1 for the single-record workloads (`-single`). */
 const batch = workload.endsWith("-single") ? 1 : 100;
+const idempotent = workload.endsWith("-idem");
 const TOP = 25;
 
 function summarise(profile) {
@@ -37,11 +39,38 @@ function summarise(profile) {
     console.log(`${pct(count)}  ${file}`);
 }
 
+/** A topic as edgelog(…, "all") opens it and 8 idempotent producers, one per worker. */
+async function idempotentProducers(base, workers) {
+  const call = async (path, body) => {
+    const res = await fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const topic = `profile-${Date.now()}`;
+  const configs = { "min.insync.replicas": 2 };
+  await call("/v1/topics", { name: topic, partitions: 4, replicationFactor: 3, configs });
+  const producers = [];
+  for (let w = 0; w < workers; w++) producers.push({ ...(await call("/v1/producers", {})), sequence: 0 });
+  const records = (n) => Array.from({ length: n }, () => ({ value: "x".repeat(100) }));
+  return {
+    produce: async (w, n) => {
+      const producer = producers[w];
+      await call(`/v1/topics/${topic}/records?acks=all`, { records: records(n), producer });
+      producer.sequence++;
+    },
+    close: async () => undefined,
+  };
+}
+
 const server = new LocalServer(tempStateDir());
 await server.start();
 try {
   const system = edgelog(server.url, workload.startsWith("produce-all") ? "all" : "1");
-  const handle = await system.open(4);
+  const handle = idempotent ? await idempotentProducers(server.url, 8) : await system.open(4);
   const CONSUME_RECORDS = 100_000;
   if (workload === "consume")
     for (let sent = 0; sent < CONSUME_RECORDS; sent += 1000) await handle.produce(0, 1000);

@@ -5,12 +5,7 @@ import { PRODUCER_QUEUE_MAX, PRODUCER_SEQUENCES_KEPT } from "../core/limits";
 import type { TransactionState } from "../core/transaction-coordinator";
 import type { CommitRequest } from "../schemas/groups";
 import { type Env, producerExpirationMs } from "./env";
-import {
-  appendToLeader,
-  type IdempotentProduceRequest,
-  type ProduceOutcome,
-  produceResults,
-} from "./produce-path";
+import { appendToLeader, type BatchAnswers, type IdempotentProduceRequest } from "./produce-path";
 import { newestAppendedSequence } from "./producer-recovery";
 import { runMigrations } from "./sql-migrations";
 import { consumerGroup } from "./stubs";
@@ -64,7 +59,7 @@ export class IdempotentProducer extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
   /** Outcomes of the last PRODUCER_SEQUENCES_KEPT applied sequences (after a restart the leaders answer). */
-  private readonly recent = new Map<number, ProduceOutcome>();
+  private readonly recent = new Map<number, BatchAnswers>();
   private readonly topics = new TopicCache();
   /** The next_sequence storage holds (see SEQUENCE_CHECKPOINT_EVERY). */
   private checkpointed = 0;
@@ -131,7 +126,7 @@ export class IdempotentProducer extends DurableObject<Env> {
   }
 
   /** Applies one request at most once (see the class comment). */
-  async produce(request: IdempotentProduceRequest): Promise<Result<ProduceOutcome>> {
+  async produce(request: IdempotentProduceRequest): Promise<Result<BatchAnswers>> {
     if (this.state === null) return this.unknown();
     if (this.queued >= PRODUCER_QUEUE_MAX)
       return fail(
@@ -146,7 +141,7 @@ export class IdempotentProducer extends DurableObject<Env> {
     }
   }
 
-  private async apply(request: IdempotentProduceRequest): Promise<Result<ProduceOutcome>> {
+  private async apply(request: IdempotentProduceRequest): Promise<Result<BatchAnswers>> {
     const state = this.state;
     if (state === null) return this.unknown(); // expired while it waited
     if (request.epoch < state.epoch)
@@ -203,10 +198,8 @@ export class IdempotentProducer extends DurableObject<Env> {
       // This object restarted since: the leaders answer from the batches they keep, never appending;
       // if one no longer keeps it, the whole request is that refusal (not half an answer).
       const repeated = await this.send(request, { repeat: true });
-      const dropped = repeated.results.find(
-        (r) => "error" in r && r.error.code === "DUPLICATE_SEQUENCE_NUMBER",
-      );
-      return dropped && "error" in dropped ? { ok: false, error: dropped.error } : ok(repeated);
+      const dropped = repeated.find((a) => !a.ok && a.error.code === "DUPLICATE_SEQUENCE_NUMBER");
+      return dropped && !dropped.ok ? dropped : ok(repeated);
     }
     if (request.transactional) {
       // Registered (durably) before any write: the coordinator must know every partition to mark.
@@ -218,12 +211,12 @@ export class IdempotentProducer extends DurableObject<Env> {
       if (!registered.ok) return registered;
       if (registered.value) await this.scheduleAlarm(); // a transaction began: its timeout
     }
-    const outcome = await this.send(request, { repeat: false });
+    const answers = await this.send(request, { repeat: false });
     // A request that failed on some partition is not applied: its sequence stays next, and a
     // retry appends only where it failed (the leaders answer the rest from their batches).
-    if (outcome.firstError === null) this.applied(request.sequence, outcome);
+    if (answers.every((a) => a.ok)) this.applied(request.sequence, answers);
     else if (request.transactional) this.failedInTransaction = request.sequence;
-    return ok(outcome);
+    return ok(answers);
   }
 
   /** Commit or abort the open transaction, queued behind the requests in flight (every write is in before its markers). */
@@ -273,7 +266,7 @@ export class IdempotentProducer extends DurableObject<Env> {
   private async send(
     request: IdempotentProduceRequest,
     { repeat }: { repeat: boolean },
-  ): Promise<ProduceOutcome> {
+  ): Promise<BatchAnswers> {
     const producer = { id: this.ctx.id.toString(), epoch: request.epoch, sequence: request.sequence };
     // Leaders from this object's own cache: it forgets a failed leader, so a retry finds the new one.
     const cached = await this.topics.get(this.env, request.topic.name).catch(() => request.topic);
@@ -293,18 +286,25 @@ export class IdempotentProducer extends DurableObject<Env> {
     }
     if (added) await this.ctx.storage.sync();
     const transactionNumber = request.transactional ? this.transactions.number : undefined;
-    const answers = await Promise.all(
+    return Promise.all(
       request.batches.map((batch) =>
         appendToLeader(this.env, this.topics, topic, batch, request.acks, {
           producer,
           repeat,
           transactionNumber,
           expectedOffset: request.expectedOffset,
-        }),
+        }).then((answer) =>
+          // The clock the records were stored with (a leader's duplicate answers the original's):
+          // kept in `recent`, so that a repeat rebuilds the original timestamps.
+          answer.ok
+            ? ok({
+                ...answer.value,
+                defaultTimestamp: answer.value.defaultTimestamp ?? batch.defaultTimestamp,
+              })
+            : answer,
+        ),
       ),
     );
-    const recordCount = request.batches.reduce((n, b) => n + b.indices.length, 0);
-    return produceResults(recordCount, request.batches, answers);
   }
 
   /** One past the newest sequence of `epoch` its partitions appended (asked once after a restart), ≥ `stored`. */
@@ -317,14 +317,14 @@ export class IdempotentProducer extends DurableObject<Env> {
     return ok(this.recoveredNext);
   }
 
-  private applied(sequence: number, outcome: ProduceOutcome): void {
+  private applied(sequence: number, answers: BatchAnswers): void {
     const state = this.state!;
     state.nextSequence = sequence + 1;
     state.lastUsedMs = Date.now();
     if (this.failedInTransaction === sequence) this.failedInTransaction = null;
     // Until its partitions were asked, a later gap may still be sequences applied before the restart.
     if (this.recoveredNext !== null && state.nextSequence >= this.recoveredNext) this.recovering = false;
-    this.recent.set(sequence, outcome);
+    this.recent.set(sequence, answers);
     this.recent.delete(sequence - PRODUCER_SEQUENCES_KEPT);
     // Written before this answer leaves (the output gate) once the lag would pass the window.
     if (state.nextSequence - this.checkpointed >= SEQUENCE_CHECKPOINT_EVERY) this.checkpoint();

@@ -1,7 +1,7 @@
 import { EdgelogError, type ErrorInfo, type Result, unwrap } from "../core/errors";
 import { keylessPartition, type ProducerRef } from "../core/idempotence";
 import { partitionForKey, StickyPartitioner } from "../core/partitioner";
-import { encodeAppendChunks } from "../core/record-codec";
+import { type AppendChunk, encodeAppendChunks } from "../core/record-codec";
 import type { ProduceRecord } from "../schemas/produce";
 import type { Acks, AppendInfo, TopicMetadata } from "./contract";
 import type { Env } from "./env";
@@ -59,18 +59,47 @@ export function groupByPartition(
   return [...batches.values()];
 }
 
+/**
+ * A partition's records encoded for its leader (once, in the gateway): what crosses
+ * to a producer object and on to the leader, as text rather than an object per record.
+ */
+export type EncodedBatch = {
+  partition: number;
+  chunks: AppendChunk[];
+  maxTimestamp: number;
+  /** The clock given to records without a timestamp (kept for a duplicate's answer). */
+  defaultTimestamp: number;
+};
+
+export function encodeBatch(batch: PartitionBatch): EncodedBatch {
+  let maxTimestamp = 0;
+  for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
+  return {
+    partition: batch.partition,
+    chunks: encodeAppendChunks(batch.records, batch.timestamps),
+    maxTimestamp,
+    defaultTimestamp: batch.defaultTimestamp,
+  };
+}
+
 /** A request of an idempotent producer, as its producer object orders and applies it. */
 export type IdempotentProduceRequest = {
   epoch: number;
   sequence: number;
   topic: TopicMetadata;
-  batches: PartitionBatch[];
+  batches: EncodedBatch[];
   acks: Acks;
   /** The records belong to the producer's transaction (a transactionalId producer only). */
   transactional: boolean;
   /** A conditional append (one partition): only where the log ends at this offset. */
   expectedOffset?: number;
 };
+
+/**
+ * A producer object's answer: each batch's leader answer, in request order; a success
+ * carries the batch's default timestamp, so a repeat answers the original timestamps.
+ */
+export type BatchAnswers = Result<AppendInfo>[];
 
 /** What an append carries besides its records (AppendRequest): an idempotent producer's, a condition. */
 export type AppendOptions = {
@@ -85,13 +114,10 @@ export async function appendToLeader(
   env: Env,
   topics: TopicCache,
   topic: TopicMetadata,
-  batch: PartitionBatch,
+  batch: EncodedBatch,
   acks: Acks,
   options: AppendOptions = {},
 ): Promise<Result<AppendInfo>> {
-  let maxTimestamp = 0;
-  for (const t of batch.timestamps) if (t > maxTimestamp) maxTimestamp = t;
-  const chunks = encodeAppendChunks(batch.records, batch.timestamps);
   const timeoutMs = topic.configs["replica.ack.timeout.ms"] + LEADER_CALL_SLACK_MS;
   return callLeader(
     env,
@@ -101,8 +127,8 @@ export async function appendToLeader(
       leader.append({
         topicId: topic.topicId,
         leaderEpoch,
-        chunks,
-        maxTimestamp,
+        chunks: batch.chunks,
+        maxTimestamp: batch.maxTimestamp,
         acks,
         producer: options.producer,
         defaultTimestamp: options.producer ? batch.defaultTimestamp : undefined,
@@ -173,25 +199,29 @@ export function startProduce(
       "an idempotent producer needs acks=1 or acks=all: acks=0 answers no offsets to repeat",
     );
   const batches = groupByPartition(topic, records, Date.now(), producer);
+  const encoded = batches.map(encodeBatch);
   if (!producer)
     return Promise.all(
-      batches.map((batch) => appendToLeader(env, topics, topic, batch, acks, { expectedOffset })),
+      encoded.map((batch) => appendToLeader(env, topics, topic, batch, acks, { expectedOffset })),
     ).then((answers) => produceResults(records.length, batches, answers));
   const request = {
     epoch: producer.epoch,
     sequence: producer.sequence,
     topic,
-    batches,
+    batches: encoded,
     acks,
     transactional,
     expectedOffset,
   };
   return producerStub(env, producer.id)
     .produce(request)
-    .then(unwrap<ProduceOutcome>, (error): never => {
-      throw new EdgelogError(
-        "COORDINATOR_NOT_AVAILABLE",
-        `the producer object did not answer (${String(error)}); send the same sequence again`,
-      );
-    });
+    .then(
+      (answer) => produceResults(records.length, batches, unwrap<BatchAnswers>(answer)),
+      (error): never => {
+        throw new EdgelogError(
+          "COORDINATOR_NOT_AVAILABLE",
+          `the producer object did not answer (${String(error)}); send the same sequence again`,
+        );
+      },
+    );
 }
