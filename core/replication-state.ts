@@ -111,6 +111,7 @@ export class ReplicationState {
    * moves back, and never past what min.insync.replicas ISR members hold.
    */
   advanceHighWatermark(): number | null {
+    if (this.unsettled()) return null;
     const progress = this.followers.map((f) => ({
       logEndOffset: Math.max(0, f.logEndOffset),
       inSync: f.inSync,
@@ -121,7 +122,27 @@ export class ReplicationState {
 
   /** ISR members, the leader included, holding every record below `offset` (acks=all). */
   copiesAt(offset: number): number {
+    // Unsettled, only the leader's own copy counts (acks=all waits, as the high watermark does).
+    if (this.unsettled()) return this.log.logEndOffset >= offset ? 1 : 0;
     return copiesAtOrAbove(offset, this.log.logEndOffset, this.followers);
+  }
+
+  /**
+   * Whether an in-sync follower has not answered in this term yet. Until it does, its
+   * log may end with records of a term it led and lost, of a later epoch than records
+   * this leader holds from before; an election prefers the later epoch, so counting
+   * copies of those older records now could commit what the next leader drops (Raft's
+   * "figure 8"; found by the random histories of test/unit/replication-state.test.ts).
+   * A follower truncates to agree with the leader before its first answer of a term,
+   * so once each in-sync follower has answered (or left the ISR, after
+   * replica.lag.time.max.ms) copies are counted again — Kafka's rule too: its high
+   * watermark waits for every ISR member. Only where the guarantee covers losing the
+   * leader (min.insync.replicas ≥ 2).
+   */
+  private unsettled(): boolean {
+    if (this.log.minInsync < 2) return false;
+    for (const f of this.followers) if (f.inSync && f.logEndOffset < 0) return true;
+    return false;
   }
 
   // ---- the live path ----
