@@ -4,7 +4,13 @@ import { electionQuorum, electLeader } from "../../core/replication";
 import { type Clock, type LeaderLog, ReplicationState } from "../../core/replication-state";
 
 /** A leader log and clock the test drives by hand. */
-function harness(options: { replicationFactor: number; minInsync: number; lagMaxMs?: number }) {
+function harness(options: {
+  replicationFactor: number;
+  minInsync: number;
+  lagMaxMs?: number;
+  /** What every follower holds at the term's start; -1: unknown (an election or a restart). */
+  knownLogEndOffset?: number;
+}) {
   const log: LeaderLog & { logEndOffset: number; highWatermark: number } = {
     logEndOffset: 0,
     logStartOffset: 0,
@@ -25,7 +31,7 @@ function harness(options: { replicationFactor: number; minInsync: number; lagMax
     replica: 0,
     replicationFactor: options.replicationFactor,
     isr,
-    knownLogEndOffset: 0,
+    knownLogEndOffset: options.knownLogEndOffset ?? 0,
   });
   const follower = (replica: number) => state.followers.find((f) => f.replica === replica)!;
   /** Applies the rule and stores the answer, as the partition does; true when it moved. */
@@ -49,6 +55,34 @@ describe("ReplicationState (the leader's bookkeeping of its followers)", () => {
     state.onCatchUpAck(follower(1), 4); // it truncated: the high watermark does not move back
     expect(advance()).toBe(false);
     expect(log.highWatermark).toBe(6);
+  });
+
+  it("in a new term counts no copies until every in-sync follower has answered or left the ISR", () => {
+    for (const ending of ["answers", "leaves"] as const) {
+      const { log, clock, state, follower, advance } = harness({
+        replicationFactor: 3,
+        minInsync: 2,
+        lagMaxMs: 1_000,
+        knownLogEndOffset: -1,
+      });
+      log.logEndOffset = 4;
+      state.onCatchUpAck(follower(1), 4);
+      // Two copies, but replica 2 may still end with a lost term's records of a later epoch.
+      expect(advance()).toBe(false);
+      expect(state.copiesAt(4)).toBe(1);
+      if (ending === "answers") state.onCatchUpAck(follower(2), 0);
+      else {
+        clock.advance(1_001);
+        expect(state.due().left.map((f) => f.replica)).toEqual([2]);
+      }
+      expect(state.copiesAt(4)).toBe(2);
+      expect(advance()).toBe(true);
+      expect(log.highWatermark).toBe(4);
+    }
+    // With min.insync.replicas = 1 nothing waits (its guarantee does not cover losing the leader).
+    const single = harness({ replicationFactor: 3, minInsync: 1, knownLogEndOffset: -1 });
+    single.log.logEndOffset = 2;
+    expect(single.advance()).toBe(true);
   });
 
   it("pipelines at most REPLICA_IN_FLIGHT_MAX live batches, then catches up", () => {
