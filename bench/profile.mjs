@@ -8,6 +8,7 @@
 import { LocalServer, tempStateDir } from "../scripts/local-server.mjs";
 import { inspect } from "./inspector.mjs";
 import { edgelog } from "./systems.mjs";
+import { call, closeAgent, createTopic, produceBody, useServer } from "./workloads.mjs";
 
 const workload = process.argv[2] ?? "produce";
 const PROFILE_MS = 4_000;
@@ -39,30 +40,25 @@ function summarise(profile) {
     console.log(`${pct(count)}  ${file}`);
 }
 
-/** A topic as edgelog(…, "all") opens it and 8 idempotent producers, one per worker. */
-async function idempotentProducers(base, workers) {
-  const call = async (path, body) => {
-    const res = await fetch(`${base}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
-  const topic = `profile-${Date.now()}`;
-  const configs = { "min.insync.replicas": 2 };
-  await call("/v1/topics", { name: topic, partitions: 4, replicationFactor: 3, configs });
+/** A topic as edgelog(…, "all") opens it and `workers` idempotent producers, one per worker. */
+async function idempotentProducers(workers) {
+  const topic = await createTopic(4, 3);
   const producers = [];
-  for (let w = 0; w < workers; w++) producers.push({ ...(await call("/v1/producers", {})), sequence: 0 });
-  const records = (n) => Array.from({ length: n }, () => ({ value: "x".repeat(100) }));
+  for (let w = 0; w < workers; w++)
+    producers.push({ ...JSON.parse(await call("POST", "/v1/producers", "{}")), sequence: 0 });
+  const records = new Map();
   return {
     produce: async (w, n) => {
+      if (!records.has(n)) records.set(n, JSON.parse(produceBody(n)).records);
       const producer = producers[w];
-      await call(`/v1/topics/${topic}/records?acks=all`, { records: records(n), producer });
+      await call(
+        "POST",
+        `/v1/topics/${topic}/records?acks=all`,
+        JSON.stringify({ records: records.get(n), producer }),
+      );
       producer.sequence++;
     },
-    close: async () => undefined,
+    close: closeAgent,
   };
 }
 
@@ -70,7 +66,8 @@ const server = new LocalServer(tempStateDir());
 await server.start();
 try {
   const system = edgelog(server.url, workload.startsWith("produce-all") ? "all" : "1");
-  const handle = idempotent ? await idempotentProducers(server.url, 8) : await system.open(4);
+  useServer(server.url);
+  const handle = idempotent ? await idempotentProducers(8) : await system.open(4);
   const CONSUME_RECORDS = 100_000;
   if (workload === "consume")
     for (let sent = 0; sent < CONSUME_RECORDS; sent += 1000) await handle.produce(0, 1000);
