@@ -1,3 +1,4 @@
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { RECORD_HEADERS_MAX } from "../../core/limits";
 import { api, createTopic, fetchRecords, join, poll, uniqueGroup } from "./helpers";
@@ -16,6 +17,28 @@ function produceTraced(topic: string, records: unknown[], headers: Record<string
       ...headers,
     },
   );
+}
+
+/** The records of the first `records` event of the partition's SSE tail from offset 0 (bounded in time). */
+async function sseRecords(topic: string): Promise<unknown[]> {
+  const res = await SELF.fetch(`http://localhost/v1/topics/${topic}/partitions/0/records?offset=0`, {
+    headers: { accept: "text/event-stream" },
+  });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const deadline = Date.now() + 10_000;
+  let text = "";
+  try {
+    while (Date.now() < deadline) {
+      const event = text.split("\n\n").find((block) => block.includes("event: records"));
+      if (event) return JSON.parse(event.slice(event.indexOf("data:") + 5)).records;
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += chunk.value;
+    }
+  } finally {
+    await reader.cancel();
+  }
+  throw new Error(`no records event within 10 s: ${text}`);
 }
 
 describe("trace context", () => {
@@ -43,6 +66,7 @@ describe("trace context", () => {
     const member = await join(group, { topics: [topic], autoOffsetReset: "earliest" });
     const polled = await poll(group, member.memberId);
     expect(polled.body.records.map((r: any) => r.headers)).toEqual(expected);
+    expect((await sseRecords(topic)).map((r: any) => r.headers)).toEqual(expected);
   });
 
   it("ignores an invalid traceparent (the request is not refused, nothing is copied)", async () => {
