@@ -23,6 +23,17 @@ import type { TopicCache } from "./topic-cache";
 
 /** Frames one delivery run sends at most before yielding (a later notification or credit continues). */
 const DELIVERY_FRAMES_MAX = 100;
+/**
+ * How long a push's new position and credits may wait before they are written.
+ * Written at each push, every push to every socket was a SQLite commit (an fsync on
+ * the one thread locally, ~1 ms here) before its frame could leave (the output
+ * gate): a produce with N sockets tailing paid N fsyncs. A pending timer keeps the
+ * object from hibernating, so what hibernation needs is on disk first; an object
+ * reset with the socket still open resumes from the last write (records of at most
+ * this long sent again, never skipped). Subscribe, credit and assignment changes are
+ * still written at once.
+ */
+export const SUBSCRIPTION_SAVE_DELAY_MS = 1_000;
 /** WebSocket close code for a policy violation. */
 export const CLOSE_POLICY = 1008;
 
@@ -111,6 +122,9 @@ export class Subscriptions {
   private readonly watched = new Set<string>();
   private readonly delivering = new Set<string>();
   private readonly redeliver = new Set<string>();
+  /** Subscriptions pushed to since their last write (see SUBSCRIPTION_SAVE_DELAY_MS). */
+  private readonly unsaved = new Set<string>();
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly port: SessionPort,
@@ -158,6 +172,7 @@ export class Subscriptions {
   }
 
   save(sub: Subscription): void {
+    this.unsaved.delete(JSON.stringify(sub.id));
     this.sql.exec(
       "INSERT OR REPLACE INTO subscriptions (id, data) VALUES (?, ?)",
       JSON.stringify(sub.id),
@@ -169,6 +184,7 @@ export class Subscriptions {
     const sub = this.all.get(key);
     if (!sub) return undefined;
     this.all.delete(key);
+    this.unsaved.delete(key);
     this.sql.exec("DELETE FROM subscriptions WHERE id = ?", key);
     return sub;
   }
@@ -177,6 +193,9 @@ export class Subscriptions {
   async closeAll(): Promise<void> {
     const subs = [...this.all.values()];
     this.all.clear();
+    this.unsaved.clear();
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
     // A closed socket is a member leaving its group (API.md): the group rebalances now.
     await Promise.all(
       subs.map((s) =>
@@ -222,6 +241,19 @@ export class Subscriptions {
     sub.credits += credits;
     this.save(sub);
     void this.deliver(JSON.stringify(sub.id));
+  }
+
+  /** Writes a pushed subscription within SUBSCRIPTION_SAVE_DELAY_MS, with every other pushed since. */
+  private saveSoon(key: string): void {
+    this.unsaved.add(key);
+    this.saveTimer ??= setTimeout(() => {
+      this.saveTimer = null;
+      for (const pending of [...this.unsaved]) {
+        const sub = this.all.get(pending);
+        if (sub) this.save(sub);
+      }
+      this.unsaved.clear();
+    }, SUBSCRIPTION_SAVE_DELAY_MS);
   }
 
   /**
@@ -333,7 +365,7 @@ export class Subscriptions {
         port.send(frame);
         fetchBytes?.charge(frame.length);
         sub.credits -= got.value.count;
-        this.save(sub);
+        this.saveSoon(key);
         // The next move of the high watermark notifies again: no fetch to find nothing.
         if (got.value.caughtUp) return;
       }

@@ -1,4 +1,6 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { SUBSCRIPTION_SAVE_DELAY_MS } from "../../durable-objects/ws-subscriptions";
 import { api, createTopic, openSocket, produce, type TestSocket, values } from "./helpers";
 
 /**
@@ -87,6 +89,31 @@ describe("WebSocket tails: committed records pushed with the notification", () =
     // Nothing beyond the log arrived twice.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(s.frames.filter((f) => f.op === "records" && f.subscription !== "behind")).toEqual([]);
+    s.ws.close(1000);
+  });
+
+  it("a push's new position is written within SUBSCRIPTION_SAVE_DELAY_MS, not at each push, and never ahead of what was sent", async () => {
+    const topic = await createTopic();
+    const session: DurableObjectStub = env.WS_SESSION.get(env.WS_SESSION.newUniqueId());
+    const stored = () =>
+      runInDurableObject(session, (_instance, state) =>
+        state.storage.sql
+          .exec<{ data: string }>("SELECT data FROM subscriptions")
+          .toArray()
+          .map((row) => JSON.parse(row.data)),
+      );
+    const s = await openSocket(session);
+    s.send({ op: "subscribe", id: "t", topic, partition: 0, offset: "earliest", credits: 100 });
+    await s.next((f) => f.op === "subscribed");
+    expect(await stored()).toMatchObject([{ position: 0, credits: 100 }]); // a subscribe is written at once
+    await produce(topic, values(3, "a"));
+    expect((await received(s, "t", 3)).map((r) => r.offset)).toEqual([0, 1, 2]);
+    // Pushed but not yet written: a reset object would send these again, never skip them.
+    expect(await stored()).toMatchObject([{ position: 0, credits: 100 }]);
+    await produce(topic, values(2, "b"));
+    expect((await received(s, "t", 2)).map((r) => r.offset)).toEqual([3, 4]);
+    await new Promise((resolve) => setTimeout(resolve, SUBSCRIPTION_SAVE_DELAY_MS + 300));
+    expect(await stored()).toMatchObject([{ position: 5, credits: 95 }]);
     s.ws.close(1000);
   });
 });
