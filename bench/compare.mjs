@@ -32,6 +32,8 @@ function worktreeOf(rev) {
   execFileSync("git", ["-C", ROOT, "worktree", "add", "--detach", "--force", dir, rev], { stdio: "ignore" });
   // The old tree runs with this tree's installed packages (the toolchain is pinned alike).
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  // Built files (the console's and reference page's assets, the client bundle) are not in git.
+  execFileSync("npm", ["run", "-s", "build"], { cwd: dir, stdio: "ignore" });
   return dir;
 }
 
