@@ -111,6 +111,8 @@ export class PartitionLog {
   logEndOffset = 0;
   /** Moved by the leader's ReplicationState rule or, on a follower, by its leader; checkpointed (saveHighWatermark). */
   highWatermark = 0;
+  /** The high watermark storage holds (an append's transaction writes a moved one: no commit of its own). */
+  private checkpointedHighWatermark = 0;
   maxTimestamp = 0;
   /** Kafka's leader-epoch cache: which epoch wrote the records from which offset on. */
   epochs: EpochEntry[] = [];
@@ -173,6 +175,7 @@ export class PartitionLog {
       this.logStartOffset,
     );
     this.highWatermark = Math.min(row?.high_watermark ?? 0, this.logEndOffset);
+    this.checkpointedHighWatermark = row?.high_watermark ?? 0;
     this.maxTimestamp = this.storedMaxTimestamp();
     this.epochs = this.sql
       .exec<{ epoch: number; start_offset: number }>(
@@ -206,6 +209,7 @@ export class PartitionLog {
       JSON.stringify(state.isr),
       highWatermark,
     );
+    this.checkpointedHighWatermark = highWatermark;
   }
 
   /** Kafka's last stable offset: the first offset of the oldest open transaction, else the high watermark. */
@@ -216,6 +220,12 @@ export class PartitionLog {
   /** Checkpoints the high watermark (a restarted leader asks its followers for the rest). */
   saveHighWatermark(): void {
     this.sql.exec("UPDATE partition_state SET high_watermark = ? WHERE id = 0", this.highWatermark);
+    this.checkpointedHighWatermark = this.highWatermark;
+  }
+
+  /** Whether the high watermark moved since storage last had it. */
+  get highWatermarkMoved(): boolean {
+    return this.highWatermark !== this.checkpointedHighWatermark;
   }
 
   /**
@@ -235,6 +245,8 @@ export class PartitionLog {
     }
     const firstNew = baseOffset + skip;
     assert(next > firstNew, "an append stores at least one new record");
+    // In the append's transaction, the high watermark the last appends reached: no commit of its own.
+    if (this.highWatermarkMoved) this.saveHighWatermark();
     // A re-sent batch partly present counts its bytes whole: retention by bytes errs on keeping.
     const bytes = chunks.reduce((n, c) => n + c.bytes, 0);
     this.sql.exec(

@@ -41,8 +41,14 @@ import { PartitionWatchers, Waiters } from "./partition-watchers";
  * producer expiry) is LogCleanup's; parked calls and tails are PartitionWatchers'.
  */
 
-/** How often a moved high watermark is checkpointed to storage (coalesced, off the produce path). */
-const HIGH_WATERMARK_CHECKPOINT_MS = 100;
+/**
+ * How long a moved high watermark may wait for the next append's transaction to
+ * write it before it is written by a commit of its own (Kafka checkpoints every 5 s).
+ * Each such commit is an fsync on the one thread locally: at 100 ms, a partition
+ * written every second or so paid two commits an append. A restarted leader reads
+ * up to its checkpoint until its followers answer (docs/replication.md).
+ */
+const HIGH_WATERMARK_CHECKPOINT_MS = 1_000;
 /** How long a restarting leader waits for its followers before serving (see the constructor). */
 const RESTART_PROBE_TIMEOUT_MS = 1_000;
 /** replicateWrite's answer when an injected fault fails the call once its rows are durable. */
@@ -130,10 +136,12 @@ export class Partition extends DurableObject<Env> {
   private onHighWatermark(): void {
     this.fetchWaiters.wakeAll();
     this.watchers.notifyAll();
-    if (this.checkpointTimer !== null) return;
+    // With one replica a restarted leader's high watermark is its log end at once: nothing to keep.
+    if (this.checkpointTimer !== null || this.log.state?.replicationFactor === 1) return;
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = null;
-      if (this.log.state !== null) this.log.saveHighWatermark();
+      // The next append's transaction usually wrote it already (PartitionLog.append).
+      if (this.log.state !== null && this.log.highWatermarkMoved) this.log.saveHighWatermark();
     }, HIGH_WATERMARK_CHECKPOINT_MS);
   }
 

@@ -6,7 +6,16 @@ import type { AppendInfo, AppendRequest } from "../../durable-objects/contract";
 import type { GroupCommit } from "../../durable-objects/group-commit";
 import type { Partition } from "../../durable-objects/partition";
 import { replicaStub } from "../../durable-objects/stubs";
-import { api, createTopic, eventually, produce, readAll, replicaViews } from "./helpers";
+import {
+  api,
+  createTopic,
+  eventually,
+  fetchRecords,
+  produce,
+  readAll,
+  replicaViews,
+  restartObject,
+} from "./helpers";
 
 /** What a partition object's GroupCommit counted (a test reaching into the object). */
 async function commitStats(topic: string, replica: number): Promise<{ commits: number; writes: number }> {
@@ -107,5 +116,34 @@ describe("group commit", () => {
       (vs) => vs.every((v) => v?.logEndOffset === offsets.size),
     );
     for (const v of views) expect(v.logEndOffset).toBe(offsets.size);
+  });
+
+  it("a moved high watermark is written by the next append's transaction; a sole replica never writes it alone and restarts at its log end", async () => {
+    const stored = (topic: string, replica: number) =>
+      runInDurableObject(replicaStub(env, topic, 0, replica) as DurableObjectStub, (_i, state) =>
+        Number(state.storage.sql.exec("SELECT high_watermark FROM partition_state").one().high_watermark),
+      );
+    const single = await createTopic();
+    for (const value of ["a", "b", "c"]) expect((await produce(single, [{ value }])).status).toBe(200);
+    // Written by the third append's transaction: the high watermark the second reached.
+    expect(await stored(single, 0)).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect(await stored(single, 0)).toBe(2); // no commit of its own with one replica
+    await restartObject(() => replicaStub(env, single, 0, 0) as DurableObjectStub);
+    const read = await fetchRecords(single, 0, "offset=0");
+    expect(read.body.records.map((r: any) => r.value)).toEqual(["a", "b", "c"]);
+    expect(read.body.highWatermark).toBe(3);
+
+    // With followers, a quiet partition writes its high watermark within 1 s by a commit of its own.
+    const replicated = await createTopic({ replicationFactor: 3, configs: { "min.insync.replicas": 2 } });
+    const leader = (await api("GET", `/v1/topics/${replicated}`)).body.partitionInfo[0].leader;
+    expect((await produce(replicated, [{ value: "x" }, { value: "y" }], "all")).status).toBe(200);
+    expect(
+      await eventually(
+        () => stored(replicated, leader),
+        (hw) => hw === 2,
+        3_000,
+      ),
+    ).toBe(2);
   });
 });
