@@ -245,8 +245,9 @@ export class PartitionLog {
     }
     const firstNew = baseOffset + skip;
     assert(next > firstNew, "an append stores at least one new record");
-    // In the append's transaction, the high watermark the last appends reached: no commit of its own.
-    if (this.highWatermarkMoved) this.saveHighWatermark();
+    // In the append's transaction, the high watermark the last appends reached: no commit of its own
+    // (a sole replica keeps none: restarted, its high watermark is its log end).
+    if (this.highWatermarkMoved && this.state?.replicationFactor !== 1) this.saveHighWatermark();
     // A re-sent batch partly present counts its bytes whole: retention by bytes errs on keeping.
     const bytes = chunks.reduce((n, c) => n + c.bytes, 0);
     this.sql.exec(
