@@ -60,6 +60,13 @@ export type FollowerWork = { left: FollowerProgress[]; catchUp: FollowerProgress
 
 export class ReplicationState {
   readonly followers: FollowerProgress[];
+  /**
+   * The leader's log end when this term began. Records below it may have been
+   * acknowledged in an earlier term, or before a restart, above a high watermark
+   * that only a lagging checkpoint remembers; until the high watermark passes it,
+   * the ISR may shrink only as if they were all acknowledged (see mayLeave).
+   */
+  private readonly termStartLogEnd: number;
 
   /**
    * `isr`: the replicas in sync as last recorded; `knownLogEndOffset`: what every
@@ -76,6 +83,7 @@ export class ReplicationState {
     },
   ) {
     this.followers = [];
+    this.termStartLogEnd = log.logEndOffset;
     const now = clock.now();
     for (let replica = 0; replica < options.replicationFactor; replica++) {
       if (replica === options.replica) continue;
@@ -239,7 +247,8 @@ export class ReplicationState {
    */
   mayLeave(f: FollowerProgress): boolean {
     const others = this.followers.filter((o) => o !== f);
-    return mayLeaveIsr(this.log.highWatermark, others, this.log.minInsync);
+    const acknowledged = Math.max(this.log.highWatermark, this.termStartLogEnd);
+    return mayLeaveIsr(acknowledged, others, this.log.minInsync);
   }
 
   /** `f` leaves the ISR (the caller persists the ISR and tells the registry). */

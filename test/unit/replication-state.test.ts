@@ -10,11 +10,14 @@ function harness(options: {
   lagMaxMs?: number;
   /** What every follower holds at the term's start; -1: unknown (an election or a restart). */
   knownLogEndOffset?: number;
+  /** The leader's log end and (checkpointed) high watermark at the term's start. */
+  logEndOffset?: number;
+  highWatermark?: number;
 }) {
   const log: LeaderLog & { logEndOffset: number; highWatermark: number } = {
-    logEndOffset: 0,
+    logEndOffset: options.logEndOffset ?? 0,
     logStartOffset: 0,
-    highWatermark: 0,
+    highWatermark: options.highWatermark ?? 0,
     minInsync: options.minInsync,
     lagMaxMs: options.lagMaxMs ?? 1_000,
   };
@@ -85,6 +88,24 @@ describe("ReplicationState (the leader's bookkeeping of its followers)", () => {
     expect(single.advance()).toBe(true);
   });
 
+  it("a restarted leader keeps in the ISR a follower that may alone hold records acknowledged before the restart (found by the chaos checker)", () => {
+    // Offsets 0–9 were acknowledged on the leader and replica 2 before a crash; the checkpoint says 6.
+    const { clock, state, follower } = harness({
+      replicationFactor: 3,
+      minInsync: 2,
+      knownLogEndOffset: -1,
+      logEndOffset: 10,
+      highWatermark: 6,
+    });
+    state.onCatchUpAck(follower(1), 6); // replica 1 answers: it holds 0–5
+    clock.advance(1_500); // replica 2 stays silent past replica.lag.time.max.ms
+    expect(state.due().left).toEqual([]); // leaving, it would let replica 1 alone win an election
+    expect(state.isr(0)).toEqual([0, 1, 2]);
+    state.onCatchUpAck(follower(1), 10); // caught up: replica 1 holds them too, replica 2 may go
+    clock.advance(1_500);
+    expect(state.due().left.map((f) => f.replica)).toEqual([2]);
+  });
+
   it("pipelines at most REPLICA_IN_FLIGHT_MAX live batches, then catches up", () => {
     const { log, state, follower } = harness({ replicationFactor: 2, minInsync: 1 });
     const f = follower(1);
@@ -152,7 +173,8 @@ type Op =
   | { kind: "fail"; follower: number }
   | { kind: "tick"; ms: number }
   | { kind: "rejoin"; follower: number }
-  | { kind: "elect"; answering: number[] };
+  | { kind: "elect"; answering: number[] }
+  | { kind: "restart"; lag: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -181,6 +203,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant("elect" as const),
       answering: fc.array(fc.nat(4), { maxLength: 5 }),
     }),
+  },
+  {
+    weight: 1,
+    // The leader restarts: its followers' logs unknown, its high watermark the checkpoint, which lags.
+    arbitrary: fc.record({ kind: fc.constant("restart" as const), lag: fc.integer({ min: 0, max: 6 }) }),
   },
 );
 
@@ -318,6 +345,11 @@ describe("ReplicationState under random histories", () => {
                 state = newTerm(-1);
                 break;
               }
+              case "restart":
+                // Same leader and epoch; the checkpointed high watermark may lag what it had reached.
+                view.highWatermark = Math.max(0, view.highWatermark - o.lag);
+                state = newTerm(-1);
+                break;
             }
             // acks=all answers once copiesAt(end) ≥ min.insync.replicas: those records are promised too.
             const leaderLog = logs[leader]!;
@@ -333,6 +365,20 @@ describe("ReplicationState under random histories", () => {
       {
         numRuns: 1000,
         examples: [
+          // The chaos checker's loss (seed 256069206): records acknowledged on the leader and replica 2,
+          // the leader restarts with a lagging checkpoint, replica 1 (holding none) answers and silent
+          // replica 2 leaves the ISR; replica 1 alone then wins an election.
+          [
+            3,
+            2,
+            [
+              { kind: "append", count: 5 },
+              { kind: "ack", follower: 1, quarters: 4, live: false },
+              { kind: "restart", lag: 5 },
+              { kind: "ack", follower: 0, quarters: 0, live: false },
+              { kind: "tick", ms: 1_500 },
+            ],
+          ],
           // Found by this property (1 run in ~60): replica 1 leads term 1 and appends a record
           // nobody copies; replica 0 leads term 2 and copies its term-0 record to replica 2. Counted
           // then, that record is lost if replica 1 (last epoch 1 > 0) wins the next election.
