@@ -242,8 +242,9 @@ export class ReplicationState {
 
   /**
    * Whether `f` may leave the ISR now (core mayLeaveIsr): not while the records
-   * below the high watermark would be on too few of the remaining followers for
-   * an election to be sure to find them.
+   * below the high watermark — or below the term's starting log end, until the high
+   * watermark passes it — would be on too few of the remaining followers for an
+   * election to be sure to find them.
    */
   mayLeave(f: FollowerProgress): boolean {
     const others = this.followers.filter((o) => o !== f);
