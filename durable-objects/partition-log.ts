@@ -223,9 +223,15 @@ export class PartitionLog {
     this.checkpointedHighWatermark = this.highWatermark;
   }
 
-  /** Whether the high watermark moved since storage last had it. */
-  get highWatermarkMoved(): boolean {
-    return this.highWatermark !== this.checkpointedHighWatermark;
+  /**
+   * Whether the high watermark moved since storage last had it, and is kept: a sole
+   * replica keeps none (restarted, its high watermark is its log end at once).
+   */
+  get highWatermarkUnsaved(): boolean {
+    const state = this.state;
+    return (
+      state !== null && state.replicationFactor > 1 && this.highWatermark !== this.checkpointedHighWatermark
+    );
   }
 
   /**
@@ -245,9 +251,8 @@ export class PartitionLog {
     }
     const firstNew = baseOffset + skip;
     assert(next > firstNew, "an append stores at least one new record");
-    // In the append's transaction, the high watermark the last appends reached: no commit of its own
-    // (a sole replica keeps none: restarted, its high watermark is its log end).
-    if (this.highWatermarkMoved && this.state?.replicationFactor !== 1) this.saveHighWatermark();
+    // In the append's transaction, the high watermark the last appends reached: no commit of its own.
+    if (this.highWatermarkUnsaved) this.saveHighWatermark();
     // A re-sent batch partly present counts its bytes whole: retention by bytes errs on keeping.
     const bytes = chunks.reduce((n, c) => n + c.bytes, 0);
     this.sql.exec(

@@ -136,12 +136,11 @@ export class Partition extends DurableObject<Env> {
   private onHighWatermark(): void {
     this.fetchWaiters.wakeAll();
     this.watchers.notifyAll();
-    // With one replica a restarted leader's high watermark is its log end at once: nothing to keep.
-    if (this.checkpointTimer !== null || this.log.state?.replicationFactor === 1) return;
+    if (this.checkpointTimer !== null || !this.log.highWatermarkUnsaved) return;
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = null;
       // The next append's transaction usually wrote it already (PartitionLog.append).
-      if (this.log.state !== null && this.log.highWatermarkMoved) this.log.saveHighWatermark();
+      if (this.log.highWatermarkUnsaved) this.log.saveHighWatermark();
     }, HIGH_WATERMARK_CHECKPOINT_MS);
   }
 
