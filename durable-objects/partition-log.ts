@@ -20,7 +20,8 @@ import {
 import type { EpochEntry } from "../core/replication";
 import { withDefaults } from "../core/topic-config";
 import type { ReplicaState } from "./contract";
-import { PartitionTransactionStore, TRANSACTION_MIGRATIONS } from "./partition-transaction-store";
+import { PARTITION_LOG_MIGRATIONS, type StateRow } from "./partition-log-schema";
+import { PartitionTransactionStore } from "./partition-transaction-store";
 import { ProducerStateStore } from "./producer-state";
 import { runMigrations } from "./sql-migrations";
 
@@ -31,78 +32,19 @@ import { runMigrations } from "./sql-migrations";
  * caller's sequence of calls commits as one transaction.
  */
 
-const MIGRATIONS = [
-  `CREATE TABLE log (
-     "offset" INTEGER PRIMARY KEY,
-     timestamp INTEGER NOT NULL,
-     key TEXT,
-     value TEXT,
-     value_base64 TEXT,
-     headers TEXT NOT NULL,
-     size INTEGER NOT NULL
-   );
-   -- Kafka's time index: per appended batch, the largest timestamp in the log so far
-   -- (monotonic), so the first record at/after a timestamp is found without a scan.
-   CREATE TABLE time_index (base_offset INTEGER PRIMARY KEY, max_timestamp INTEGER NOT NULL);
-   CREATE INDEX time_index_by_timestamp ON time_index (max_timestamp);
-   CREATE TABLE partition_state (
-     id INTEGER PRIMARY KEY CHECK (id = 0),
-     topic TEXT NOT NULL,
-     partition INTEGER NOT NULL,
-     topic_id TEXT NOT NULL,
-     configs TEXT NOT NULL,
-     log_start_offset INTEGER NOT NULL
-   );`,
-  // Replication: which replica this is, who leads in which epoch, the ISR (as the
-  // leader saw it last), a checkpointed high watermark and Kafka's leader-epoch cache.
-  `ALTER TABLE partition_state ADD COLUMN replica INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE partition_state ADD COLUMN replication_factor INTEGER NOT NULL DEFAULT 1;
-   ALTER TABLE partition_state ADD COLUMN leader INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE partition_state ADD COLUMN leader_epoch INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE partition_state ADD COLUMN isr TEXT NOT NULL DEFAULT '[0]';
-   ALTER TABLE partition_state ADD COLUMN high_watermark INTEGER NOT NULL DEFAULT 0;
-   UPDATE partition_state SET high_watermark = (SELECT coalesce(max("offset") + 1, 0) FROM log);
-   CREATE TABLE leader_epochs (epoch INTEGER PRIMARY KEY, start_offset INTEGER NOT NULL);
-   INSERT INTO leader_epochs (epoch, start_offset) SELECT 0, 0 WHERE EXISTS (SELECT 1 FROM log);`,
-  // WebSocket sessions tailing this partition (PartitionWatchers): notified when the high watermark moves.
-  `CREATE TABLE watchers (session_id TEXT PRIMARY KEY);`,
-  // Bytes of each appended batch, for retention.bytes without summing the log.
-  `ALTER TABLE time_index ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;`,
-  // Idempotent producers: the last batches appended per producer (Kafka's producer state),
-  // replicated with the records so that a new leader answers a retried request the same way.
-  `CREATE TABLE producer_batches (
-     producer_id TEXT NOT NULL,
-     epoch INTEGER NOT NULL,
-     sequence INTEGER NOT NULL,
-     base_offset INTEGER NOT NULL,
-     count INTEGER NOT NULL,
-     appended_ms INTEGER NOT NULL,
-     default_timestamp INTEGER NOT NULL,
-     PRIMARY KEY (producer_id, epoch, sequence)
-   );
-   CREATE INDEX producer_batches_by_offset ON producer_batches (base_offset);`,
-  // Transactions: each transactional record's producer, open transactions, markers, aborted ranges.
-  ...TRANSACTION_MIGRATIONS,
-];
-
-type StateRow = {
-  topic: string;
-  partition: number;
-  topic_id: string;
-  configs: string;
-  log_start_offset: number;
-  replica: number;
-  replication_factor: number;
-  leader: number;
-  leader_epoch: number;
-  isr: string;
-  high_watermark: number;
-};
-
 /** The refusal of a replica that is not (or no longer) this incarnation's. */
 export function unknownTopic() {
   return fail("UNKNOWN_TOPIC_OR_PARTITION", "this topic-partition does not exist (deleted or never created)");
 }
+
+/**
+ * How long a moved high watermark may wait for the next append's transaction to
+ * write it before it is written by a commit of its own (Kafka checkpoints every 5 s).
+ * Each such commit is an fsync on the one thread locally: at 100 ms, a partition
+ * written every second or so paid two commits an append. A restarted leader reads
+ * up to its checkpoint until its followers answer (docs/replication.md).
+ */
+const HIGH_WATERMARK_CHECKPOINT_MS = 1_000;
 
 export class PartitionLog {
   /** What this replica is; null until the registry creates it (or after its topic was deleted). */
@@ -113,6 +55,7 @@ export class PartitionLog {
   highWatermark = 0;
   /** The high watermark storage holds (an append's transaction writes a moved one: no commit of its own). */
   private checkpointedHighWatermark = 0;
+  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
   maxTimestamp = 0;
   /** Kafka's leader-epoch cache: which epoch wrote the records from which offset on. */
   epochs: EpochEntry[] = [];
@@ -149,7 +92,7 @@ export class PartitionLog {
 
   /** Reads the replica's state and offsets back from storage (at start, and after a wipe). */
   load(): void {
-    runMigrations(this.sql, MIGRATIONS);
+    runMigrations(this.sql, PARTITION_LOG_MIGRATIONS);
     const row = this.sql.exec<StateRow>("SELECT * FROM partition_state WHERE id = 0").toArray()[0];
     this.state = row
       ? {
@@ -221,6 +164,18 @@ export class PartitionLog {
   saveHighWatermark(): void {
     this.sql.exec("UPDATE partition_state SET high_watermark = ? WHERE id = 0", this.highWatermark);
     this.checkpointedHighWatermark = this.highWatermark;
+  }
+
+  /**
+   * The high watermark moved: written by the next append's transaction, or by a
+   * commit of its own HIGH_WATERMARK_CHECKPOINT_MS later when no append came.
+   */
+  checkpointHighWatermarkSoon(): void {
+    if (this.checkpointTimer !== null || !this.highWatermarkUnsaved) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      if (this.highWatermarkUnsaved) this.saveHighWatermark();
+    }, HIGH_WATERMARK_CHECKPOINT_MS);
   }
 
   /**

@@ -41,14 +41,6 @@ import { PartitionWatchers, Waiters } from "./partition-watchers";
  * producer expiry) is LogCleanup's; parked calls and tails are PartitionWatchers'.
  */
 
-/**
- * How long a moved high watermark may wait for the next append's transaction to
- * write it before it is written by a commit of its own (Kafka checkpoints every 5 s).
- * Each such commit is an fsync on the one thread locally: at 100 ms, a partition
- * written every second or so paid two commits an append. A restarted leader reads
- * up to its checkpoint until its followers answer (docs/replication.md).
- */
-const HIGH_WATERMARK_CHECKPOINT_MS = 1_000;
 /** How long a restarting leader waits for its followers before serving (see the constructor). */
 const RESTART_PROBE_TIMEOUT_MS = 1_000;
 /** replicateWrite's answer when an injected fault fails the call once its rows are durable. */
@@ -71,7 +63,6 @@ export class Partition extends DurableObject<Env> {
   private readonly follower: FollowerAppend;
   /** Appends and replicated writes share transactions while a commit is in flight. */
   private readonly commits: GroupCommit;
-  private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,12 +127,7 @@ export class Partition extends DurableObject<Env> {
   private onHighWatermark(): void {
     this.fetchWaiters.wakeAll();
     this.watchers.notifyAll();
-    if (this.checkpointTimer !== null || !this.log.highWatermarkUnsaved) return;
-    this.checkpointTimer = setTimeout(() => {
-      this.checkpointTimer = null;
-      // The next append's transaction usually wrote it already (PartitionLog.append).
-      if (this.log.highWatermarkUnsaved) this.log.saveHighWatermark();
-    }, HIGH_WATERMARK_CHECKPOINT_MS);
+    this.log.checkpointHighWatermarkSoon();
   }
 
   // ---- lifecycle (called by the registry) ----
