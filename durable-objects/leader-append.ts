@@ -114,6 +114,8 @@ export class LeaderAppend {
     }
     const maxTimestamp = Math.max(log.maxTimestamp, request.maxTimestamp);
     const next = log.append(baseOffset, request.chunks, maxTimestamp);
+    // In the append's transaction, the high watermark earlier appends reached: no commit of its own.
+    if (log.highWatermarkUnsaved) log.saveHighWatermark();
     const transactions: TransactionEvents | undefined =
       producer && transactionNumber !== undefined
         ? {

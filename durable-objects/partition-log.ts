@@ -167,8 +167,9 @@ export class PartitionLog {
   }
 
   /**
-   * The high watermark moved: written by the next append's transaction, or by a
-   * commit of its own HIGH_WATERMARK_CHECKPOINT_MS later when no append came.
+   * The high watermark moved: written by the leader's next append's transaction
+   * (LeaderAppend), or by a commit of its own HIGH_WATERMARK_CHECKPOINT_MS later
+   * when no append came. (A follower writes its leader's with every call.)
    */
   checkpointHighWatermarkSoon(): void {
     if (this.checkpointTimer !== null || !this.highWatermarkUnsaved) return;
@@ -206,8 +207,6 @@ export class PartitionLog {
     }
     const firstNew = baseOffset + skip;
     assert(next > firstNew, "an append stores at least one new record");
-    // In the append's transaction, the high watermark the last appends reached: no commit of its own.
-    if (this.highWatermarkUnsaved) this.saveHighWatermark();
     // A re-sent batch partly present counts its bytes whole: retention by bytes errs on keeping.
     const bytes = chunks.reduce((n, c) => n + c.bytes, 0);
     this.sql.exec(
